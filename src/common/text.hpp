@@ -1,0 +1,30 @@
+// ASCII helpers shared by every parser. SIP is case-insensitive in most places and always ASCII there.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sw {
+
+constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+constexpr bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+constexpr int hex_value(char c) {
+    return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+}
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view s);
+
+// Removes spaces and tabs at both ends (and CR/LF, which can remain after unfolding).
+std::string_view trim(std::string_view s);
+
+// Decimal digits only, no sign, no overflow past max. Empty or anything else: nullopt.
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = UINT64_MAX);
+
+}  // namespace sw

@@ -1,0 +1,35 @@
+// Building responses from requests (RFC 3261 8.2.6) and default reason phrases (RFC 3261 21).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sip/message.hpp"
+
+namespace sw::sip {
+
+std::string_view default_reason(int status);
+
+// Copies Via (all, in order), From, To, Call-ID and CSeq from the request, adds a To tag when the
+// request had none (except on 100 Trying), copies Timestamp on 100 (RFC 3261 8.2.6.1).
+class ResponseBuilder {
+public:
+    ResponseBuilder(const Message& request, int status, std::string_view reason = {});
+    ResponseBuilder& to_tag(std::string_view tag);
+    ResponseBuilder& header(std::string_view name, std::string_view value);
+    ResponseBuilder& body(std::string_view content_type, std::string_view body);
+    std::string build() const;
+
+private:
+    const Message& request_;
+    int status_;
+    std::string reason_;
+    std::string to_tag_;
+    std::vector<std::pair<std::string, std::string>> extra_;
+    std::string content_type_;
+    std::string body_;
+};
+
+}  // namespace sw::sip

@@ -1,0 +1,109 @@
+#include <gtest/gtest.h>
+
+#include "sip/uri.hpp"
+
+using namespace sw::sip;
+
+namespace {
+Uri U(std::string_view s) {
+    auto u = parse_uri(s);
+    EXPECT_TRUE(u.has_value()) << s;
+    return u.has_value() ? *u : Uri{};
+}
+bool eq(std::string_view a, std::string_view b) { return uri_equal(U(a), U(b)); }
+}  // namespace
+
+TEST(Uri, SipParts) {
+    auto u = U("sips:alice:secret@Example.COM:5061;transport=tls;lr?subject=project%20x&priority=urgent");
+    EXPECT_EQ(u.scheme, UriScheme::Sips);
+    EXPECT_EQ(u.user, "alice");
+    EXPECT_EQ(u.password, "secret");
+    EXPECT_TRUE(u.has_password);
+    EXPECT_EQ(u.host, "Example.COM");
+    EXPECT_EQ(u.port, 5061);
+    EXPECT_EQ(u.param_value("transport"), "tls");
+    EXPECT_TRUE(u.has_param("lr"));
+    EXPECT_EQ(unescape(u.headers), "subject=project x&priority=urgent");
+    EXPECT_EQ(u.hostport(), "Example.COM:5061");
+}
+
+TEST(Uri, Ipv6References) {
+    auto u = U("sip:bob@[2001:db8::1]:5070;maddr=[::1]");
+    EXPECT_TRUE(u.ipv6);
+    EXPECT_EQ(u.host, "2001:db8::1");
+    EXPECT_EQ(u.port, 5070);
+    EXPECT_EQ(u.hostport(), "[2001:db8::1]:5070");
+    EXPECT_TRUE(parse_uri("sip:[::ffff:192.0.2.1]").has_value());
+    EXPECT_TRUE(parse_uri("sip:[::]").has_value());
+    EXPECT_FALSE(parse_uri("sip:[2001:db8:::1]").has_value());     // three colons (RFC 5954)
+    EXPECT_FALSE(parse_uri("sip:[2001:db8::1::2]").has_value());   // two "::"
+    EXPECT_FALSE(parse_uri("sip:[1:2:3:4:5:6:7:8:9]").has_value());
+    EXPECT_FALSE(parse_uri("sip:[2001:db8::1").has_value());
+    EXPECT_FALSE(parse_uri("sip:2001:db8::1").has_value());
+}
+
+TEST(Uri, RejectsBadText) {
+    for (const char* bad : {"sip:", "sip:@host", "sip:user@", "sip:user@host:99999", "sip:user@host:abc",
+                            "sip:us er@host", "sip:user@ho_st", "sip:user@host;", "sip:user@host;=x",
+                            "sip:user@host?", "sip:user@host?novalue", "sip:a%zzb@host", "sip:user@-host",
+                            "sip:u@1.2.3.256", "<sip:a@b>", "1sip:a@b", ":nothing", "sip:user@host>"}) {
+        EXPECT_FALSE(parse_uri(bad).has_value()) << bad;
+    }
+}
+
+TEST(Uri, OtherSchemesAreOpaque) {
+    auto u = U("soap.beep://192.0.2.103:3002");
+    EXPECT_EQ(u.scheme, UriScheme::Other);
+    EXPECT_EQ(u.scheme_text, "soap.beep");
+    EXPECT_EQ(u.opaque, "//192.0.2.103:3002");
+    EXPECT_FALSE(parse_uri("http:").has_value());
+}
+
+TEST(Uri, TelGlobalAndLocal) {
+    auto g = U("tel:+49-30-123456;ext=12");
+    EXPECT_TRUE(g.tel_global());
+    EXPECT_EQ(g.user, "+49-30-123456");
+    EXPECT_EQ(g.param_value("ext"), "12");
+    EXPECT_EQ(tel_normalized(g.user), "+4930123456");
+    auto l = U("tel:7042;phone-context=example.com");
+    EXPECT_FALSE(l.tel_global());
+    EXPECT_EQ(l.param_value("phone-context"), "example.com");
+    EXPECT_TRUE(parse_uri("tel:*21#;phone-context=+49").has_value());
+    EXPECT_FALSE(parse_uri("tel:7042").has_value());  // local number without phone-context
+    EXPECT_FALSE(parse_uri("tel:+").has_value());
+    EXPECT_FALSE(parse_uri("tel:+49 30").has_value());
+    EXPECT_FALSE(parse_uri("tel:+49x30").has_value());
+}
+
+TEST(Uri, EqualityRfc3261Examples) {
+    // RFC 3261 19.1.4: equivalent
+    EXPECT_TRUE(eq("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"));
+    EXPECT_TRUE(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
+    EXPECT_TRUE(eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;newparam=5"));
+    EXPECT_TRUE(eq("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+                   "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"));
+    EXPECT_TRUE(eq("sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+                   "sip:alice@atlanta.com?priority=urgent&subject=project%20x"));
+    // not equivalent
+    EXPECT_FALSE(eq("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"));
+    EXPECT_FALSE(eq("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"));
+    EXPECT_FALSE(eq("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
+    EXPECT_FALSE(eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+    EXPECT_FALSE(eq("sip:alice@atlanta.com", "sips:alice@atlanta.com"));
+}
+
+TEST(Uri, TelEquality) {
+    EXPECT_TRUE(eq("tel:+1-201-555-0123", "tel:+1.201.555.0123"));
+    EXPECT_TRUE(eq("tel:7042;phone-context=Example.com", "tel:7042;phone-context=example.com"));
+    EXPECT_FALSE(eq("tel:+1-201-555-0123", "tel:+1-201-555-0124"));
+    EXPECT_FALSE(eq("tel:+1-201-555-0123;ext=1", "tel:+1-201-555-0123"));
+    EXPECT_FALSE(eq("tel:+12015550123", "sip:+12015550123@example.com"));
+}
+
+TEST(Uri, Unescape) {
+    EXPECT_EQ(unescape("a%20b%2"), "a b%2");
+    EXPECT_EQ(unescape("%41%6c"), "Al");
+}
