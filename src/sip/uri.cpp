@@ -1,6 +1,7 @@
 #include "sip/uri.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "common/text.hpp"
@@ -92,9 +93,19 @@ bool is_scheme(std::string_view s) {
     return true;
 }
 
-// uri-parameters: *( ";" pname [ "=" pvalue ] ), both made of paramchar.
+bool same_param_name(std::string_view a, std::string_view b) {
+    if (a.find('%') == std::string_view::npos && b.find('%') == std::string_view::npos) return sw::iequals(a, b);
+    return sw::iequals(unescape(a), unescape(b));
+}
+
+// uri-parameters: *( ";" pname [ "=" pvalue ] ), both made of paramchar. A name may appear once only
+// (RFC 3966 3 for tel; for sip a repeated transport or maddr would be ambiguous), and a URI carries at
+// most kMaxUriParams parameters, which also bounds the duplicate check.
+constexpr std::size_t kMaxUriParams = 32;
 bool valid_uri_params(std::string_view run) {
     if (run.empty()) return false;
+    std::string_view names[kMaxUriParams];
+    std::size_t count = 0;
     std::size_t start = 0;
     while (start <= run.size()) {
         std::size_t end = run.find(';', start);
@@ -107,6 +118,10 @@ bool valid_uri_params(std::string_view run) {
             std::string_view value = item.substr(eq + 1);
             if (value.empty() || !is_escaped_run<is_param_char>(value)) return false;
         }
+        if (count == kMaxUriParams) return false;
+        for (std::size_t i = 0; i < count; ++i)
+            if (same_param_name(names[i], name)) return false;
+        names[count++] = name;
         start = end + 1;
     }
     return true;
@@ -335,12 +350,15 @@ bool params_equal_sip(std::string_view a, std::string_view b) {
 }
 
 bool headers_equal(std::string_view a, std::string_view b) {
+    // Header components compare as multisets: order does not matter, repetitions do.
     auto ha = collect(a, '&');
     auto hb = collect(b, '&');
     if (ha.size() != hb.size()) return false;
-    for (const auto& x : ha) {
-        const Kv* y = lookup(hb, x.name);
-        if (!y || x.value != y->value) return false;
+    auto key = [](const Kv& x, const Kv& y) { return std::tie(x.name, x.value) < std::tie(y.name, y.value); };
+    std::sort(ha.begin(), ha.end(), key);
+    std::sort(hb.begin(), hb.end(), key);
+    for (std::size_t i = 0; i < ha.size(); ++i) {
+        if (ha[i].name != hb[i].name || ha[i].value != hb[i].value) return false;
     }
     return true;
 }

@@ -107,3 +107,17 @@ TEST(Uri, Unescape) {
     EXPECT_EQ(unescape("a%20b%2"), "a b%2");
     EXPECT_EQ(unescape("%41%6c"), "Al");
 }
+
+TEST(Uri, DuplicateAndTooManyParametersAreRefused) {
+    // Found by fuzz_uri: a repeated phone-context made equality non-reflexive.
+    EXPECT_FALSE(parse_uri("tel:+1-201;phone-context=a;phone-context=b").has_value());
+    EXPECT_FALSE(parse_uri("sip:a@b;transport=tcp;Transport=udp").has_value());
+    EXPECT_FALSE(parse_uri("sip:a@b;lr;%6Cr").has_value());
+    std::string many = "sip:a@b";
+    for (int i = 0; i < 32; ++i) many += ";p" + std::to_string(i);
+    EXPECT_TRUE(parse_uri(many).has_value());
+    EXPECT_FALSE(parse_uri(many + ";p32").has_value());
+    // Header components may repeat; equality treats them as a multiset.
+    EXPECT_TRUE(eq("sip:a@b?route=x&route=y", "sip:a@b?route=y&route=x"));
+    EXPECT_FALSE(eq("sip:a@b?route=x&route=x", "sip:a@b?route=x&route=y"));
+}
