@@ -64,9 +64,9 @@ void touch_typed(State& state, const sw::sip::Message& m) {
     benchmark::DoNotOptimize(m.to().uri.user.data());
     benchmark::DoNotOptimize(m.cseq().number);
     benchmark::DoNotOptimize(m.call_id().data());
-    auto c = m.contacts();
-    if (!c || c->contacts.empty()) state.SkipWithError("no contact");
-    benchmark::DoNotOptimize(c->contacts.front().uri.host.data());
+    const auto& c = m.contacts();
+    if (c.contacts.empty()) state.SkipWithError("no contact");
+    benchmark::DoNotOptimize(c.contacts.front().uri.host.data());
 }
 
 void BM_ParseInvite(benchmark::State& state) {

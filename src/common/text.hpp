@@ -18,11 +18,26 @@ constexpr int hex_value(char c) {
     return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
 }
 
-bool iequals(std::string_view a, std::string_view b);
-std::string to_lower(std::string_view s);
+// Inline: both sit on the hot path of every header.
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    if (a == b) return true;  // canonical spelling is the common case: one memcmp
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
 
 // Removes spaces and tabs at both ends (and CR/LF, which can remain after unfolding).
-std::string_view trim(std::string_view s);
+inline std::string_view trim(std::string_view s) {
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    std::size_t b = 0, e = s.size();
+    while (b < e && is_space(s[b])) ++b;
+    while (e > b && is_space(s[e - 1])) --e;
+    return s.substr(b, e - b);
+}
+
+std::string to_lower(std::string_view s);
 
 // Decimal digits only, no sign, no overflow past max. Empty or anything else: nullopt.
 std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = UINT64_MAX);

@@ -104,8 +104,7 @@ void unfold_in_place(std::string& s) {
         if (c == '\r' || c == '\n') c = ' ';
 }
 
-ParseResult<Via> parse_via(std::string_view value) {
-    Via v;
+ParseResult<bool> parse_via_into(std::string_view value, Via& v) {
     Scanner sc{sw::trim(value)};
     v.protocol_name = sc.token();
     sc.ws();
@@ -140,7 +139,7 @@ ParseResult<Via> parse_via(std::string_view value) {
         v.port = static_cast<std::int32_t>(*port);
         sc.ws();
     }
-    if (sc.eof()) return v;
+    if (sc.eof()) return true;
     if (!sc.eat(';')) return bad("Bad Request - Invalid Via");
     v.params = sc.rest();
     if (!valid_header_params(v.params)) return bad("Bad Request - Invalid Via parameters");
@@ -168,6 +167,13 @@ ParseResult<Via> parse_via(std::string_view value) {
             v.maddr = p.value;
         }
     }
+    return true;
+}
+
+ParseResult<Via> parse_via(std::string_view value) {
+    Via v;
+    auto ok = parse_via_into(value, v);
+    if (!ok) return sw::unexpected(ok.error());
     return v;
 }
 
@@ -176,8 +182,7 @@ std::string NameAddr::display() const {
     return std::string(display_name);
 }
 
-ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
-    NameAddr na;
+ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, NameAddr& na) {
     std::string_view s = sw::trim(value);
     if (s.empty()) return bad("Bad Request - Empty address");
     std::size_t i = 0;
@@ -203,9 +208,8 @@ ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
     if (name_addr) {
         const auto gt = s.find('>', i);
         if (gt == std::string_view::npos) return bad("Bad Request - Missing '>'");
-        auto uri = parse_uri(s.substr(i + 1, gt - i - 1));
+        auto uri = parse_uri_into(s.substr(i + 1, gt - i - 1), na.uri);
         if (!uri) return sw::unexpected(uri.error());
-        na.uri = *uri;
         na.angle_brackets = true;
         after = s.substr(gt + 1);
     } else {
@@ -216,13 +220,12 @@ ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
         if (uri_text.find_first_of("?,") != std::string_view::npos) {
             return bad("Bad Request - URI with '?' or ',' must be in angle brackets");
         }
-        auto uri = parse_uri(uri_text);
+        auto uri = parse_uri_into(uri_text, na.uri);
         if (!uri) return sw::unexpected(uri.error());
-        na.uri = *uri;
         after = semi == std::string_view::npos ? std::string_view{} : s.substr(semi);
     }
     while (!after.empty() && sw::is_wsp(after.front())) after.remove_prefix(1);
-    if (after.empty()) return na;
+    if (after.empty()) return true;
     if (after.front() != ';') return bad("Bad Request - Invalid address parameters");
     na.params = after.substr(1);
     if (!valid_header_params(na.params)) return bad("Bad Request - Invalid address parameters");
@@ -231,6 +234,13 @@ ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
         na.tag = tag->value;
         na.has_tag = true;
     }
+    return true;
+}
+
+ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
+    NameAddr na;
+    auto ok = parse_name_addr_into(value, form, na);
+    if (!ok) return sw::unexpected(ok.error());
     return na;
 }
 
@@ -247,26 +257,27 @@ ParseResult<CSeq> parse_cseq(std::string_view value) {
     return c;
 }
 
-ParseResult<ContactList> parse_contacts(const std::vector<std::string_view>& values) {
-    ContactList out;
-    for (std::string_view v : values) {
-        if (sw::trim(v) == "*") {
-            out.star = true;
-            continue;
-        }
-        ParseError err{};
-        const bool ok = for_each_list_element(v, [&](std::string_view item) {
-            auto na = parse_name_addr(item);
-            if (!na) {
-                err = na.error();
-                return false;
-            }
-            out.contacts.push_back(*na);
-            return true;
+ParseResult<bool> append_contacts(std::string_view value, ContactList& out) {
+    if (sw::trim(value) == "*") {
+        out.star = true;
+    } else {
+        const bool ok = for_each_list_element(value, [&](std::string_view item) {
+            if (parse_name_addr_into(item, AddrForm::NameAddrOrAddrSpec, out.contacts.emplace_back())) return true;
+            out.contacts.pop_back();
+            return false;
         });
-        if (!ok) return sw::unexpected(err.reason.empty() ? ParseError{400, "Bad Request - Invalid Contact"} : err);
+        if (!ok) return bad("Bad Request - Invalid Contact");
     }
     if (out.star && !out.contacts.empty()) return bad("Bad Request - Contact '*' mixed with addresses");
+    return true;
+}
+
+ParseResult<ContactList> parse_contacts(std::span<const std::string_view> values) {
+    ContactList out;
+    for (std::string_view v : values) {
+        auto ok = append_contacts(v, out);
+        if (!ok) return sw::unexpected(ok.error());
+    }
     return out;
 }
 
@@ -318,7 +329,7 @@ ParseResult<std::uint32_t> parse_delta_seconds(std::string_view value) {
     return static_cast<std::uint32_t>(*v);
 }
 
-ParseResult<std::vector<std::string_view>> parse_token_list(const std::vector<std::string_view>& values) {
+ParseResult<std::vector<std::string_view>> parse_token_list(std::span<const std::string_view> values) {
     std::vector<std::string_view> out;
     for (std::string_view v : values) {
         if (sw::trim(v).empty()) continue;  // an empty Supported: is legal

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/small_vec.hpp"
 #include "sip/params.hpp"
 #include "sip/parse_error.hpp"
 #include "sip/uri.hpp"
@@ -40,6 +42,7 @@ struct Via {
     std::optional<Param> param(std::string_view name) const { return find_param(params, name); }
 };
 ParseResult<Via> parse_via(std::string_view value);
+ParseResult<bool> parse_via_into(std::string_view value, Via& out);  // out: default-constructed
 
 // name-addr or addr-spec with header parameters: From, To, Contact, Route, Record-Route, P-Asserted-Identity,
 // Diversion, History-Info, Refer-To, Referred-By, Reply-To, Path, Service-Route.
@@ -57,6 +60,7 @@ struct NameAddr {
 };
 enum class AddrForm : std::uint8_t { NameAddrOrAddrSpec, NameAddrOnly };
 ParseResult<NameAddr> parse_name_addr(std::string_view value, AddrForm form = AddrForm::NameAddrOrAddrSpec);
+ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, NameAddr& out);  // out: fresh
 
 struct CSeq {
     std::uint32_t number = 0;  // < 2^31 (RFC 3261 8.1.1.5)
@@ -67,10 +71,12 @@ ParseResult<CSeq> parse_cseq(std::string_view value);
 // Contact: either "*" or a list of addresses with expires/q parameters.
 struct ContactList {
     bool star = false;
-    std::vector<NameAddr> contacts;
+    sw::SmallVec<NameAddr, 2> contacts;
 };
+// Adds the contacts of one Contact header value (itself a comma list, or "*") to out.
+ParseResult<bool> append_contacts(std::string_view value, ContactList& out);
 // Parses every Contact header value of a message (each may itself be a comma list).
-ParseResult<ContactList> parse_contacts(const std::vector<std::string_view>& values);
+ParseResult<ContactList> parse_contacts(std::span<const std::string_view> values);
 // q parameter as thousandths (q=0.33 -> 330); nullopt when absent, error when malformed.
 ParseResult<std::optional<int>> contact_q(const NameAddr& c);
 // expires parameter in seconds, nullopt when absent, error when malformed or overflowing.
@@ -83,7 +89,7 @@ bool is_valid_call_id(std::string_view value);
 ParseResult<std::uint32_t> parse_delta_seconds(std::string_view value);
 
 // Require, Supported, Unsupported, Proxy-Require, Allow, Allow-Events: comma-separated tokens.
-ParseResult<std::vector<std::string_view>> parse_token_list(const std::vector<std::string_view>& values);
+ParseResult<std::vector<std::string_view>> parse_token_list(std::span<const std::string_view> values);
 
 // Authorization, Proxy-Authorization (credentials), WWW-/Proxy-Authenticate (challenge),
 // Authentication-Info: a scheme followed by comma-separated auth-params.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,31 +54,31 @@ public:
     // Copies the bytes. For a datagram, bytes past Content-Length are ignored (RFC 3261 18.3).
     static ParseResult<Message> parse(std::string_view bytes, const ParseOptions& options = {});
 
-    bool is_request() const { return request_; }
-    bool is_response() const { return !request_; }
+    bool is_request() const { return d_->request_; }
+    bool is_response() const { return !d_->request_; }
 
     // Request line
-    std::string_view method() const { return method_; }
-    Method method_id() const { return method_id_; }
-    const Uri& request_uri() const { return ruri_; }
+    std::string_view method() const { return d_->method_; }
+    Method method_id() const { return d_->method_id_; }
+    const Uri& request_uri() const { return d_->ruri_; }
     // Status line
-    int status() const { return status_; }
-    std::string_view reason() const { return reason_; }
+    int status() const { return d_->status_; }
+    std::string_view reason() const { return d_->reason_; }
 
     // Mandatory headers, validated by parse()
-    const std::vector<Via>& vias() const { return vias_; }
-    const Via& top_via() const { return vias_.front(); }
-    const NameAddr& from() const { return from_; }
-    const NameAddr& to() const { return to_; }
-    std::string_view call_id() const { return call_id_; }
-    const CSeq& cseq() const { return cseq_; }
+    std::span<const Via> vias() const { return d_->vias_; }
+    const Via& top_via() const { return d_->vias_.front(); }
+    const NameAddr& from() const { return d_->from_; }
+    const NameAddr& to() const { return d_->to_; }
+    std::string_view call_id() const { return d_->call_id_; }
+    const CSeq& cseq() const { return d_->cseq_; }
     std::optional<int> max_forwards() const {
-        return max_forwards_ < 0 ? std::nullopt : std::optional<int>(max_forwards_);
+        return d_->max_forwards_ < 0 ? std::nullopt : std::optional<int>(d_->max_forwards_);
     }
-    std::string_view body() const { return body_; }
+    std::string_view body() const { return d_->body_; }
 
     // All header fields, in order.
-    const std::vector<HeaderField>& headers() const { return headers_; }
+    const std::vector<HeaderField>& headers() const { return d_->headers_; }
     // First field with this id / name (case-insensitive, compact forms too), or nullptr.
     const HeaderField* find(HeaderId id) const;
     const HeaderField* find(std::string_view name) const;
@@ -88,7 +89,8 @@ public:
     std::vector<std::string_view> values(HeaderId id) const;
 
     // Typed access to the other headers, parsed on demand.
-    ParseResult<ContactList> contacts() const { return parse_contacts(values(HeaderId::Contact)); }
+    // Contact is validated by parse() too: it is read on every REGISTER and INVITE.
+    const ContactList& contacts() const { return d_->contacts_; }
     ParseResult<std::vector<NameAddr>> addresses(HeaderId id) const;  // Route, Record-Route, Path, PAI ...
     ParseResult<std::optional<std::uint32_t>> expires() const { return optional_seconds(HeaderId::Expires); }
     ParseResult<std::optional<std::uint32_t>> min_expires() const { return optional_seconds(HeaderId::MinExpires); }
@@ -113,7 +115,7 @@ public:
     // Replaces the body and Content-Length (and Content-Type, when given).
     void set_body(std::string_view body, std::string_view content_type = {});
 
-    bool modified() const { return modified_; }
+    bool modified() const { return d_->modified_; }
     // The message as bytes: byte-exact with what was parsed when nothing was changed.
     std::string serialize() const;
     void serialize_to(std::string& out) const;
@@ -125,30 +127,39 @@ private:
     std::string_view keep(std::string text);  // stores text for the message's lifetime
     HeaderField make_field(std::string_view name, std::string_view value);
 
-    std::unique_ptr<char[]> buf_;
-    std::size_t size_ = 0;  // bytes of buf_ that make up the message (body included)
-    std::vector<std::unique_ptr<std::string>> arena_;
+    // All state lives in one heap block with the message bytes after it: a Message moves as one pointer,
+    // and a parse costs one allocation for state and bytes together.
+    struct Data {
+        char* buf_ = nullptr;  // the message bytes, stored right after this struct
+        std::size_t size_ = 0;  // bytes of buf_ that make up the message (body included)
+        std::vector<std::unique_ptr<std::string>> arena_;
 
-    bool request_ = true;
-    std::string_view start_line_;
-    std::string_view method_;
-    Method method_id_ = Method::Extension;
-    Uri ruri_;
-    std::string_view version_;
-    int status_ = 0;
-    std::string_view reason_;
+        bool request_ = true;
+        std::string_view start_line_;
+        std::string_view method_;
+        Method method_id_ = Method::Extension;
+        Uri ruri_;
+        std::string_view version_;
+        int status_ = 0;
+        std::string_view reason_;
 
-    std::vector<HeaderField> headers_;
-    std::vector<Via> vias_;
-    NameAddr from_;
-    NameAddr to_;
-    std::string_view call_id_;
-    CSeq cseq_;
-    int max_forwards_ = -1;
-    std::int64_t content_length_ = -1;
-    std::string_view body_;
-    bool modified_ = false;
-    bool start_line_modified_ = false;
+        std::vector<HeaderField> headers_;
+        sw::SmallVec<Via, 3> vias_;
+        ContactList contacts_;
+        NameAddr from_;
+        NameAddr to_;
+        std::string_view call_id_;
+        CSeq cseq_;
+        int max_forwards_ = -1;
+        std::int64_t content_length_ = -1;
+        std::string_view body_;
+        bool modified_ = false;
+        bool start_line_modified_ = false;
+    };
+    struct DataDeleter {
+        void operator()(Data* d) const;
+    };
+    std::unique_ptr<Data, DataDeleter> d_;
 };
 
 }  // namespace sw::sip

@@ -1,6 +1,7 @@
 #include "sip/uri.hpp"
 
 #include <algorithm>
+#include <array>
 #include <tuple>
 #include <vector>
 
@@ -68,24 +69,6 @@ bool is_ipv6_address(std::string_view s) {
 
 namespace {
 
-bool is_hostname(std::string_view s) {
-    // hostname = *( domainlabel "." ) toplabel [ "." ]; labels alphanum with inner '-'.
-    if (s.empty()) return false;
-    if (s.back() == '.') s.remove_suffix(1);
-    if (s.empty()) return false;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        std::size_t dot = s.find('.', start);
-        if (dot == std::string_view::npos) dot = s.size();
-        std::string_view label = s.substr(start, dot - start);
-        if (label.empty() || label.front() == '-' || label.back() == '-') return false;
-        for (char c : label)
-            if (!sw::is_alnum(c) && c != '-') return false;
-        start = dot + 1;
-    }
-    return true;
-}
-
 bool is_scheme(std::string_view s) {
     if (s.empty() || !sw::is_alpha(s.front())) return false;
     for (char c : s)
@@ -146,7 +129,7 @@ bool valid_uri_headers(std::string_view run) {
 
 bool is_visual_separator(char c) { return c == '-' || c == '.' || c == '(' || c == ')'; }
 
-ParseResult<Uri> parse_tel(Uri u, std::string_view rest) {
+ParseResult<bool> parse_tel(Uri& u, std::string_view rest) {
     // RFC 3966 3: telephone-subscriber = global-number / local-number
     const auto semi = rest.find(';');
     std::string_view number = rest.substr(0, semi);
@@ -178,22 +161,52 @@ ParseResult<Uri> parse_tel(Uri u, std::string_view rest) {
     if (!digit_seen) return bad("Bad Request - tel URI without digits");
     u.user = number;
     u.has_user = true;
-    return u;
+    return true;
 }
 
 }  // namespace
 
+namespace {
+// Host character classes: 0 invalid, 1 digit, 2 letter, 3 '-', 4 '.'.
+constexpr std::array<std::uint8_t, 256> kHostClass = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = 1;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = 2;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = 2;
+    t['-'] = 3;
+    t['.'] = 4;
+    return t;
+}();
+}  // namespace
+
 bool is_valid_host(std::string_view s) {
     if (s.size() >= 2 && s.front() == '[' && s.back() == ']') return is_ipv6_address(s.substr(1, s.size() - 2));
-    // An all-numeric dotted host must be a correct IPv4 address; otherwise it is a hostname.
-    bool numeric = !s.empty();
-    for (char c : s)
-        if (!sw::is_digit(c) && c != '.') numeric = false;
-    return numeric ? is_ipv4_address(s) : is_hostname(s);
+    // One pass: labels of alphanumerics with inner '-', separated by single dots, an optional final dot.
+    // An all-numeric dotted host must then be a correct IPv4 address.
+    if (s.empty()) return false;
+    bool letters = false;
+    std::uint8_t prev = 4;  // as if after a dot
+    for (char ch : s) {
+        const std::uint8_t c = kHostClass[static_cast<unsigned char>(ch)];
+        switch (c) {
+            case 0: return false;
+            case 2: letters = true; break;
+            case 3:
+                if (prev == 4) return false;  // label starts with '-'
+                letters = true;
+                break;
+            case 4:
+                if (prev == 4 || prev == 3) return false;  // empty label or label ends with '-'
+                break;
+            default: break;
+        }
+        prev = c;
+    }
+    if (prev == 3) return false;
+    return letters ? true : is_ipv4_address(s);
 }
 
-ParseResult<Uri> parse_uri(std::string_view text) {
-    Uri u;
+ParseResult<bool> parse_uri_into(std::string_view text, Uri& u) {
     u.raw = text;
     const auto colon = text.find(':');
     if (colon == std::string_view::npos || !is_scheme(text.substr(0, colon))) {
@@ -218,7 +231,7 @@ ParseResult<Uri> parse_uri(std::string_view text) {
         }
         u.scheme = UriScheme::Other;
         u.opaque = rest;
-        return u;
+        return true;
     }
 
     // userinfo: everything before the '@' (user may hold ';' '?' '/', never an unescaped '@').
@@ -272,6 +285,13 @@ ParseResult<Uri> parse_uri(std::string_view text) {
         rest = {};
     }
     if (!rest.empty()) return bad("Bad Request - Invalid URI");
+    return true;
+}
+
+ParseResult<Uri> parse_uri(std::string_view text) {
+    Uri u;
+    auto ok = parse_uri_into(text, u);
+    if (!ok) return sw::unexpected(ok.error());
     return u;
 }
 

@@ -48,6 +48,8 @@ struct Uri {
 
 // Parses a URI written without enclosing angle brackets and without surrounding whitespace.
 ParseResult<Uri> parse_uri(std::string_view text);
+// The same, filling a default-constructed Uri in place (no temporary on the hot path).
+ParseResult<bool> parse_uri_into(std::string_view text, Uri& out);
 
 // %HH decoding. Invalid escapes are copied as they are (the parser has rejected them already).
 std::string unescape(std::string_view s);

@@ -9,7 +9,7 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
         bool ok = true;
         switch (f.id) {
             case HeaderId::Contact: {
-                auto c = parse_contacts({f.value});
+                auto c = parse_contacts(std::span<const std::string_view>(&f.value, 1));  // parse() checked it
                 if (!c) return bad("Bad Request - Invalid Contact");
                 // RFC 4475 3.1.2.4: an overflowing expires is treated as the default, so only q is checked.
                 for (const auto& na : c->contacts) {
@@ -42,7 +42,7 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
             case HeaderId::Unsupported:
             case HeaderId::Allow:
             case HeaderId::AllowEvents:
-                ok = parse_token_list({f.value}).has_value();
+                ok = parse_token_list(std::span<const std::string_view>(&f.value, 1)).has_value();
                 break;
             case HeaderId::ContentType:
                 ok = parse_media_type(f.value).has_value();

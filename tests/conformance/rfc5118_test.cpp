@@ -40,7 +40,7 @@ TEST(Rfc5118, Good_4_1) {
     EXPECT_EQ(m.request_uri().host, "2001:db8::10");
     EXPECT_EQ(m.top_via().host, "2001:db8::9:1");
     EXPECT_TRUE(m.top_via().ipv6);
-    EXPECT_EQ(m.contacts()->contacts[0].uri.host, "2001:db8::1");
+    EXPECT_EQ(m.contacts().contacts[0].uri.host, "2001:db8::1");
 }
 
 TEST(Rfc5118, Bad_4_2_UnbracketedIpv6IsRejected) {

@@ -4,6 +4,7 @@
 #include "sip/headers.hpp"
 
 using namespace sw::sip;
+using Values = std::vector<std::string_view>;
 
 TEST(HeaderNames, FullCompactAndCaseInsensitive) {
     EXPECT_EQ(header_id("Via"), HeaderId::Via);
@@ -91,11 +92,11 @@ TEST(NameAddr, Forms) {
 }
 
 TEST(Contact, StarQAndExpires) {
-    auto star = parse_contacts({"*"});
+    auto star = parse_contacts(Values{"*"});
     ASSERT_TRUE(star.has_value());
     EXPECT_TRUE(star->star);
-    EXPECT_FALSE(parse_contacts({"*", "<sip:a@b>"}).has_value());
-    auto list = parse_contacts({"<sip:a@b>;q=0.7;expires=3600, \"x,y\" <sip:c@d>;q=1", "sip:e@f;q=0"});
+    EXPECT_FALSE(parse_contacts(Values{"*", "<sip:a@b>"}).has_value());
+    auto list = parse_contacts(Values{"<sip:a@b>;q=0.7;expires=3600, \"x,y\" <sip:c@d>;q=1", "sip:e@f;q=0"});
     ASSERT_TRUE(list.has_value());
     ASSERT_EQ(list->contacts.size(), 3u);
     EXPECT_EQ(contact_q(list->contacts[0]).value(), 700);
@@ -104,12 +105,12 @@ TEST(Contact, StarQAndExpires) {
     EXPECT_EQ(contact_q(list->contacts[1]).value(), 1000);
     EXPECT_EQ(contact_q(list->contacts[2]).value(), 0);
     EXPECT_FALSE(contact_expires(list->contacts[1]).value().has_value());
-    auto badq = parse_contacts({"<sip:a@b>;q=1.5", "<sip:a@b>;q=0.1234", "<sip:a@b>;expires=99999999999"});
+    auto badq = parse_contacts(Values{"<sip:a@b>;q=1.5", "<sip:a@b>;q=0.1234", "<sip:a@b>;expires=99999999999"});
     ASSERT_TRUE(badq.has_value());
     EXPECT_FALSE(contact_q(badq->contacts[0]).has_value());
     EXPECT_FALSE(contact_q(badq->contacts[1]).has_value());
     EXPECT_FALSE(contact_expires(badq->contacts[2]).has_value());
-    EXPECT_FALSE(parse_contacts({"<sip:a@b>,,<sip:c@d>"}).has_value());
+    EXPECT_FALSE(parse_contacts(Values{"<sip:a@b>,,<sip:c@d>"}).has_value());
 }
 
 TEST(Headers, CSeqCallIdNumbers) {
@@ -131,12 +132,12 @@ TEST(Headers, CSeqCallIdNumbers) {
 }
 
 TEST(Headers, TokenListsAuthRackEventReasonRetryAfter) {
-    auto t = parse_token_list({"100rel, timer", "path"});
+    auto t = parse_token_list(Values{"100rel, timer", "path"});
     ASSERT_TRUE(t.has_value());
     EXPECT_EQ(t->size(), 3u);
     EXPECT_EQ(t->at(2), "path");
-    EXPECT_FALSE(parse_token_list({"100rel,,timer"}).has_value());
-    EXPECT_FALSE(parse_token_list({"a b"}).has_value());
+    EXPECT_FALSE(parse_token_list(Values{"100rel,,timer"}).has_value());
+    EXPECT_FALSE(parse_token_list(Values{"a b"}).has_value());
 
     auto a = parse_auth("Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b\", uri=\"sip:bob@biloxi.com\", "
                         "response=\"245f23415f11432b3434341c022\", algorithm=SHA-256, qop=auth, nc=00000001, "
