@@ -39,6 +39,15 @@ inline std::string_view trim(std::string_view s) {
 
 std::string to_lower(std::string_view s);
 
+// True when s holds any of the characters in set. A plain loop: libstdc++'s find_first_of calls memchr
+// on the set once per character of s, which is slow for the short sets parsers use.
+inline bool contains_any(std::string_view s, std::string_view set) {
+    for (char c : s)
+        for (char x : set)
+            if (c == x) return true;
+    return false;
+}
+
 // Decimal digits only, no sign, no overflow past max. Empty or anything else: nullopt.
 std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max = UINT64_MAX);
 

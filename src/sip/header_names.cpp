@@ -52,19 +52,28 @@ HeaderId compact(char c) {
 }
 
 // A bucket per first letter; within it the length check rejects almost every candidate at once.
+// Names are stored lower-case; the comparison lower-cases the input with c | 0x20, which maps only
+// letters onto letters, so no other character can match.
 struct Index {
-    // For each lower-case first letter, the ids whose names start with it.
     std::array<std::array<HeaderId, 16>, 26> by_letter{};
     std::array<std::uint8_t, 26> count{};
+    std::array<std::array<char, 24>, static_cast<std::size_t>(HeaderId::Count_)> lower{};
     constexpr Index() {
         for (std::size_t i = 1; i < kNames.size(); ++i) {
             const char c = sw::ascii_lower(kNames[i][0]);
             const int slot = c - 'a';
             by_letter[slot][count[slot]++] = static_cast<HeaderId>(i);
+            for (std::size_t j = 0; j < kNames[i].size(); ++j) lower[i][j] = sw::ascii_lower(kNames[i][j]);
         }
     }
 };
 constexpr Index kIndex;
+
+bool matches_lower(std::string_view name, const std::array<char, 24>& lower) {
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (static_cast<char>(name[i] | 0x20) != lower[i]) return false;
+    return true;
+}
 
 }  // namespace
 
@@ -76,8 +85,8 @@ HeaderId header_id(std::string_view name) {
     const int slot = c - 'a';
     for (int i = 0; i < kIndex.count[slot]; ++i) {
         const HeaderId id = kIndex.by_letter[slot][i];
-        const std::string_view candidate = kNames[static_cast<std::size_t>(id)];
-        if (candidate.size() == name.size() && sw::iequals(candidate, name)) return id;
+        const auto k = static_cast<std::size_t>(id);
+        if (kNames[k].size() == name.size() && matches_lower(name, kIndex.lower[k])) return id;
     }
     return HeaderId::Unknown;
 }

@@ -217,7 +217,7 @@ ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, Na
         const auto semi = s.find(';');
         std::string_view uri_text = rtrim(s.substr(0, semi));
         // RFC 3261 20: a URI with a comma, question mark or semicolon must be in angle brackets.
-        if (uri_text.find_first_of("?,") != std::string_view::npos) {
+        if (sw::contains_any(uri_text, "?,")) {
             return bad("Bad Request - URI with '?' or ',' must be in angle brackets");
         }
         auto uri = parse_uri_into(uri_text, na.uri);
@@ -374,7 +374,7 @@ ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme) {
         std::string_view name = rtrim(item.substr(0, eq));
         std::string_view v = sw::trim(item.substr(eq + 1));
         if (!is_token(name) || v.empty()) return false;
-        return v.front() == '"' ? is_quoted_string(v) : is_token(v) || v.find_first_of(" \t,;") == std::string_view::npos;
+        return v.front() == '"' ? is_quoted_string(v) : is_token(v) || !sw::contains_any(v, " \t,;");
     });
     if (!ok) return bad("Bad Request - Invalid auth parameters");
     return a;

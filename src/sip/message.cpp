@@ -141,7 +141,7 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
         if (!ver) return sw::unexpected(ver.error());
         m.d_->version_ = line.substr(sp2 + 1);
         const std::string_view uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
-        if (uri_text.empty() || uri_text.find_first_of(" \t") != std::string_view::npos) {
+        if (uri_text.empty() || sw::contains_any(uri_text, " \t")) {
             return bad("Bad Request - Whitespace in request line");
         }
         if (uri_text.front() == '<') return bad("Bad Request - Request-URI in angle brackets");
@@ -193,7 +193,8 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
             unfold_in_place(unfolded);
             value = m.keep(std::move(unfolded));
         }
-        HeaderField f{id, name, sw::trim(value), raw};
+        // Built in place: a 56-byte copy per header is measurable at this rate.
+        HeaderField& f = m.d_->headers_.emplace_back(HeaderField{id, name, sw::trim(value), raw});
         // Duplicate single-valued mandatory headers (RFC 4475 3.3.9, 3.3.10).
         unsigned bit = 0;
         switch (f.id) {
@@ -222,7 +223,6 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
         }
         auto applied = m.apply_mandatory(f, false);
         if (!applied) return sw::unexpected(applied.error());
-        m.d_->headers_.push_back(f);
         pos = next;
     }
     if (!terminated) return bad("Bad Request - Headers not terminated");
@@ -275,13 +275,18 @@ ParseResult<bool> Message::apply_mandatory(HeaderField& f, bool replacing) {
         case HeaderId::To: {
             NameAddr& target = f.id == HeaderId::From ? d_->from_ : d_->to_;
             // While parsing, fill the member in place; when replacing, keep the old value on failure.
-            NameAddr fresh;
-            NameAddr& into = replacing ? fresh : target;
-            if (!parse_name_addr_into(f.value, AddrForm::NameAddrOrAddrSpec, into)) {
+            bool ok;
+            if (replacing) {
+                auto na = parse_name_addr(f.value);
+                ok = na.has_value();
+                if (ok) target = *na;
+            } else {
+                ok = parse_name_addr_into(f.value, AddrForm::NameAddrOrAddrSpec, target).has_value();
+            }
+            if (!ok) {
                 return bad(f.id == HeaderId::From ? std::string_view("Bad Request - Invalid From")
                                                   : std::string_view("Bad Request - Invalid To"));
             }
-            if (replacing) target = fresh;
             return true;
         }
         case HeaderId::CallId:
