@@ -37,6 +37,7 @@ public:
 
     void push_back(const T& v) {
         if (!on_heap_ && size_ < N) {
+            if (size_ == used_) ++used_;
             inline_[size_++] = v;
             return;
         }
@@ -47,7 +48,9 @@ public:
     // Appends a default-constructed element and returns it (to be filled in place).
     T& emplace_back() {
         if (!on_heap_ && size_ < N) {
-            inline_[size_] = T{};
+            // Slots never used since construction are still default-constructed: skip the reset.
+            if (size_ < used_) inline_[size_] = T{};
+            if (size_ == used_) ++used_;
             return inline_[size_++];
         }
         spill();
@@ -66,6 +69,7 @@ public:
         } else {
             for (std::size_t i = size_; i > 0; --i) inline_[i] = inline_[i - 1];
             inline_[0] = v;
+            if (size_ + 1 > used_) used_ = size_ + 1;
         }
         ++size_;
     }
@@ -97,6 +101,7 @@ private:
     std::array<T, N> inline_{};
     std::vector<T> heap_;
     std::size_t size_ = 0;
+    std::size_t used_ = 0;  // inline slots written since construction
     bool on_heap_ = false;
 };
 

@@ -13,10 +13,12 @@ std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
     std::uint64_t v = 0;
     for (char c : s) {
         if (!is_digit(c)) return std::nullopt;
-        const auto d = static_cast<std::uint64_t>(c - '0');
-        if (v > (max - d) / 10) return std::nullopt;
-        v = v * 10 + d;
+        // Overflow-checked without a division per digit (this runs for every port, CSeq and length).
+        if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<unsigned>(c - '0'), &v)) {
+            return std::nullopt;
+        }
     }
+    if (v > max) return std::nullopt;
     return v;
 }
 

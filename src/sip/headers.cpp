@@ -72,7 +72,11 @@ bool is_gen_value(std::string_view v) {
 
 }  // namespace
 
-bool valid_header_params(std::string_view run) {
+namespace {
+// Validates a run of header parameters and hands each one, trimmed, to on_param (which may refuse it
+// by returning false): one pass both checks the grammar and extracts what the caller needs.
+template <typename F>
+bool scan_header_params(std::string_view run, F&& on_param) {
     std::size_t i = 0;
     while (true) {
         // One parameter: up to the next ';' outside quotes.
@@ -88,15 +92,23 @@ bool valid_header_params(std::string_view run) {
         std::string_view item = sw::trim(run.substr(i, end - i));
         if (item.empty()) return false;
         const auto eq = item.find('=');
-        std::string_view name = rtrim(item.substr(0, eq));
-        if (!is_token(name)) return false;
+        Param p;
+        p.name = rtrim(item.substr(0, eq));
+        if (!is_token(p.name)) return false;
         if (eq != std::string_view::npos) {
-            std::string_view value = sw::trim(item.substr(eq + 1));
-            if (!is_gen_value(value)) return false;
+            p.value = sw::trim(item.substr(eq + 1));
+            p.has_value = true;
+            if (!is_gen_value(p.value)) return false;
         }
+        if (!on_param(p)) return false;
         if (end >= run.size()) return true;
         i = end + 1;
     }
+}
+}  // namespace
+
+bool valid_header_params(std::string_view run) {
+    return scan_header_params(run, [](const Param&) { return true; });
 }
 
 void unfold_in_place(std::string& s) {
@@ -142,31 +154,40 @@ ParseResult<bool> parse_via_into(std::string_view value, Via& v) {
     if (sc.eof()) return true;
     if (!sc.eat(';')) return bad("Bad Request - Invalid Via");
     v.params = sc.rest();
-    if (!valid_header_params(v.params)) return bad("Bad Request - Invalid Via parameters");
-    ParamCursor cur(v.params);
-    Param p;
-    while (cur.next(p)) {
-        if (sw::iequals(p.name, "branch")) {
-            if (!p.has_value || !is_token(p.value)) return bad("Bad Request - Invalid Via branch");
-            v.branch = p.value;
-        } else if (sw::iequals(p.name, "received")) {
+    std::string_view fault = "Bad Request - Invalid Via parameters";
+    const bool ok = scan_header_params(v.params, [&](const Param& p) {
+        if (p.name.size() == 6 && sw::iequals(p.name, "branch")) {
+            if (!p.has_value || !is_token(p.value)) {
+                fault = "Bad Request - Invalid Via branch";
+                return false;
+            }
+            if (v.branch.empty()) v.branch = p.value;
+        } else if (p.name.size() == 8 && sw::iequals(p.name, "received")) {
             std::string_view r = p.value;
-            const bool ok = is_ipv4_address(r) || is_ipv6_address(r) ||
-                            (r.size() > 2 && r.front() == '[' && r.back() == ']' &&
-                             is_ipv6_address(r.substr(1, r.size() - 2)));
-            if (!ok) return bad("Bad Request - Invalid Via received");
+            const bool good = is_ipv4_address(r) || is_ipv6_address(r) ||
+                              (r.size() > 2 && r.front() == '[' && r.back() == ']' &&
+                               is_ipv6_address(r.substr(1, r.size() - 2)));
+            if (!good) {
+                fault = "Bad Request - Invalid Via received";
+                return false;
+            }
             v.received = r;
-        } else if (sw::iequals(p.name, "rport")) {
+        } else if (p.name.size() == 5 && sw::iequals(p.name, "rport")) {
             v.has_rport = true;
             if (p.has_value) {
                 auto port = sw::parse_uint(p.value, 65535);
-                if (!port) return bad("Bad Request - Invalid Via rport");
+                if (!port) {
+                    fault = "Bad Request - Invalid Via rport";
+                    return false;
+                }
                 v.rport = static_cast<std::int32_t>(*port);
             }
-        } else if (sw::iequals(p.name, "maddr")) {
+        } else if (p.name.size() == 5 && sw::iequals(p.name, "maddr")) {
             v.maddr = p.value;
         }
-    }
+        return true;
+    });
+    if (!ok) return bad(fault);
     return true;
 }
 
@@ -228,12 +249,20 @@ ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, Na
     if (after.empty()) return true;
     if (after.front() != ';') return bad("Bad Request - Invalid address parameters");
     na.params = after.substr(1);
-    if (!valid_header_params(na.params)) return bad("Bad Request - Invalid address parameters");
-    if (auto tag = find_param(na.params, "tag")) {
-        if (!tag->has_value || !is_token(tag->value)) return bad("Bad Request - Invalid tag");
-        na.tag = tag->value;
-        na.has_tag = true;
-    }
+    bool bad_tag = false;
+    const bool ok = scan_header_params(na.params, [&](const Param& p) {
+        if (!na.has_tag && p.name.size() == 3 && sw::iequals(p.name, "tag")) {
+            if (!p.has_value || !is_token(p.value)) {
+                bad_tag = true;
+                return false;
+            }
+            na.tag = p.value;
+            na.has_tag = true;
+        }
+        return true;
+    });
+    if (bad_tag) return bad("Bad Request - Invalid tag");
+    if (!ok) return bad("Bad Request - Invalid address parameters");
     return true;
 }
 
