@@ -182,3 +182,57 @@ TEST(Message, MethodNames) {
     EXPECT_EQ(method_name(Method::Prack), "PRACK");
     EXPECT_EQ(method_name(Method::Extension), "");
 }
+
+TEST(Message, TypedAccessToPbxAndExtensionHeaders) {
+    auto m = parse(
+        "INVITE sip:201@pbx.example.com SIP/2.0\r\n"
+        "Via: SIP/2.0/TLS 192.0.2.7:5061;branch=z9hG4bKpbx\r\n"
+        "From: <sip:100@pbx.example.com>;tag=a\r\nTo: <sip:201@pbx.example.com>\r\n"
+        "Call-ID: pbx1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 69\r\n"
+        "P-Asserted-Identity: \"Reception\" <sip:100@pbx.example.com>, <tel:+4930123456>\r\n"
+        "Diversion: <sip:201@pbx.example.com>;reason=unconditional;counter=1\r\n"
+        "History-Info: <sip:201@pbx.example.com>;index=1, <sip:202@pbx.example.com?Reason=SIP%3Bcause%3D302>;index=1.1\r\n"
+        "Call-Info: <sip:201@pbx.example.com>;purpose=forwarding\r\n"
+        "Reason: SIP;cause=480;text=\"Unavailable\"\r\n"
+        "RAck: 776656 1 INVITE\r\nRSeq: 42\r\n"
+        "Event: dialog;id=7\r\nSubscription-State: active;expires=600\r\n"
+        "Require: 100rel\r\nSupported: path, outbound\r\nAllow: INVITE, ACK, BYE\r\n"
+        "Expires: 120\r\nMin-Expires: 60\r\nRetry-After: 30 (maintenance)\r\n"
+        "User-Agent: Phone/1.0 (build 7)\r\n"
+        "WWW-Authenticate: Digest realm=\"pbx\", nonce=\"n1\", algorithm=SHA-256, qop=\"auth\"\r\n"
+        "Content-Length: 0\r\n\r\n");
+    auto pai = m.addresses(HeaderId::PAssertedIdentity);
+    ASSERT_TRUE(pai.has_value());
+    ASSERT_EQ(pai->size(), 2u);
+    EXPECT_EQ(pai->at(0).display(), "Reception");
+    EXPECT_TRUE(pai->at(1).uri.tel_global());
+    auto div = m.addresses(HeaderId::Diversion);
+    ASSERT_TRUE(div.has_value());
+    EXPECT_EQ(div->at(0).param("reason")->value, "unconditional");
+    auto hi = m.addresses(HeaderId::HistoryInfo);
+    ASSERT_TRUE(hi.has_value());
+    ASSERT_EQ(hi->size(), 2u);
+    EXPECT_EQ(hi->at(1).param("index")->value, "1.1");
+    EXPECT_EQ(unescape(hi->at(1).uri.headers), "Reason=SIP;cause=302");
+    auto ci = m.addresses(HeaderId::CallInfo);
+    ASSERT_TRUE(ci.has_value());
+    EXPECT_EQ(ci->at(0).param("purpose")->value, "forwarding");
+    auto reason = parse_value_params(m.header(HeaderId::Reason));
+    ASSERT_TRUE(reason.has_value());
+    EXPECT_EQ(reason->param("cause")->value, "480");
+    EXPECT_EQ(parse_rack(m.header(HeaderId::RAck))->rseq, 776656u);
+    EXPECT_EQ(m.rseq().value(), 42u);
+    EXPECT_EQ(parse_value_params(m.header(HeaderId::Event))->value, "dialog");
+    EXPECT_EQ(parse_value_params(m.header(HeaderId::SubscriptionState))->param("expires")->value, "600");
+    EXPECT_EQ(m.tokens(HeaderId::Require)->at(0), "100rel");
+    EXPECT_EQ(m.tokens(HeaderId::Supported)->size(), 2u);
+    EXPECT_EQ(m.tokens(HeaderId::Allow)->size(), 3u);
+    EXPECT_EQ(m.expires().value(), 120u);
+    EXPECT_EQ(m.min_expires().value(), 60u);
+    EXPECT_EQ(parse_retry_after(m.header(HeaderId::RetryAfter))->comment, "(maintenance)");
+    EXPECT_EQ(m.header(HeaderId::UserAgent), "Phone/1.0 (build 7)");
+    auto www = m.auth(HeaderId::WwwAuthenticate);
+    ASSERT_TRUE(www.has_value());
+    EXPECT_EQ(www->at(0).get("qop"), "auth");
+    EXPECT_EQ(m.max_forwards(), 69);
+}
