@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include "app/check_message.hpp"
+#include "app/run_command.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"sipwarden - a secure SIP server and IP-PBX"};
     app.require_subcommand(1);
+    app.fallthrough();  // global options (--log-level) may follow the subcommand too
     app.set_version_flag("--version", "sipwarden 0.1.0");
     std::string log_level = "info";
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
@@ -25,9 +27,30 @@ int main(int argc, char** argv) {
     check->add_option("--max-message-size", max_size, "Largest message accepted, in bytes (default 65536)")
         ->check(CLI::Range(std::size_t{512}, std::size_t{16} * 1024 * 1024));
 
+    auto* run = app.add_subcommand("run", "Start the SIP server and serve until SIGTERM or SIGINT (graceful stop).");
+    sw::app::RunOptions ro;
+    run->add_option("--listen", ro.listen,
+                    "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT (IPv6 as [::1]). "
+                    "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060");
+    run->add_option("--domain", ro.domains, "A SIP domain this server is responsible for (repeatable)");
+    run->add_option("--data-dir", ro.data_dir, "Folder for the server's data (default ./var)");
+    run->add_option("--t1-ms", ro.t1_ms, "RFC 3261 timer T1 in milliseconds (default 500)")->check(CLI::Range(10.0, 10000.0));
+    run->add_option("--shutdown-grace", ro.shutdown_grace_s,
+                    "Seconds to let open transactions finish on SIGTERM (default 5)")
+        ->check(CLI::Range(0.0, 600.0));
+    run->add_option("--max-message-size", ro.max_message_size, "Largest message accepted, in bytes (default 65536)")
+        ->check(CLI::Range(std::size_t{512}, std::size_t{16} * 1024 * 1024));
+    run->add_option("--max-connections", ro.max_connections, "Most TCP connections open at once (default 4096)");
+    run->add_option("--max-connections-per-address", ro.max_connections_per_address,
+                    "Most TCP connections from one address (default 64)");
+    run->add_option("--idle-timeout", ro.idle_timeout_s, "Seconds before an idle connection is closed (default 600)")
+        ->check(CLI::Range(1.0, 86400.0));
+    run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
+
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     if (*check) return sw::app::run_check_message(files, max_size, std::cout);
+    if (*run) return sw::app::run_server(ro);
     return 2;
 }

@@ -1,5 +1,7 @@
 #include "sip/builder.hpp"
 
+#include "common/text.hpp"
+
 #include <string>
 
 namespace sw::sip {
@@ -101,6 +103,70 @@ std::string ResponseBuilder::build() const {
     if (!content_type_.empty()) out.append("Content-Type: ").append(content_type_).append("\r\n");
     out.append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n\r\n");
     out.append(body_);
+    return out;
+}
+
+}  // namespace sw::sip
+
+namespace sw::sip {
+
+std::optional<std::string> build_stateless_response(std::string_view raw, int status, std::string_view reason) {
+    std::size_t pos = raw.find_first_not_of("\r\n");
+    if (pos == std::string_view::npos || raw.substr(pos, 4) == "SIP/") return std::nullopt;
+    std::string headers;
+    bool have_via = false;
+    pos = raw.find('\n', pos);
+    while (pos != std::string_view::npos && pos + 1 < raw.size()) {
+        const std::size_t start = pos + 1;
+        std::size_t end = raw.find('\n', start);
+        if (end == std::string_view::npos) end = raw.size();
+        std::string_view line = raw.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) break;
+        const auto colon = line.find(':');
+        if (colon != std::string_view::npos && line.find('\r') == std::string_view::npos) {
+            std::string_view name = line.substr(0, colon);
+            while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+            const HeaderId id = header_id(name);
+            if (id == HeaderId::Via || id == HeaderId::From || id == HeaderId::To || id == HeaderId::CallId ||
+                id == HeaderId::CSeq) {
+                headers.append(line).append("\r\n");
+                have_via = have_via || id == HeaderId::Via;
+            }
+        }
+        pos = end;
+    }
+    if (!have_via) return std::nullopt;
+    std::string out = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+    out += headers;
+    out += "Content-Length: 0\r\n\r\n";
+    return out;
+}
+
+std::string via_with_received(const Via& via, std::string_view source_ip, int source_port) {
+    std::string out;
+    out.append(via.protocol_name).append("/").append(via.protocol_version).append("/").append(via.transport);
+    out.append(" ");
+    if (via.ipv6) out.append("[");
+    out.append(via.host);
+    if (via.ipv6) out.append("]");
+    if (via.port >= 0) out.append(":").append(std::to_string(via.port));
+    ParamCursor cur(via.params);
+    Param p;
+    while (cur.next(p)) {
+        if (sw::iequals(p.name, "received") || sw::iequals(p.name, "rport")) continue;
+        out.append(";").append(p.name);
+        if (p.has_value) out.append("=").append(p.value);
+    }
+    // RFC 3261 18.2.1: received when sent-by differs from the packet's source (always with rport).
+    if (via.host != source_ip || via.has_rport) {
+        const bool v6 = source_ip.find(':') != std::string_view::npos;
+        out.append(";received=");
+        if (v6) out.append("[");
+        out.append(source_ip);
+        if (v6) out.append("]");
+    }
+    if (via.has_rport) out.append(";rport=").append(std::to_string(source_port));
     return out;
 }
 

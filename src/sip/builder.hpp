@@ -1,6 +1,7 @@
 // Building responses from requests (RFC 3261 8.2.6) and default reason phrases (RFC 3261 21).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,5 +32,18 @@ private:
     std::string content_type_;
     std::string body_;
 };
+
+}  // namespace sw::sip
+
+namespace sw::sip {
+
+// For a request that did not parse: a response copying whatever Via, From, To, Call-ID and CSeq lines
+// can be found, so the sender learns why (RFC 3261 8.2 answers malformed requests with 400).
+// nullopt when the bytes are a response or carry no Via: then there is nobody to answer.
+std::optional<std::string> build_stateless_response(std::string_view raw, int status, std::string_view reason);
+
+// The top Via value rewritten with received (when the source address differs from sent-by) and rport
+// (the source port, when the client asked for it): RFC 3261 18.2.1 and RFC 3581 4.
+std::string via_with_received(const Via& via, std::string_view source_ip, int source_port);
 
 }  // namespace sw::sip

@@ -1,0 +1,24 @@
+// `sipwarden run`: start the server and serve until SIGTERM or SIGINT.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sw::app {
+
+struct RunOptions {
+    std::vector<std::string> listen;  // empty: the defaults
+    std::vector<std::string> domains;
+    std::string data_dir = "./var";
+    double t1_ms = 500;
+    double shutdown_grace_s = 5;
+    std::size_t max_message_size = 64 * 1024;
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_address = 64;
+    double idle_timeout_s = 600;
+    bool sip_trace = false;
+};
+
+int run_server(const RunOptions& options);
+
+}  // namespace sw::app

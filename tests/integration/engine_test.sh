@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The real server on loopback, driven by sipp: OPTIONS over UDP and TCP, an INVITE retransmission
+# answered from the same transaction, a malformed request's 400, 405/420/483, graceful SIGTERM.
+set -euo pipefail
+bin=${SIPWARDEN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log"; cat "$tmp/server.log" 2>/dev/null || true; exit 1; }
+command -v sipp >/dev/null || fail "sipp is not installed (scripts/deps installs sip-tester)"
+
+# A port free for both UDP and TCP on 127.0.0.1.
+port=$(python3 - <<'PY'
+import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+PY
+)
+"$bin" run --listen "udp:127.0.0.1:$port" --listen "tcp:127.0.0.1:$port" --data-dir "$tmp/var" \
+  --shutdown-grace 2 --log-level info > "$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
+grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
+
+sip() {  # scenario transport [extra sipp args]
+  local sc=$1 tr=$2; shift 2
+  sipp -sf "$here/sipp/$sc.xml" "127.0.0.1:$port" -i 127.0.0.1 -t "$tr" -m 1 -timeout 10 -timeout_error \
+    -nostdin -trace_err -error_file "$tmp/$sc-$tr.err" "$@" > "$tmp/$sc-$tr.out" 2>&1 \
+    || { cat "$tmp/$sc-$tr.err" 2>/dev/null; fail "$sc over $tr"; }
+}
+sip options u1 -m 5
+sip options t1 -m 5
+sip malformed u1
+sip unknown_method u1
+sip unknown_method t1
+sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 480 copies by resending itself
+
+# Graceful stop: SIGTERM, exit status 0, and the counters show one transaction for the INVITE and its copy.
+kill -TERM "$pid"
+for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then fail "server still running 6 s after SIGTERM"; fi
+wait "$pid" || fail "server exit status $? after SIGTERM"
+pid=""
+grep -q "signal 15: stopping" "$tmp/server.log" || fail "no graceful stop in the log"
+# 5+5 OPTIONS, 1 malformed (stateless), 2x3 for 405/420/483, INVITE + its copy + ACK.
+grep -q "1 malformed, 1 retransmissions absorbed, 17 transactions" "$tmp/server.log" \
+  || fail "unexpected counters: $(grep stopped "$tmp/server.log")"
+echo "engine_test: all passed"
