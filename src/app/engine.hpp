@@ -43,6 +43,8 @@ public:
 
     // Binds every listener; the error names the one that failed.
     sw::Result<bool, std::string> start();
+    void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) { transports_.set_tls_context(std::move(ctx)); }
+    const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
     void shutdown(std::chrono::milliseconds grace);
 

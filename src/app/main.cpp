@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Start the SIP server and serve until SIGTERM or SIGINT (graceful stop).");
     sw::app::RunOptions ro;
     run->add_option("--listen", ro.listen,
-                    "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT (IPv6 as [::1]). "
-                    "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060");
+                    "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT, tls:HOST:PORT (IPv6 as [::1]). "
+                    "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060, TLS on 5061");
     run->add_option("--domain", ro.domains, "A SIP domain this server is responsible for (repeatable)");
     run->add_option("--data-dir", ro.data_dir, "Folder for the server's data (default ./var)");
     run->add_option("--t1-ms", ro.t1_ms, "RFC 3261 timer T1 in milliseconds (default 500)")->check(CLI::Range(10.0, 10000.0));
@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
     run->add_option("--idle-timeout", ro.idle_timeout_s, "Seconds before an idle connection is closed (default 600)")
         ->check(CLI::Range(1.0, 86400.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
+    run->add_option("--tls-cert", ro.tls_cert,
+                    "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");
+    run->add_option("--tls-key", ro.tls_key, "PEM private key for --tls-cert");
+    run->add_option("--tls-ca", ro.tls_ca, "PEM CA bundle to verify client certificates with");
+    run->add_flag("--tls-verify-client", ro.tls_verify_client, "Require a client certificate signed by --tls-ca");
 
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));

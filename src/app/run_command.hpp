@@ -17,6 +17,10 @@ struct RunOptions {
     std::size_t max_connections_per_address = 64;
     double idle_timeout_s = 600;
     bool sip_trace = false;
+    std::string tls_cert;  // empty: a self-signed certificate in DATA_DIR/tls
+    std::string tls_key;
+    std::string tls_ca;
+    bool tls_verify_client = false;
 };
 
 int run_server(const RunOptions& options);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cassert>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -21,7 +22,9 @@ template <typename T, typename E>
 class Result {
 public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-    Result(Unexpected<E> e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
+    template <typename U>
+        requires std::is_convertible_v<U, E>
+    Result(Unexpected<U> e) : v_(std::in_place_index<1>, E(std::move(e.error))) {}  // NOLINT
 
     bool has_value() const { return v_.index() == 0; }
     explicit operator bool() const { return has_value(); }

@@ -19,8 +19,11 @@ struct Transports::TcpListener {
 };
 
 struct Transports::Connection {
+    using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
     std::uint64_t id;
-    asio::ip::tcp::socket socket;
+    asio::ip::tcp::socket socket;                 // plain TCP
+    std::shared_ptr<asio::ssl::context> context;  // TLS: kept alive for this connection across reloads
+    std::unique_ptr<TlsStream> tls;               // TLS: owns the socket
     asio::steady_timer idle;
     sip::StreamFramer framer;
     std::array<char, 16 * 1024> buffer{};
@@ -29,6 +32,16 @@ struct Transports::Connection {
     bool closing = false;
     Connection(std::uint64_t i, asio::ip::tcp::socket s, std::size_t max)
         : id(i), socket(std::move(s)), idle(socket.get_executor()), framer(max) {}
+    asio::ip::tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
+    // Runs f on whichever stream this connection reads and writes.
+    template <typename F>
+    void with_stream(F&& f) {
+        if (tls) {
+            f(*tls);
+        } else {
+            f(socket);
+        }
+    }
 };
 
 Transports::Transports(asio::io_context& io, Receiver& receiver, Limits limits)
@@ -52,7 +65,8 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec) {
         udp_.push_back(std::move(l));
         return true;
     }
-    if (spec.protocol == Protocol::Tcp) {
+    if (spec.protocol == Protocol::Tcp || spec.protocol == Protocol::Tls) {
+        if (spec.protocol == Protocol::Tls && !tls_context_) return sw::unexpected(spec.text() + ": no TLS certificate");
         auto l = std::make_unique<TcpListener>(io_);
         const asio::ip::tcp::endpoint ep(addr, spec.port);
         l->acceptor.open(ep.protocol(), ec);
@@ -61,11 +75,11 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec) {
         if (!ec) l->acceptor.bind(ep, ec);
         if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
-        accept_tcp(*l);
+        accept_tcp(*l, spec.protocol == Protocol::Tls);
         tcp_.push_back(std::move(l));
         return true;
     }
-    return sw::unexpected(spec.text() + ": TLS is not available in this build yet");
+    return sw::unexpected(spec.text() + ": unknown protocol");
 }
 
 void Transports::receive_udp(UdpListener& l) {
@@ -84,8 +98,8 @@ void Transports::receive_udp(UdpListener& l) {
     });
 }
 
-void Transports::accept_tcp(TcpListener& l) {
-    l.acceptor.async_accept([this, &l](const asio::error_code& ec, asio::ip::tcp::socket s) {
+void Transports::accept_tcp(TcpListener& l, bool tls) {
+    l.acceptor.async_accept([this, &l, tls](const asio::error_code& ec, asio::ip::tcp::socket s) {
         if (ec == asio::error::operation_aborted || stopped_) return;
         if (!ec) {
             asio::error_code ep_ec;
@@ -99,21 +113,46 @@ void Transports::accept_tcp(TcpListener& l) {
             } else {
                 ++counters_.connections_accepted;
                 auto c = std::make_shared<Connection>(next_connection_++, std::move(s), limits_.max_message_size);
-                c->peer = Peer{Protocol::Tcp, remote.address(), remote.port(), c->id};
+                c->peer = Peer{tls ? Protocol::Tls : Protocol::Tcp, remote.address(), remote.port(), c->id};
+                if (tls) {
+                    c->context = tls_context_;
+                    c->tls = std::make_unique<Connection::TlsStream>(std::move(c->socket), *c->context);
+                }
                 ++per_address_[remote.address()];
                 connections_[c->id] = c;
                 start_connection(c);
             }
         }
-        accept_tcp(l);
+        accept_tcp(l, tls);
     });
 }
 
 void Transports::start_connection(std::shared_ptr<Connection> c) {
     asio::error_code ec;
-    c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    arm_idle(c);
-    read_connection(c);
+    c->lowest().set_option(asio::ip::tcp::no_delay(true), ec);
+    if (!c->tls) {
+        arm_idle(c);
+        read_connection(c);
+        return;
+    }
+    // A deadline for the handshake: a peer that connects and says nothing cannot hold the slot.
+    c->idle.expires_after(limits_.handshake_timeout);
+    c->idle.async_wait([this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec2) {
+        if (ec2) return;
+        if (auto conn = weak.lock()) {
+            ++counters_.tls_handshake_failures;
+            close_connection(conn->id);
+        }
+    });
+    c->tls->async_handshake(asio::ssl::stream_base::server, [this, c](const asio::error_code& hs) {
+        if (hs || stopped_) {
+            ++counters_.tls_handshake_failures;
+            close_connection(c->id);
+            return;
+        }
+        arm_idle(c);
+        read_connection(c);
+    });
 }
 
 void Transports::arm_idle(std::shared_ptr<Connection> c) {
@@ -128,7 +167,7 @@ void Transports::arm_idle(std::shared_ptr<Connection> c) {
 }
 
 void Transports::read_connection(std::shared_ptr<Connection> c) {
-    c->socket.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
+    c->with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
         if (ec || c->closing || stopped_) {
             close_connection(c->id);
             return;
@@ -155,7 +194,7 @@ void Transports::read_connection(std::shared_ptr<Connection> c) {
             if (c->closing) return;
         }
         read_connection(c);
-    });
+    }); });
 }
 
 void Transports::write_connection(std::shared_ptr<Connection> c, std::string bytes) {
@@ -164,7 +203,7 @@ void Transports::write_connection(std::shared_ptr<Connection> c, std::string byt
     if (!idle) return;
     auto pump = std::make_shared<std::function<void()>>();
     *pump = [this, c, pump]() {
-        asio::async_write(c->socket, asio::buffer(c->out.front()), [this, c, pump](const asio::error_code& ec, std::size_t) {
+        c->with_stream([&](auto& stream) { asio::async_write(stream, asio::buffer(c->out.front()), [this, c, pump](const asio::error_code& ec, std::size_t) {
             if (ec) {
                 close_connection(c->id);
                 *pump = nullptr;
@@ -177,7 +216,7 @@ void Transports::write_connection(std::shared_ptr<Connection> c, std::string byt
                 if (c->closing) close_connection(c->id);
                 *pump = nullptr;  // break the self-reference
             }
-        });
+        }); });
     };
     (*pump)();
 }
@@ -191,8 +230,8 @@ void Transports::close_connection(std::uint64_t id) {
     if (pa != per_address_.end() && --pa->second == 0) per_address_.erase(pa);
     asio::error_code ec;
     c->idle.cancel();
-    c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    c->socket.close(ec);
+    c->lowest().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    c->lowest().close(ec);
 }
 
 void Transports::send(const Peer& to, std::string bytes) {

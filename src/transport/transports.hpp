@@ -7,6 +7,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,7 @@ struct Limits {
     std::size_t max_connections = 4096;
     std::size_t max_connections_per_address = 64;
     std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+    std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};  // TLS: slow handshakes are cut
 };
 
 struct TransportCounters {
@@ -50,6 +52,7 @@ struct TransportCounters {
     std::uint64_t framing_errors = 0;
     std::uint64_t idle_closed = 0;
     std::uint64_t keepalive_pings = 0;
+    std::uint64_t tls_handshake_failures = 0;
 };
 
 class Transports {
@@ -65,6 +68,8 @@ public:
     void send(const Peer& to, std::string bytes);
     // Stop accepting and receiving; close every connection.
     void stop();
+    // The TLS context for connections accepted from now on; established ones keep theirs (SIGHUP reload).
+    void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) { tls_context_ = std::move(ctx); }
 
     const TransportCounters& counters() const { return counters_; }
     std::size_t open_connections() const { return connections_.size(); }
@@ -76,7 +81,7 @@ private:
     friend struct Connection;
 
     void receive_udp(UdpListener& l);
-    void accept_tcp(TcpListener& l);
+    void accept_tcp(TcpListener& l, bool tls);
     void start_connection(std::shared_ptr<Connection> c);
     void read_connection(std::shared_ptr<Connection> c);
     void arm_idle(std::shared_ptr<Connection> c);
@@ -91,6 +96,7 @@ private:
     std::vector<std::unique_ptr<TcpListener>> tcp_;
     std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
     std::map<asio::ip::address, std::size_t> per_address_;
+    std::shared_ptr<asio::ssl::context> tls_context_;
     std::uint64_t next_connection_ = 1;
     bool stopped_ = false;
 };
