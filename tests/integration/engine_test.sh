@@ -42,6 +42,21 @@ sip options t1 -m 5
 sip malformed u1
 sip unknown_method u1
 sip unknown_method t1
+# RFC 5626 3.5.1: a CRLFCRLF ping on a TCP connection is answered with a CRLF pong, and a request
+# after it on the same connection is still answered.
+python3 - "$port" <<'PY' || fail "keep-alive ping/pong over TCP"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\r\n\r\n")
+assert s.recv(16) == b"\r\n", "no pong"
+s.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKka\r\n"
+          b"From: <sip:k@127.0.0.1>;tag=k\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ka\r\nCSeq: 1 OPTIONS\r\n"
+          b"Content-Length: 0\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(4096)
+assert data.startswith(b"SIP/2.0 200 OK"), data[:40]
+PY
 sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 480 copies by resending itself
 
 # Graceful stop: SIGTERM, exit status 0, and the counters show one transaction for the INVITE and its copy.
@@ -51,7 +66,7 @@ if kill -0 "$pid" 2>/dev/null; then fail "server still running 6 s after SIGTERM
 wait "$pid" || fail "server exit status $? after SIGTERM"
 pid=""
 grep -q "signal 15: stopping" "$tmp/server.log" || fail "no graceful stop in the log"
-# 5+5 OPTIONS, 1 malformed (stateless), 2x3 for 405/420/483, INVITE + its copy + ACK.
-grep -q "1 malformed, 1 retransmissions absorbed, 17 transactions" "$tmp/server.log" \
+# 5+5 OPTIONS, 1 malformed (stateless), 2x3 for 405/420/483, 1 OPTIONS after the ping, INVITE + copy + ACK.
+grep -q "1 malformed, 1 retransmissions absorbed, 18 transactions" "$tmp/server.log" \
   || fail "unexpected counters: $(grep stopped "$tmp/server.log")"
 echo "engine_test: all passed"
