@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/check_message.hpp"
+#include "app/config.hpp"
 #include "app/run_command.hpp"
 
 int main(int argc, char** argv) {
@@ -29,6 +30,11 @@ int main(int argc, char** argv) {
 
     auto* run = app.add_subcommand("run", "Start the SIP server and serve until SIGTERM or SIGINT (graceful stop).");
     sw::app::RunOptions ro;
+    std::string config_file;
+    run->add_option("--config", config_file,
+                    "TOML file with any of the settings below (keys as the flags, with _ for -; [tls] cert, key, "
+                    "ca, verify_client). Flags on the command line win.")
+        ->check(CLI::ExistingFile);
     run->add_option("--listen", ro.listen,
                     "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT, tls:HOST:PORT (IPv6 as [::1]). "
                     "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060, TLS on 5061");
@@ -52,6 +58,19 @@ int main(int argc, char** argv) {
     run->add_option("--tls-ca", ro.tls_ca, "PEM CA bundle to verify client certificates with");
     run->add_flag("--tls-verify-client", ro.tls_verify_client, "Require a client certificate signed by --tls-ca");
 
+    // The config file is read first, so that CLI11, which only writes options actually given, lets the
+    // command line override it.
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        std::string file;
+        if (a == "--config" && i + 1 < argc) file = argv[i + 1];
+        if (a.rfind("--config=", 0) == 0) file = a.substr(9);
+        if (file.empty()) continue;
+        if (auto ok = sw::app::load_config(file, ro, log_level); !ok) {
+            std::cerr << "sipwarden: " << ok.error() << "\n";
+            return 2;
+        }
+    }
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));
 

@@ -1,0 +1,107 @@
+#include "app/config.hpp"
+
+#include <set>
+#include <toml++/toml.h>
+
+namespace sw::app {
+
+namespace {
+
+using Err = sw::Unexpected<std::string>;
+
+Err bad(const std::string& path, const std::string& key, const std::string& why) {
+    return sw::unexpected(path + ": " + key + ": " + why);
+}
+
+}  // namespace
+
+sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o, std::string& log_level) {
+    toml::table t;
+    try {
+        t = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        return sw::unexpected(path + ": " + std::string(e.description()) + " (line " +
+                              std::to_string(e.source().begin.line) + ")");
+    }
+    static const std::set<std::string> kTop = {
+        "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
+        "max_connections", "max_connections_per_address", "idle_timeout", "tls"};
+    static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
+    for (const auto& [k, v] : t) {
+        const std::string key(k.str());
+        if (!kTop.count(key)) return bad(path, key, "unknown setting");
+        if (key == "tls") {
+            if (!v.is_table()) return bad(path, key, "must be a table");
+            for (const auto& [tk, tv] : *v.as_table()) {
+                const std::string sub(tk.str());
+                if (!kTls.count(sub)) return bad(path, "tls." + sub, "unknown setting");
+                if (sub == "verify_client") {
+                    if (!tv.is_boolean()) return bad(path, "tls." + sub, "must be true or false");
+                    o.tls_verify_client = *tv.value<bool>();
+                } else {
+                    if (!tv.is_string()) return bad(path, "tls." + sub, "must be a string");
+                    std::string s = *tv.value<std::string>();
+                    (sub == "cert" ? o.tls_cert : sub == "key" ? o.tls_key : o.tls_ca) = s;
+                }
+            }
+            continue;
+        }
+        auto strings = [&](std::vector<std::string>& out) -> sw::Result<bool, std::string> {
+            if (!v.is_array()) return bad(path, key, "must be a list of strings");
+            out.clear();
+            for (const auto& e : *v.as_array()) {
+                if (!e.is_string()) return bad(path, key, "must be a list of strings");
+                out.push_back(*e.value<std::string>());
+            }
+            return true;
+        };
+        auto number = [&](double lo, double hi, double& out) -> sw::Result<bool, std::string> {
+            auto d = v.value<double>();
+            if (!d || !(v.is_integer() || v.is_floating_point())) return bad(path, key, "must be a number");
+            if (*d < lo || *d > hi) {
+                return bad(path, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            }
+            out = *d;
+            return true;
+        };
+        sw::Result<bool, std::string> r = true;
+        double d = 0;
+        if (key == "listen") {
+            r = strings(o.listen);
+        } else if (key == "domains") {
+            r = strings(o.domains);
+        } else if (key == "data_dir" || key == "log_level") {
+            if (!v.is_string()) return bad(path, key, "must be a string");
+            const std::string s = *v.value<std::string>();
+            if (key == "log_level") {
+                static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+                if (!kLevels.count(s)) return bad(path, key, "must be one of trace, debug, info, warn, error, critical, off");
+                log_level = s;
+            } else {
+                o.data_dir = s;
+            }
+        } else if (key == "sip_trace") {
+            if (!v.is_boolean()) return bad(path, key, "must be true or false");
+            o.sip_trace = *v.value<bool>();
+        } else if (key == "t1_ms") {
+            r = number(10, 10000, o.t1_ms);
+        } else if (key == "shutdown_grace") {
+            r = number(0, 600, o.shutdown_grace_s);
+        } else if (key == "idle_timeout") {
+            r = number(1, 86400, o.idle_timeout_s);
+        } else if (key == "max_message_size") {
+            r = number(512, 16.0 * 1024 * 1024, d);
+            o.max_message_size = static_cast<std::size_t>(d);
+        } else if (key == "max_connections") {
+            r = number(1, 1e6, d);
+            o.max_connections = static_cast<std::size_t>(d);
+        } else if (key == "max_connections_per_address") {
+            r = number(1, 1e6, d);
+            o.max_connections_per_address = static_cast<std::size_t>(d);
+        }
+        if (!r) return r;
+    }
+    return true;
+}
+
+}  // namespace sw::app
