@@ -27,8 +27,9 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
         "max_connections", "max_connections_per_address", "idle_timeout", "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
-    for (const auto& [k, v] : t) {
+    for (const auto& [k, binding] : t) {
         const std::string key(k.str());
+        const toml::node& v = binding;  // lambdas below capture it (clang 14 cannot capture a binding)
         if (!kTop.count(key)) return bad(path, key, "unknown setting");
         if (key == "tls") {
             if (!v.is_table()) return bad(path, key, "must be a table");
