@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
                     "Most TCP connections from one address (default 64)");
     run->add_option("--idle-timeout", ro.idle_timeout_s, "Seconds before an idle connection is closed (default 600)")
         ->check(CLI::Range(1.0, 86400.0));
+    run->add_option("--tls-handshake-timeout", ro.handshake_timeout_s,
+                    "Seconds a TLS peer has to finish its handshake (default 10)")
+        ->check(CLI::Range(0.1, 120.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option("--tls-cert", ro.tls_cert,
                     "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");

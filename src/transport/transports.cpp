@@ -136,14 +136,7 @@ void Transports::start_connection(std::shared_ptr<Connection> c) {
         return;
     }
     // A deadline for the handshake: a peer that connects and says nothing cannot hold the slot.
-    c->idle.expires_after(limits_.handshake_timeout);
-    c->idle.async_wait([this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec2) {
-        if (ec2) return;
-        if (auto conn = weak.lock()) {
-            ++counters_.tls_handshake_failures;
-            close_connection(conn->id);
-        }
-    });
+    arm_deadline(c, limits_.handshake_timeout, counters_.tls_handshake_failures);
     c->tls->async_handshake(asio::ssl::stream_base::server, [this, c](const asio::error_code& hs) {
         if (hs || stopped_) {
             ++counters_.tls_handshake_failures;
@@ -155,12 +148,15 @@ void Transports::start_connection(std::shared_ptr<Connection> c) {
     });
 }
 
-void Transports::arm_idle(std::shared_ptr<Connection> c) {
-    c->idle.expires_after(limits_.idle_timeout);
-    c->idle.async_wait([this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
+void Transports::arm_idle(std::shared_ptr<Connection> c) { arm_deadline(c, limits_.idle_timeout, counters_.idle_closed); }
+
+void Transports::arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after, std::uint64_t& counter) {
+    // One timer per connection: re-arming replaces the previous deadline (its wait ends as aborted).
+    c->idle.expires_after(after);
+    c->idle.async_wait([this, &counter, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
         if (ec) return;
         if (auto conn = weak.lock()) {
-            ++counters_.idle_closed;
+            ++counter;
             close_connection(conn->id);
         }
     });

@@ -85,6 +85,8 @@ private:
     void start_connection(std::shared_ptr<Connection> c);
     void read_connection(std::shared_ptr<Connection> c);
     void arm_idle(std::shared_ptr<Connection> c);
+    // Closes the connection (and counts it) unless re-armed or cancelled within `after`.
+    void arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after, std::uint64_t& counter);
     void write_connection(std::shared_ptr<Connection> c, std::string bytes);
     void close_connection(std::uint64_t id);
 
