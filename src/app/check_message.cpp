@@ -8,11 +8,6 @@
 
 namespace sw::app {
 
-namespace {
-// Option tags this build implements; Require naming anything else gets 420 (RFC 3261 8.2.2.3).
-constexpr std::string_view kSupported[] = {"path"};
-}  // namespace
-
 std::string CheckVerdict::text() const {
     if (status == 0) return "ok";
     return std::to_string(status) + " " + reason;
@@ -24,7 +19,7 @@ CheckVerdict check_message(std::string_view bytes, std::size_t max_message_size)
     auto msg = sip::Message::parse(bytes, opts);
     if (!msg) return {msg.error().status, std::string(msg.error().reason)};
     if (auto ok = sip::validate_known_headers(*msg); !ok) return {ok.error().status, std::string(ok.error().reason)};
-    auto policy = sip::check_request_policy(*msg, kSupported);
+    auto policy = sip::check_request_policy(*msg, sip::kSupportedOptionTags);
     if (policy.status != 0) {
         std::string reason = policy.reason;
         if (!policy.unsupported.empty()) reason += " - Unsupported: " + policy.unsupported;

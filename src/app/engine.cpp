@@ -3,7 +3,6 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
-#include "common/text.hpp"
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
 #include "transaction/matching.hpp"
@@ -17,7 +16,6 @@ using transaction::Timer;
 namespace {
 // Methods the core implements today; the Allow header of 200 and 405 lists them.
 constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS";
-constexpr std::string_view kSupportedTags[] = {"path"};
 }  // namespace
 
 // Effects of one transaction, carried out with the engine's sockets and Asio timers.
@@ -55,7 +53,6 @@ struct Engine::Entry {
     std::string request;  // as received, with received/rport added: to answer it later (CANCEL -> 487)
     std::string to_tag;
     std::string merge_key;
-    bool answered = false;
     Entry(std::unique_ptr<Fx> f, transaction::Kind kind, std::string request_bytes, bool reliable,
           const transaction::TimerConfig& timers)
         : fx(std::move(f)), tx(kind, std::move(request_bytes), reliable, timers, *fx) {}
@@ -207,17 +204,17 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         }
         answer(e, msg, 200);
         Entry& inv_entry = *target->second;
-        if (auto invite = sip::Message::parse(inv_entry.request)) respond_to(inv_entry, *invite, 487, {});
+        if (auto invite = sip::Message::parse(inv_entry.request)) answer(inv_entry, *invite, 487);
         return;
     }
 
-    const auto policy = sip::check_request_policy(msg, kSupportedTags);
+    const auto policy = sip::check_request_policy(msg, sip::kSupportedOptionTags);
     if (policy.status == 416) {
         answer(e, msg, 416);
         return;
     }
     if (policy.status == 420) {
-        answer(e, msg, 420, "Unsupported: " + policy.unsupported + "\r\n");
+        answer(e, msg, 420, {{"Unsupported", policy.unsupported}});
         return;
     }
     // RFC 3261 16.3 step 3 / 11: with no hops left only OPTIONS addressed to us is answered.
@@ -226,10 +223,12 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         return;
     }
     switch (msg.method_id()) {
-        case sip::Method::Options:
-            answer(e, msg, 200,
-                   "Allow: " + std::string(kAllow) + "\r\nAccept: application/sdp\r\nSupported: path\r\n");
+        case sip::Method::Options: {
+            std::string supported;
+            for (std::string_view tag : sip::kSupportedOptionTags) supported.append(supported.empty() ? "" : ", ").append(tag);
+            answer(e, msg, 200, {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}});
             return;
+        }
         case sip::Method::Invite:
             answer(e, msg, 480);  // nobody to route to until the registrar and proxy exist
             return;
@@ -237,7 +236,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             answer(e, msg, 481);  // no dialogs yet
             return;
         default:
-            answer(e, msg, 405, "Allow: " + std::string(kAllow) + "\r\n");
+            answer(e, msg, 405, {{"Allow", std::string(kAllow)}});
             return;
     }
 }
@@ -259,27 +258,14 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, cons
     return e;
 }
 
-void Engine::answer(Entry& e, const sip::Message& req, int status, std::string_view extra_headers) {
-    respond_to(e, req, status, extra_headers);
-}
-
-void Engine::respond_to(Entry& e, const sip::Message& req, int status, std::string_view extra_headers) {
+void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra) {
     sip::ResponseBuilder b(req, status);
     b.to_tag(e.to_tag);
-    // extra_headers holds complete "Name: value\r\n" lines.
-    std::size_t pos = 0;
-    while (pos < extra_headers.size()) {
-        const auto eol = extra_headers.find("\r\n", pos);
-        const std::string_view line = extra_headers.substr(pos, eol - pos);
-        const auto colon = line.find(':');
-        if (colon != std::string_view::npos) b.header(line.substr(0, colon), sw::trim(line.substr(colon + 1)));
-        pos = eol == std::string_view::npos ? extra_headers.size() : eol + 2;
-    }
+    for (const auto& [name, value] : extra) b.header(name, value);
     b.header("Server", "sipwarden/0.1");
     std::string bytes = b.build();
     auto resp = sip::Message::parse(bytes);
     if (!resp) return;  // our own response always parses; never send what we could not read back
-    e.answered = true;
     e.tx.on_event(Event{EventKind::TuResponse, &*resp, bytes, Timer::A});
 }
 

@@ -60,9 +60,9 @@ private:
 
     void handle_request(sip::Message& msg, const transport::Peer& from);
     Entry& create(sip::Message& msg, const transport::Peer& to, const std::string& key);
-    // The transaction user's answer to a new request (RFC 3261 8.2 as a UAS for the server itself).
-    void answer(Entry& e, const sip::Message& req, int status, std::string_view extra_headers = {});
-    void respond_to(Entry& e, const sip::Message& req, int status, std::string_view extra_headers);
+    using Headers = std::vector<std::pair<std::string_view, std::string>>;
+    // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
+    void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {});
     void erase_later(const std::string& key);
     void maybe_finish_shutdown();
     std::string new_tag();

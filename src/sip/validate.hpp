@@ -21,6 +21,9 @@ struct PolicyVerdict {
     std::string unsupported;  // for 420: the option tags to list in Unsupported
 };
 
+// Option tags this build implements; a Require naming anything else gets 420 (RFC 3261 8.2.2.3).
+inline constexpr std::string_view kSupportedOptionTags[] = {"path"};
+
 // RFC 3261 8.2.2.1 (416), 8.2.2.3 and 16.3 step 5 (420 from Require / Proxy-Require).
 PolicyVerdict check_request_policy(const Message& request, std::span<const std::string_view> supported);
 

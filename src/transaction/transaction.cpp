@@ -55,13 +55,7 @@ void Transaction::on_event(const Event& e) {
 void Transaction::client_invite(const Event& e) {
     switch (e.kind) {
         case EventKind::Start:
-            if (state_ != State::Calling) return;
-            fx_.send(request_);
-            if (!reliable_) {
-                interval_ = timers_.t1;
-                fx_.start_timer(Timer::A, interval_);
-            }
-            fx_.start_timer(Timer::B, timers_.timeout());
+            if (state_ == State::Calling) send_request_and_arm(Timer::A, Timer::B);
             return;
         case EventKind::TimerFired:
             if (e.timer == Timer::A && state_ == State::Calling) {
@@ -80,23 +74,20 @@ void Transaction::client_invite(const Event& e) {
         case EventKind::Response: {
             const int status = e.message->status();
             if (state_ == State::Calling || state_ == State::Proceeding) {
+                // Any response ends Calling: Timers A and B only run there (17.1.1.2).
+                if (state_ == State::Calling) {
+                    fx_.stop_timer(Timer::A);
+                    fx_.stop_timer(Timer::B);
+                }
                 if (status < 200) {
-                    if (state_ == State::Calling) {
-                        fx_.stop_timer(Timer::A);
-                        fx_.stop_timer(Timer::B);
-                        enter(State::Proceeding);
-                    }
+                    enter(State::Proceeding);
                     fx_.pass_response(*e.message);
                 } else if (status < 300) {
                     // RFC 6026 7.2: 2xx moves to Accepted; retransmissions of the 2xx reach the TU.
-                    fx_.stop_timer(Timer::A);
-                    fx_.stop_timer(Timer::B);
                     enter(State::Accepted);
                     fx_.start_timer(Timer::M, timers_.timeout());
                     fx_.pass_response(*e.message);
                 } else {
-                    fx_.stop_timer(Timer::A);
-                    fx_.stop_timer(Timer::B);
                     send_ack_for(*e.message);
                     enter(State::Completed);
                     fx_.pass_response(*e.message);
@@ -123,13 +114,7 @@ void Transaction::client_invite(const Event& e) {
 void Transaction::client_non_invite(const Event& e) {
     switch (e.kind) {
         case EventKind::Start:
-            if (state_ != State::Trying) return;
-            fx_.send(request_);
-            if (!reliable_) {
-                interval_ = timers_.t1;
-                fx_.start_timer(Timer::E, interval_);
-            }
-            fx_.start_timer(Timer::F, timers_.timeout());
+            if (state_ == State::Trying) send_request_and_arm(Timer::E, Timer::F);
             return;
         case EventKind::TimerFired:
             if (e.timer == Timer::E && (state_ == State::Trying || state_ == State::Proceeding)) {
@@ -273,6 +258,15 @@ void Transaction::server_non_invite(const Event& e) {
         default:
             return;
     }
+}
+
+void Transaction::send_request_and_arm(Timer retransmit, Timer timeout) {
+    fx_.send(request_);
+    if (!reliable_) {
+        interval_ = timers_.t1;
+        fx_.start_timer(retransmit, interval_);
+    }
+    fx_.start_timer(timeout, timers_.timeout());
 }
 
 void Transaction::send_ack_for(const sip::Message& response) {

@@ -81,6 +81,9 @@ private:
     void enter(State s);
     void terminate();
     void send_ack_for(const sip::Message& response);
+    // Client start: send the request, arm the retransmission timer (unreliable transports only) and the
+    // 64*T1 timeout (17.1.1.2 Timers A/B, 17.1.2.2 Timers E/F).
+    void send_request_and_arm(Timer retransmit, Timer timeout);
 
     Kind kind_;
     State state_;
