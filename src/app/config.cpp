@@ -25,7 +25,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
     }
     static const std::set<std::string> kTop = {
         "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
-        "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "tls"};
+        "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "message_timeout",
+        "workers", "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -90,6 +91,12 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             r = number(0, 600, o.shutdown_grace_s);
         } else if (key == "tls_handshake_timeout") {
             r = number(0.1, 120, o.handshake_timeout_s);
+        } else if (key == "message_timeout") {
+            r = number(0.1, 3600, o.message_timeout_s);
+        } else if (key == "workers") {
+            r = number(0, 64, d);
+            if (r && d != static_cast<double>(static_cast<unsigned>(d))) r = bad(path, key, "must be a whole number");
+            o.workers = static_cast<unsigned>(d);
         } else if (key == "idle_timeout") {
             r = number(1, 86400, o.idle_timeout_s);
         } else if (key == "max_message_size") {

@@ -1,7 +1,8 @@
 #include "app/engine.hpp"
 
-#include <random>
 #include <spdlog/spdlog.h>
+#include <array>
+#include <random>
 
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
@@ -18,105 +19,178 @@ namespace {
 constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 }  // namespace
 
-// Effects of one transaction, carried out with the engine's sockets and Asio timers.
+// Effects of one transaction, carried out with the worker's sockets and its timer queue.
 class Engine::Fx : public transaction::Effects {
 public:
-    Fx(Engine& e, std::string key, transport::Peer peer) : engine_(e), key_(std::move(key)), peer_(peer) {}
-    ~Fx() override {
-        for (auto& [t, timer] : timers_) timer->cancel();
-    }
+    Fx(Engine& e, transport::Peer peer) : engine_(e), peer_(peer) {}
     void send(std::string_view bytes) override {
-        if (engine_.config_.sip_trace) spdlog::info("send to {}:{}\n{}", peer_.address.to_string(), peer_.port, bytes);
+        if (engine_.config_.sip_trace)
+            spdlog::info("send to {}:{}\n{}", peer_.address.to_string(), peer_.port, bytes);
         engine_.transports_.send(peer_, std::string(bytes));
     }
-    void start_timer(Timer t, transaction::Duration after) override;
-    void stop_timer(Timer t) override {
-        auto it = timers_.find(t);
-        if (it != timers_.end()) it->second->cancel();
+    void start_timer(Timer t, transaction::Duration after) override {
+        engine_.schedule(handle, t, ++timer_gen[static_cast<std::size_t>(t)], after);
     }
+    void stop_timer(Timer t) override { ++timer_gen[static_cast<std::size_t>(t)]; }
     void pass_response(const sip::Message&) override {}  // no client transactions yet
-    void pass_ack(const sip::Message&) override {}        // 2xx ACKs reach the dialog layer later
-    void timed_out() override { spdlog::debug("transaction {} timed out", key_); }
-    void transport_error() override { spdlog::debug("transaction {} transport error", key_); }
-    void terminated() override { engine_.erase_later(key_); }
+    void pass_ack(const sip::Message&) override {}       // 2xx ACKs reach the dialog layer later
+    void timed_out() override { spdlog::debug("transaction timed out"); }
+    void transport_error() override { spdlog::debug("transaction transport error"); }
+    void terminated() override { engine_.terminated_.push_back(handle); }
+
+    Handle handle;
+    std::array<std::uint32_t, 12> timer_gen{};
 
 private:
     Engine& engine_;
-    std::string key_;
     transport::Peer peer_;
-    std::map<Timer, std::unique_ptr<asio::steady_timer>> timers_;
 };
 
 struct Engine::Entry {
-    std::unique_ptr<Fx> fx;
+    Fx fx;
     transaction::Transaction tx;
-    std::string request;  // as received, with received/rport added: to answer it later (CANCEL -> 487)
+    std::string key;
+    std::string request;  // INVITE only: as received, with received/rport added (CANCEL -> 487)
     std::string to_tag;
     std::string merge_key;
-    Entry(std::unique_ptr<Fx> f, transaction::Kind kind, std::string request_bytes, bool reliable,
+    Entry(Engine& engine, transport::Peer peer, transaction::Kind kind, bool reliable,
           const transaction::TimerConfig& timers)
-        : fx(std::move(f)), tx(kind, std::move(request_bytes), reliable, timers, *fx) {}
+        : fx(engine, peer), tx(kind, std::string(), reliable, timers, fx) {}
 };
 
-void Engine::Fx::start_timer(Timer t, transaction::Duration after) {
-    auto& timer = timers_[t];
-    if (!timer) timer = std::make_unique<asio::steady_timer>(engine_.io_);
-    timer->expires_after(after);
-    timer->async_wait([&engine = engine_, key = key_, t](const asio::error_code& ec) {
-        if (ec) return;
-        auto it = engine.transactions_.find(key);
-        if (it == engine.transactions_.end()) return;
-        it->second->tx.on_event(Event{EventKind::TimerFired, nullptr, {}, t});
-    });
+EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
+    requests += o.requests;
+    responses_ignored += o.responses_ignored;
+    malformed += o.malformed;
+    retransmissions += o.retransmissions;
+    transactions_created += o.transactions_created;
+    stray_acks += o.stray_acks;
+    handed_to_other_worker += o.handed_to_other_worker;
+    return *this;
 }
 
-Engine::Engine(asio::io_context& io, EngineConfig config)
-    : io_(io), config_(std::move(config)), transports_(io, *this, config_.limits), grace_timer_(io) {
+std::size_t shard_of(std::string_view call_id, std::size_t workers) {
+    if (workers <= 1) return 0;
+    // FNV-1a: cheap, and stable for the life of the process (std::hash would do too, but this one is
+    // the same on every build, which keeps test expectations reproducible).
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : call_id) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return static_cast<std::size_t>(h % workers);
+}
+
+Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionBudget& budget,
+               std::uint8_t worker)
+    : io_(io),
+      config_(std::move(config)),
+      transports_(io, *this, config_.limits, budget, worker),
+      worker_(worker),
+      tick_(io),
+      grace_timer_(io) {
     std::random_device rd;
-    tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(worker) << 56);
+    shards_.push_back(this);
 }
 
 Engine::~Engine() = default;
 
-sw::Result<bool, std::string> Engine::start() {
+sw::Result<bool, std::string> Engine::start(bool reuse_port) {
     for (const auto& spec : config_.listen) {
-        auto ok = transports_.listen(spec);
+        auto ok = transports_.listen(spec, reuse_port);
         if (!ok) return ok;
-        spdlog::info("listening on {}", spec.text());
+        if (worker_ == 0) spdlog::info("listening on {}", spec.text());
     }
     return true;
+}
+
+void Engine::set_shards(std::vector<Engine*> shards) {
+    shards_ = std::move(shards);
+    std::vector<transport::Transports*> all;
+    for (Engine* e : shards_)
+        all.push_back(&e->transports_);
+    transports_.set_siblings(std::move(all));
 }
 
 void Engine::shutdown(std::chrono::milliseconds grace) {
     if (shutting_down_) return;
     shutting_down_ = true;
-    spdlog::info("shutting down: {} transactions to finish (at most {} ms)", transactions_.size(), grace.count());
+    spdlog::debug("worker {} shutting down: {} transactions to finish (at most {} ms)", worker_,
+                  by_key_.size(), grace.count());
     transports_.stop();
     grace_timer_.expires_after(grace);
     grace_timer_.async_wait([this](const asio::error_code& ec) {
         if (ec) return;
-        transactions_.clear();
         io_.stop();
     });
     maybe_finish_shutdown();
 }
 
 void Engine::maybe_finish_shutdown() {
-    if (shutting_down_ && transactions_.empty()) {
+    if (shutting_down_ && by_key_.empty()) {
         grace_timer_.cancel();
+        tick_.cancel();
         io_.stop();
     }
 }
 
-void Engine::erase_later(const std::string& key) {
-    // Called from inside the transaction: erase once the call stack has unwound.
-    asio::post(io_, [this, key] {
-        auto it = transactions_.find(key);
-        if (it == transactions_.end()) return;
-        if (!it->second->merge_key.empty()) merges_.erase(it->second->merge_key);
-        transactions_.erase(it);
-        maybe_finish_shutdown();
+Engine::Entry* Engine::find(Handle h) {
+    if (h.slot >= slots_.size()) return nullptr;
+    Slot& s = slots_[h.slot];
+    return s.gen == h.gen ? s.entry.get() : nullptr;
+}
+
+void Engine::flush_terminated() {
+    // Transactions report termination from inside on_event; they are erased once the stack has unwound.
+    while (!terminated_.empty()) {
+        const Handle h = terminated_.back();
+        terminated_.pop_back();
+        Entry* e = find(h);
+        if (e == nullptr) continue;
+        if (!e->merge_key.empty()) {
+            auto m = merges_.find(e->merge_key);
+            if (m != merges_.end() && m->second == h) merges_.erase(m);
+        }
+        by_key_.erase(e->key);
+        Slot& s = slots_[h.slot];
+        s.entry.reset();
+        ++s.gen;
+        free_slots_.push_back(h.slot);
+    }
+    maybe_finish_shutdown();
+}
+
+void Engine::schedule(Handle h, Timer t, std::uint32_t timer_gen, transaction::Duration after) {
+    const auto at = Clock::now() + after;
+    timers_.push(TimerItem{at, h, timer_gen, t});
+    if (at < tick_at_) arm_tick();
+}
+
+void Engine::arm_tick() {
+    if (timers_.empty()) {
+        tick_at_ = Clock::time_point::max();
+        return;
+    }
+    tick_at_ = timers_.top().at;
+    tick_.expires_at(tick_at_);
+    tick_.async_wait([this](const asio::error_code& ec) {
+        if (!ec) on_tick();
     });
+}
+
+void Engine::on_tick() {
+    const auto now = Clock::now();
+    while (!timers_.empty() && timers_.top().at <= now) {
+        const TimerItem item = timers_.top();
+        timers_.pop();
+        Entry* e = find(item.handle);
+        if (e == nullptr || e->fx.timer_gen[static_cast<std::size_t>(item.timer)] != item.timer_gen) continue;
+        e->tx.on_event(Event{EventKind::TimerFired, nullptr, {}, item.timer});
+    }
+    tick_at_ = Clock::time_point::max();
+    arm_tick();
+    flush_terminated();
 }
 
 std::string Engine::new_tag() {
@@ -138,8 +212,8 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     auto msg = sip::Message::parse(bytes, opts);
     if (!msg) {
         ++counters_.malformed;
-        spdlog::debug("malformed message from {}:{}: {} {}", from.address.to_string(), from.port, msg.error().status,
-                      msg.error().reason);
+        spdlog::debug("malformed message from {}:{}: {} {}", from.address.to_string(), from.port,
+                      msg.error().status, msg.error().reason);
         // Stateless answer, to the packet's source (the Via cannot be trusted).
         if (auto resp = sip::build_stateless_response(bytes, msg.error().status, msg.error().reason)) {
             transports_.send(from, std::move(*resp));
@@ -151,7 +225,18 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
         return;
     }
     ++counters_.requests;
+    const std::size_t owner = shard_of(msg->call_id(), shards_.size());
+    if (shards_[owner] != this) {
+        ++counters_.handed_to_other_worker;
+        Engine* other = shards_[owner];
+        asio::post(other->io_, [other, m = std::move(*msg), from]() mutable {
+            other->handle_request(m, from);
+            other->flush_terminated();
+        });
+        return;
+    }
     handle_request(*msg, from);
+    flush_terminated();
 }
 
 void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
@@ -170,12 +255,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         to.port = static_cast<std::uint16_t>(top.port > 0 ? top.port : 5060);
     }
 
-    const std::string key = transaction::server_key(msg);
-    auto it = transactions_.find(key);
-    if (it != transactions_.end()) {
+    std::string key = transaction::server_key(msg);
+    auto it = by_key_.find(key);
+    if (it != by_key_.end()) {
         // A retransmission, or the ACK of a non-2xx final response: the transaction absorbs it.
         if (msg.method_id() != sip::Method::Ack) ++counters_.retransmissions;
-        it->second->tx.on_event(Event{EventKind::Request, &msg, {}, Timer::A});
+        if (Entry* found = find(it->second))
+            found->tx.on_event(Event{EventKind::Request, &msg, {}, Timer::A});
         return;
     }
     if (msg.method_id() == sip::Method::Ack) {
@@ -184,27 +270,30 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     }
     if (shutting_down_) return;
 
-    Entry& e = create(msg, to, key);
+    Entry& e = create(msg, to, std::move(key));
     // RFC 3261 8.2.2.2: the same request arriving again by another path (a merged fork) gets 482.
     if (auto mk = transaction::merge_key(msg)) {
-        auto [m, inserted] = merges_.emplace(*mk, key);
-        if (!inserted && m->second != key) {
-            answer(e, msg, 482);
-            return;
+        auto [m, inserted] = merges_.emplace(*mk, e.fx.handle);
+        if (!inserted && m->second != e.fx.handle) {
+            if (find(m->second) != nullptr) {
+                answer(e, msg, 482);
+                return;
+            }
+            m->second = e.fx.handle;  // the earlier one has ended
         }
         e.merge_key = *mk;
     }
 
     if (msg.method_id() == sip::Method::Cancel) {
         // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none.
-        auto target = transactions_.find(transaction::cancel_target_key(msg));
-        if (target == transactions_.end() || target->second->tx.state() != transaction::State::Proceeding) {
+        auto target = by_key_.find(transaction::cancel_target_key(msg));
+        Entry* inv_entry = target == by_key_.end() ? nullptr : find(target->second);
+        if (inv_entry == nullptr || inv_entry->tx.state() != transaction::State::Proceeding) {
             answer(e, msg, 481);
             return;
         }
         answer(e, msg, 200);
-        Entry& inv_entry = *target->second;
-        if (auto invite = sip::Message::parse(inv_entry.request)) answer(inv_entry, *invite, 487);
+        if (auto invite = sip::Message::parse(inv_entry->request)) answer(*inv_entry, *invite, 487);
         return;
     }
 
@@ -225,8 +314,10 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     switch (msg.method_id()) {
         case sip::Method::Options: {
             std::string supported;
-            for (std::string_view tag : sip::kSupportedOptionTags) supported.append(supported.empty() ? "" : ", ").append(tag);
-            answer(e, msg, 200, {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}});
+            for (std::string_view tag : sip::kSupportedOptionTags)
+                supported.append(supported.empty() ? "" : ", ").append(tag);
+            answer(e, msg, 200,
+                   {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}});
             return;
         }
         case sip::Method::Invite:
@@ -241,19 +332,28 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     }
 }
 
-Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, const std::string& key) {
+Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::string key) {
     ++counters_.transactions_created;
     const bool invite = msg.method_id() == sip::Method::Invite;
     const bool reliable = to.protocol != transport::Protocol::Udp;
-    auto fx = std::make_unique<Fx>(*this, key, to);
-    std::string request = msg.serialize();
-    auto entry = std::make_unique<Entry>(std::move(fx),
-                                         invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite,
-                                         request, reliable, config_.timers);
-    entry->request = std::move(request);
-    entry->to_tag = new_tag();
-    Entry& e = *entry;
-    transactions_[key] = std::move(entry);
+    std::uint32_t slot;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(slots_.size());
+        slots_.emplace_back();
+    }
+    Slot& s = slots_[slot];
+    s.entry = std::make_unique<Entry>(
+        *this, to, invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, reliable,
+        config_.timers);
+    Entry& e = *s.entry;
+    e.fx.handle = Handle{slot, s.gen};
+    if (invite) e.request = msg.serialize();
+    e.to_tag = new_tag();
+    e.key = key;
+    by_key_.emplace(std::move(key), e.fx.handle);
     e.tx.on_event(Event{EventKind::Start, &msg, {}, Timer::A});
     return e;
 }
@@ -261,12 +361,13 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, cons
 void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra) {
     sip::ResponseBuilder b(req, status);
     b.to_tag(e.to_tag);
-    for (const auto& [name, value] : extra) b.header(name, value);
+    for (const auto& [name, value] : extra)
+        b.header(name, value);
     b.header("Server", "sipwarden/0.1");
-    std::string bytes = b.build();
-    auto resp = sip::Message::parse(bytes);
-    if (!resp) return;  // our own response always parses; never send what we could not read back
-    e.tx.on_event(Event{EventKind::TuResponse, &*resp, bytes, Timer::A});
+    const std::string bytes = b.build();
+    Event ev{EventKind::TuResponse, nullptr, bytes, Timer::A};
+    ev.status = status;
+    e.tx.on_event(ev);
 }
 
 }  // namespace sw::app

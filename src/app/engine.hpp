@@ -1,13 +1,17 @@
-// The running server: transports -> parser -> transaction layer -> the core that answers requests
-// addressed to the server itself. One io_context and one thread for now (see docs/architecture.md for
-// the planned worker shards by Call-ID).
+// One worker's share of the running server: transports -> parser -> the owner of the Call-ID's shard ->
+// transaction layer -> the core that answers requests addressed to the server itself.
+//
+// Threads (docs/architecture.md): one Engine per worker thread, each with its own io_context,
+// transactions and timers. A message is parsed by the worker that received it and handed to the Engine
+// that owns hash(Call-ID) (asio::post to that worker's loop), so everything of one transaction or dialog
+// runs on one thread and nothing on the path of a message takes a lock shared by all workers.
 #pragma once
 
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,44 +38,92 @@ struct EngineCounters {
     std::uint64_t retransmissions = 0;
     std::uint64_t transactions_created = 0;
     std::uint64_t stray_acks = 0;
+    std::uint64_t handed_to_other_worker = 0;
+
+    EngineCounters& operator+=(const EngineCounters& o);
 };
+
+// Which worker owns a Call-ID (stable for the life of the process).
+std::size_t shard_of(std::string_view call_id, std::size_t workers);
 
 class Engine : public transport::Receiver {
 public:
-    Engine(asio::io_context& io, EngineConfig config);
+    Engine(asio::io_context& io, EngineConfig config, transport::ConnectionBudget& budget,
+           std::uint8_t worker = 0);
     ~Engine() override;
 
-    // Binds every listener; the error names the one that failed.
-    sw::Result<bool, std::string> start();
-    void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) { transports_.set_tls_context(std::move(ctx)); }
+    // Binds every listener (reuse_port: the other workers bind the same addresses); the error names the
+    // one that failed.
+    sw::Result<bool, std::string> start(bool reuse_port = false);
+    // Every worker's Engine, indexed by worker (this one included). Set before the loops run.
+    void set_shards(std::vector<Engine*> shards);
+    void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) {
+        transports_.set_tls_context(std::move(ctx));
+    }
     const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
+    // Call on this worker's thread.
     void shutdown(std::chrono::milliseconds grace);
 
     void on_message(const transport::Peer& from, std::string_view bytes) override;
 
-    std::size_t live_transactions() const { return transactions_.size(); }
+    std::size_t live_transactions() const { return by_key_.size(); }
     const EngineCounters& counters() const { return counters_; }
+    asio::io_context& io() { return io_; }
+    transport::Transports& transports() { return transports_; }
 
 private:
     struct Entry;
     class Fx;
     friend class Fx;
+    // A transaction's place in the slab: index and generation, so a stale timer cannot reach a new entry.
+    struct Handle {
+        std::uint32_t slot = 0;
+        std::uint32_t gen = 0;
+        bool operator==(const Handle&) const = default;
+    };
+    struct Slot {
+        std::unique_ptr<Entry> entry;
+        std::uint32_t gen = 0;
+    };
+    using Clock = std::chrono::steady_clock;
+    struct TimerItem {
+        Clock::time_point at;
+        Handle handle;
+        std::uint32_t timer_gen;
+        transaction::Timer timer;
+        bool operator>(const TimerItem& o) const { return at > o.at; }
+    };
 
     void handle_request(sip::Message& msg, const transport::Peer& from);
-    Entry& create(sip::Message& msg, const transport::Peer& to, const std::string& key);
+    Entry& create(sip::Message& msg, const transport::Peer& to, std::string key);
+    Entry* find(Handle h);
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
     void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {});
-    void erase_later(const std::string& key);
+    void flush_terminated();
     void maybe_finish_shutdown();
     std::string new_tag();
+
+    // One timer queue per worker: a heap of deadlines driven by one Asio timer (instead of one Asio
+    // timer per transaction timer). Stopping a timer bumps its generation; stale items are skipped.
+    void schedule(Handle h, transaction::Timer t, std::uint32_t timer_gen, transaction::Duration after);
+    void arm_tick();
+    void on_tick();
 
     asio::io_context& io_;
     EngineConfig config_;
     transport::Transports transports_;
-    std::unordered_map<std::string, std::unique_ptr<Entry>> transactions_;
-    std::unordered_map<std::string, std::string> merges_;  // merge key -> transaction key
+    std::uint8_t worker_;
+    std::vector<Engine*> shards_;
+    std::vector<Slot> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    std::unordered_map<std::string, Handle> by_key_;
+    std::unordered_map<std::string, Handle> merges_;  // merge key -> transaction
+    std::vector<Handle> terminated_;
+    std::priority_queue<TimerItem, std::vector<TimerItem>, std::greater<>> timers_;
+    asio::steady_timer tick_;
+    Clock::time_point tick_at_ = Clock::time_point::max();
     EngineCounters counters_;
     std::uint64_t tag_counter_ = 0;
     std::uint64_t tag_seed_ = 0;

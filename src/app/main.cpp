@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
     run->add_option("--tls-handshake-timeout", ro.handshake_timeout_s,
                     "Seconds a TLS peer has to finish its handshake (default 10)")
         ->check(CLI::Range(0.1, 120.0));
+    run->add_option("--message-timeout", ro.message_timeout_s,
+                    "Seconds a TCP/TLS peer has from the first byte of a message to its last (default 20)")
+        ->check(CLI::Range(0.1, 3600.0));
+    run->add_option("--workers", ro.workers, "Worker threads, each with its own event loop (default 0: one per core)")
+        ->check(CLI::Range(0u, 64u));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option("--tls-cert", ro.tls_cert,
                     "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");

@@ -1,8 +1,11 @@
 #include "app/run_command.hpp"
 
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+#include <algorithm>
 #include <asio.hpp>
 #include <filesystem>
-#include <spdlog/spdlog.h>
+#include <thread>
 
 #include "app/engine.hpp"
 #include "transport/tls_context.hpp"
@@ -10,6 +13,10 @@
 namespace sw::app {
 
 int run_server(const RunOptions& options) {
+    // Transactions come and go by the hundred thousand: keep freed memory instead of giving it back to the
+    // kernel and faulting it in again a moment later (glibc's default trims above 128 KiB).
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 16 * 1024 * 1024);
     EngineConfig config;
     std::vector<std::string> listen = options.listen;
     if (listen.empty()) {
@@ -29,7 +36,10 @@ int run_server(const RunOptions& options) {
     config.limits.max_connections = options.max_connections;
     config.limits.max_connections_per_address = options.max_connections_per_address;
     config.limits.idle_timeout = std::chrono::milliseconds(static_cast<long>(options.idle_timeout_s * 1000));
-    config.limits.handshake_timeout = std::chrono::milliseconds(static_cast<long>(options.handshake_timeout_s * 1000));
+    config.limits.handshake_timeout =
+        std::chrono::milliseconds(static_cast<long>(options.handshake_timeout_s * 1000));
+    config.limits.message_timeout =
+        std::chrono::milliseconds(static_cast<long>(options.message_timeout_s * 1000));
     config.timers.t1 = transaction::Duration(static_cast<long>(options.t1_ms));
     config.sip_trace = options.sip_trace;
 
@@ -42,7 +52,8 @@ int run_server(const RunOptions& options) {
 
     // TLS: the configured certificate, or a self-signed one made on first start.
     bool want_tls = false;
-    for (const auto& spec : config.listen) want_tls = want_tls || spec.protocol == transport::Protocol::Tls;
+    for (const auto& spec : config.listen)
+        want_tls = want_tls || spec.protocol == transport::Protocol::Tls;
     transport::TlsSettings tls;
     tls.cert_file = options.tls_cert;
     tls.key_file = options.tls_key;
@@ -74,21 +85,57 @@ int run_server(const RunOptions& options) {
         tls_context = *ctx;
     }
 
-    asio::io_context io;
-    Engine engine(io, config);
-    if (tls_context) engine.set_tls_context(tls_context);
-    if (auto ok = engine.start(); !ok) {
-        spdlog::error("cannot listen: {}", ok.error());
-        return 2;
+    // Workers: one event loop and one Engine each; they share the listening addresses (SO_REUSEPORT).
+    unsigned n = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+    n = std::min(n, 64u);
+    const bool shared = n > 1;
+    if (shared) {
+        for (auto& spec : config.listen) {
+            auto port = transport::Transports::claim(spec);
+            if (!port) {
+                spdlog::error("cannot listen: {}", port.error());
+                return 2;
+            }
+            spec.port = *port;
+        }
     }
-    asio::signal_set signals(io, SIGINT, SIGTERM);
+    struct Worker {
+        asio::io_context io{1};
+        std::unique_ptr<Engine> engine;
+        std::thread thread;
+    };
+    transport::ConnectionBudget budget;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<Engine*> shards;
+    for (unsigned i = 0; i < n; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->engine = std::make_unique<Engine>(w->io, config, budget, static_cast<std::uint8_t>(i));
+        if (tls_context) w->engine->set_tls_context(tls_context);
+        if (auto ok = w->engine->start(shared); !ok) {
+            spdlog::error("cannot listen: {}", ok.error());
+            return 2;
+        }
+        shards.push_back(w->engine.get());
+        workers.push_back(std::move(w));
+    }
+    for (auto& w : workers)
+        w->engine->set_shards(shards);
+
+    // The control loop on the main thread: signals (and, later, changes made with the command line).
+    asio::io_context control;
+    asio::signal_set signals(control, SIGINT, SIGTERM);
     signals.async_wait([&](const asio::error_code& ec, int sig) {
         if (ec) return;
         spdlog::info("signal {}: stopping", sig);
-        engine.shutdown(std::chrono::milliseconds(static_cast<long>(options.shutdown_grace_s * 1000)));
+        const auto grace = std::chrono::milliseconds(static_cast<long>(options.shutdown_grace_s * 1000));
+        for (auto& w : workers)
+            asio::post(w->io, [e = w->engine.get(), grace] { e->shutdown(grace); });
+        for (auto& w : workers)
+            w->thread.join();
+        control.stop();
     });
     // SIGHUP: reload the TLS certificate and key; established connections keep the old ones.
-    asio::signal_set hup(io, SIGHUP);
+    asio::signal_set hup(control, SIGHUP);
     std::function<void(const asio::error_code&, int)> on_hup = [&](const asio::error_code& ec, int) {
         if (ec) return;
         if (want_tls) {
@@ -96,7 +143,8 @@ int run_server(const RunOptions& options) {
             if (!ctx) {
                 spdlog::error("SIGHUP: keeping the old certificate: {}", ctx.error());
             } else {
-                engine.set_tls_context(*ctx);
+                for (auto& w : workers)
+                    asio::post(w->io, [e = w->engine.get(), c = *ctx] { e->set_tls_context(c); });
                 auto fp = transport::certificate_fingerprint(tls.cert_file);
                 spdlog::info("SIGHUP: TLS certificate reloaded (SHA-256 fingerprint {})", fp ? *fp : "?");
             }
@@ -104,11 +152,22 @@ int run_server(const RunOptions& options) {
         hup.async_wait(on_hup);
     };
     hup.async_wait(on_hup);
-    spdlog::info("sipwarden running (data in {})", options.data_dir);
-    io.run();
-    const auto& c = engine.counters();
-    spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions", c.requests,
-                 c.malformed, c.retransmissions, c.transactions_created);
+    for (auto& w : workers) {
+        w->thread = std::thread([&io = w->io] {
+            auto guard = asio::make_work_guard(io);  // run until the Engine stops the loop
+            io.run();
+        });
+    }
+    spdlog::info("sipwarden running with {} worker{} (data in {})", n, n == 1 ? "" : "s", options.data_dir);
+    control.run();
+    for (auto& w : workers) {
+        if (w->thread.joinable()) w->thread.join();
+    }
+    EngineCounters c;
+    for (auto& w : workers)
+        c += w->engine->counters();
+    spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions",
+                 c.requests, c.malformed, c.retransmissions, c.transactions_created);
     return 0;
 }
 

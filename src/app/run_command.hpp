@@ -17,6 +17,8 @@ struct RunOptions {
     std::size_t max_connections_per_address = 64;
     double idle_timeout_s = 600;
     double handshake_timeout_s = 10;
+    double message_timeout_s = 20;
+    unsigned workers = 0;  // 0: one per core
     bool sip_trace = false;
     std::string tls_cert;  // empty: a self-signed certificate in DATA_DIR/tls
     std::string tls_key;

@@ -188,7 +188,7 @@ void Transaction::server_invite(const Event& e) {
             return;
         }
         case EventKind::TuResponse: {
-            const int status = e.message->status();
+            const int status = e.status != 0 ? e.status : e.message->status();
             if (state_ == State::Proceeding) {
                 last_response_ = std::string(e.bytes);
                 fx_.send(last_response_);
@@ -240,7 +240,7 @@ void Transaction::server_non_invite(const Event& e) {
             if (state_ != State::Trying && state_ != State::Proceeding) return;
             last_response_ = std::string(e.bytes);
             fx_.send(last_response_);
-            if (e.message->status() < 200) {
+            if ((e.status != 0 ? e.status : e.message->status()) < 200) {
                 enter(State::Proceeding);
                 return;
             }

@@ -58,6 +58,7 @@ struct Event {
     const sip::Message* message = nullptr;
     std::string_view bytes;  // TuResponse: the serialised response
     Timer timer = Timer::A;
+    int status = 0;          // TuResponse: the response's status (when 0, read from message)
 };
 
 enum class Kind : std::uint8_t { ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite };

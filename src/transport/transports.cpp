@@ -1,14 +1,103 @@
 #include "transport/transports.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 
 #include "sip/framing.hpp"
 
 namespace sw::transport {
 
+namespace {
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Plain BSD socket addresses for the UDP fast path (recvfrom/sendto without Asio's operation objects).
+socklen_t to_sockaddr(const asio::ip::address& a, std::uint16_t port, sockaddr_storage& ss) {
+    std::memset(&ss, 0, sizeof ss);
+    if (a.is_v4()) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        const auto bytes = a.to_v4().to_bytes();
+        std::memcpy(&sin->sin_addr, bytes.data(), bytes.size());
+        return sizeof(sockaddr_in);
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    const auto v6 = a.to_v6();
+    const auto bytes = v6.to_bytes();
+    std::memcpy(&sin6->sin6_addr, bytes.data(), bytes.size());
+    sin6->sin6_scope_id = v6.scope_id();
+    return sizeof(sockaddr_in6);
+}
+
+bool from_sockaddr(const sockaddr_storage& ss, asio::ip::address& a, std::uint16_t& port) {
+    if (ss.ss_family == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+        asio::ip::address_v4::bytes_type b;
+        std::memcpy(b.data(), &sin->sin_addr, b.size());
+        a = asio::ip::address_v4(b);
+        port = ntohs(sin->sin_port);
+        return true;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+        asio::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &sin6->sin6_addr, b.size());
+        a = asio::ip::address_v6(b, sin6->sin6_scope_id);
+        port = ntohs(sin6->sin6_port);
+        return true;
+    }
+    return false;
+}
+}  // namespace
+
+TransportCounters& TransportCounters::operator+=(const TransportCounters& o) {
+    datagrams_in += o.datagrams_in;
+    oversize_dropped += o.oversize_dropped;
+    connections_accepted += o.connections_accepted;
+    connections_refused += o.connections_refused;
+    framing_errors += o.framing_errors;
+    idle_closed += o.idle_closed;
+    keepalive_pings += o.keepalive_pings;
+    tls_handshake_failures += o.tls_handshake_failures;
+    slow_senders_closed += o.slow_senders_closed;
+    send_failures += o.send_failures;
+    return *this;
+}
+
+bool ConnectionBudget::take(const asio::ip::address& address, const Limits& limits) {
+    std::lock_guard lock(mutex_);
+    auto& n = per_address_[address];
+    if (total_ >= limits.max_connections || n >= limits.max_connections_per_address) {
+        if (n == 0) per_address_.erase(address);
+        return false;
+    }
+    ++n;
+    ++total_;
+    return true;
+}
+
+void ConnectionBudget::give_back(const asio::ip::address& address) {
+    std::lock_guard lock(mutex_);
+    auto it = per_address_.find(address);
+    if (it == per_address_.end()) return;
+    if (--it->second == 0) per_address_.erase(it);
+    --total_;
+}
+
+std::size_t ConnectionBudget::open() const {
+    std::lock_guard lock(mutex_);
+    return total_;
+}
+
 struct Transports::UdpListener {
     asio::ip::udp::socket socket;
-    asio::ip::udp::endpoint from;
+    std::uint8_t index = 0;
     std::vector<char> buffer;
     explicit UdpListener(asio::io_context& io) : socket(io) {}
 };
@@ -25,13 +114,19 @@ struct Transports::Connection {
     std::shared_ptr<asio::ssl::context> context;  // TLS: kept alive for this connection across reloads
     std::unique_ptr<TlsStream> tls;               // TLS: owns the socket
     asio::steady_timer idle;
+    asio::steady_timer message_deadline;  // running while a message has begun but not ended
+    bool message_deadline_armed = false;
     sip::StreamFramer framer;
     std::array<char, 16 * 1024> buffer{};
     std::deque<std::string> out;
     Peer peer;
     bool closing = false;
     Connection(std::uint64_t i, asio::ip::tcp::socket s, std::size_t max)
-        : id(i), socket(std::move(s)), idle(socket.get_executor()), framer(max) {}
+        : id(i),
+          socket(std::move(s)),
+          idle(socket.get_executor()),
+          message_deadline(socket.get_executor()),
+          framer(max) {}
     asio::ip::tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
     // Runs f on whichever stream this connection reads and writes.
     template <typename F>
@@ -44,12 +139,40 @@ struct Transports::Connection {
     }
 };
 
-Transports::Transports(asio::io_context& io, Receiver& receiver, Limits limits)
-    : io_(io), receiver_(receiver), limits_(limits) {}
+Transports::Transports(asio::io_context& io, Receiver& receiver, Limits limits, ConnectionBudget& budget,
+                       std::uint8_t worker)
+    : io_(io), receiver_(receiver), limits_(limits), budget_(budget), worker_(worker) {}
 
-Transports::~Transports() { stop(); }
+sw::Result<std::uint16_t, std::string> Transports::claim(const ListenSpec& spec) {
+    asio::io_context io;
+    asio::error_code ec;
+    const auto addr = asio::ip::make_address(spec.host, ec);
+    if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
+    if (spec.protocol == Protocol::Udp) {
+        asio::ip::udp::socket probe(io);
+        const asio::ip::udp::endpoint ep(addr, spec.port);
+        probe.open(ep.protocol(), ec);
+        if (!ec && addr.is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+        if (!ec) probe.bind(ep, ec);
+        if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
+        return probe.local_endpoint().port();
+    }
+    asio::ip::tcp::acceptor probe(io);
+    const asio::ip::tcp::endpoint ep(addr, spec.port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && addr.is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (!ec) probe.listen(1, ec);  // a listener with SO_REUSEPORT elsewhere would make this fail
+    if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
+    return probe.local_endpoint().port();
+}
 
-sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec) {
+Transports::~Transports() {
+    stop();
+}
+
+sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec, bool reuse_port) {
     asio::error_code ec;
     const auto addr = asio::ip::make_address(spec.host, ec);
     if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
@@ -58,20 +181,32 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec) {
         const asio::ip::udp::endpoint ep(addr, spec.port);
         l->socket.open(ep.protocol(), ec);
         if (!ec && addr.is_v6()) l->socket.set_option(asio::ip::v6_only(true), ec);
+        if (!ec && reuse_port) l->socket.set_option(ReusePort(true), ec);
         if (!ec) l->socket.bind(ep, ec);
+        if (!ec) l->socket.non_blocking(true, ec);
+        if (!ec) {
+            // Bursts of thousands of datagrams must not overflow the kernel's default ~200 KiB buffer
+            // (the kernel caps this at net.core.rmem_max / wmem_max).
+            asio::error_code ignored;
+            l->socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
+            l->socket.set_option(asio::socket_base::send_buffer_size(4 * 1024 * 1024), ignored);
+        }
         if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
         l->buffer.resize(limits_.max_message_size + 1);
-        receive_udp(*l);
+        l->index = static_cast<std::uint8_t>(udp_.size());
+        wait_udp(*l);
         udp_.push_back(std::move(l));
         return true;
     }
     if (spec.protocol == Protocol::Tcp || spec.protocol == Protocol::Tls) {
-        if (spec.protocol == Protocol::Tls && !tls_context_) return sw::unexpected(spec.text() + ": no TLS certificate");
+        if (spec.protocol == Protocol::Tls && !tls_context_)
+            return sw::unexpected(spec.text() + ": no TLS certificate");
         auto l = std::make_unique<TcpListener>(io_);
         const asio::ip::tcp::endpoint ep(addr, spec.port);
         l->acceptor.open(ep.protocol(), ec);
         if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec && addr.is_v6()) l->acceptor.set_option(asio::ip::v6_only(true), ec);
+        if (!ec && reuse_port) l->acceptor.set_option(ReusePort(true), ec);
         if (!ec) l->acceptor.bind(ep, ec);
         if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
@@ -82,19 +217,42 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec) {
     return sw::unexpected(spec.text() + ": unknown protocol");
 }
 
-void Transports::receive_udp(UdpListener& l) {
-    l.socket.async_receive_from(asio::buffer(l.buffer), l.from, [this, &l](const asio::error_code& ec, std::size_t n) {
+void Transports::wait_udp(UdpListener& l) {
+    // Readiness, then recvfrom until the socket is empty: one wake-up serves a burst of datagrams, and no
+    // Asio operation object is made per datagram.
+    l.socket.async_wait(asio::socket_base::wait_read, [this, &l](const asio::error_code& ec) {
         if (ec == asio::error::operation_aborted || stopped_) return;
-        if (!ec) {
-            ++counters_.datagrams_in;
-            if (n > limits_.max_message_size) {
-                ++counters_.oversize_dropped;  // RFC 3261 18.1.1 says large requests use TCP
-            } else {
-                Peer p{Protocol::Udp, l.from.address(), l.from.port(), 0};
-                receiver_.on_message(p, std::string_view(l.buffer.data(), n));
-            }
+        drain_udp(l);
+    });
+}
+
+void Transports::drain_udp(UdpListener& l) {
+    const int fd = l.socket.native_handle();
+    for (int i = 0; i < 64 && !stopped_; ++i) {
+        sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        const ssize_t n = ::recvfrom(fd, l.buffer.data(), l.buffer.size(), MSG_DONTWAIT | MSG_TRUNC,
+                                     reinterpret_cast<sockaddr*>(&ss), &len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            wait_udp(l);  // EAGAIN: empty; other errors (ICMP reports) are not ours to act on
+            return;
         }
-        receive_udp(l);
+        ++counters_.datagrams_in;
+        if (static_cast<std::size_t>(n) > limits_.max_message_size) {
+            ++counters_.oversize_dropped;  // RFC 3261 18.1.1 says large requests use TCP
+            continue;
+        }
+        Peer p;
+        p.protocol = Protocol::Udp;
+        p.listener = l.index;
+        if (!from_sockaddr(ss, p.address, p.port)) continue;
+        receiver_.on_message(p, std::string_view(l.buffer.data(), static_cast<std::size_t>(n)));
+    }
+    if (stopped_) return;
+    // Still more to read: let the other work of this loop run first, then come back.
+    asio::post(io_, [this, &l] {
+        if (!stopped_) drain_udp(l);
     });
 }
 
@@ -106,19 +264,18 @@ void Transports::accept_tcp(TcpListener& l, bool tls) {
             const auto remote = s.remote_endpoint(ep_ec);
             if (ep_ec) {
                 s.close(ep_ec);
-            } else if (connections_.size() >= limits_.max_connections ||
-                       per_address_[remote.address()] >= limits_.max_connections_per_address) {
+            } else if (!budget_.take(remote.address(), limits_)) {
                 ++counters_.connections_refused;
                 s.close(ep_ec);
             } else {
                 ++counters_.connections_accepted;
-                auto c = std::make_shared<Connection>(next_connection_++, std::move(s), limits_.max_message_size);
+                const std::uint64_t id = (next_connection_++ << 8) | worker_;
+                auto c = std::make_shared<Connection>(id, std::move(s), limits_.max_message_size);
                 c->peer = Peer{tls ? Protocol::Tls : Protocol::Tcp, remote.address(), remote.port(), c->id};
                 if (tls) {
                     c->context = tls_context_;
                     c->tls = std::make_unique<Connection::TlsStream>(std::move(c->socket), *c->context);
                 }
-                ++per_address_[remote.address()];
                 connections_[c->id] = c;
                 start_connection(c);
             }
@@ -148,9 +305,12 @@ void Transports::start_connection(std::shared_ptr<Connection> c) {
     });
 }
 
-void Transports::arm_idle(std::shared_ptr<Connection> c) { arm_deadline(c, limits_.idle_timeout, counters_.idle_closed); }
+void Transports::arm_idle(std::shared_ptr<Connection> c) {
+    arm_deadline(c, limits_.idle_timeout, counters_.idle_closed);
+}
 
-void Transports::arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after, std::uint64_t& counter) {
+void Transports::arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after,
+                              std::uint64_t& counter) {
     // One timer per connection: re-arming replaces the previous deadline (its wait ends as aborted).
     c->idle.expires_after(after);
     c->idle.async_wait([this, &counter, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
@@ -163,34 +323,59 @@ void Transports::arm_deadline(std::shared_ptr<Connection> c, std::chrono::millis
 }
 
 void Transports::read_connection(std::shared_ptr<Connection> c) {
-    c->with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
-        if (ec || c->closing || stopped_) {
-            close_connection(c->id);
-            return;
-        }
-        arm_idle(c);
-        c->framer.append(std::string_view(c->buffer.data(), n));
-        for (;;) {
-            const auto f = c->framer.next();
-            if (f.kind == sip::StreamFramer::Kind::NeedMore) break;
-            if (f.kind == sip::StreamFramer::Kind::Ping) {
-                ++counters_.keepalive_pings;
-                write_connection(c, "\r\n");  // RFC 5626 3.5.1 pong
-                continue;
-            }
-            if (f.kind == sip::StreamFramer::Kind::Error) {
-                // The stream cannot be resynchronised: answer what we can, then close.
-                ++counters_.framing_errors;
-                write_connection(c, "SIP/2.0 " + std::to_string(f.status) + " " + std::string(f.reason) +
-                                        "\r\nContent-Length: 0\r\n\r\n");
-                c->closing = true;
+    c->with_stream([&](auto& stream) {
+        stream.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
+            if (ec || c->closing || stopped_) {
+                close_connection(c->id);
                 return;
             }
-            receiver_.on_message(c->peer, f.bytes);
-            if (c->closing) return;
+            arm_idle(c);
+            c->framer.append(std::string_view(c->buffer.data(), n));
+            bool completed = false;
+            for (;;) {
+                const auto f = c->framer.next();
+                if (f.kind == sip::StreamFramer::Kind::NeedMore) break;
+                if (f.kind == sip::StreamFramer::Kind::Ping) {
+                    ++counters_.keepalive_pings;
+                    write_connection(c, "\r\n");  // RFC 5626 3.5.1 pong
+                    continue;
+                }
+                if (f.kind == sip::StreamFramer::Kind::Error) {
+                    // The stream cannot be resynchronised: answer what we can, then close.
+                    ++counters_.framing_errors;
+                    write_connection(c, "SIP/2.0 " + std::to_string(f.status) + " " + std::string(f.reason) +
+                                            "\r\nContent-Length: 0\r\n\r\n");
+                    c->closing = true;
+                    return;
+                }
+                completed = true;
+                receiver_.on_message(c->peer, f.bytes);
+                if (c->closing) return;
+            }
+            watch_message_deadline(c, completed);
+            read_connection(c);
+        });
+    });
+}
+
+void Transports::watch_message_deadline(const std::shared_ptr<Connection>& c, bool message_completed) {
+    if (c->framer.buffered() == 0) {
+        if (c->message_deadline_armed) c->message_deadline.cancel();
+        c->message_deadline_armed = false;
+        return;
+    }
+    // A message has begun: it must end within message_timeout of its first byte (a new message that
+    // begins right after a completed one gets a fresh deadline).
+    if (c->message_deadline_armed && !message_completed) return;
+    c->message_deadline_armed = true;
+    c->message_deadline.expires_after(limits_.message_timeout);
+    c->message_deadline.async_wait([this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
+        if (ec) return;
+        if (auto conn = weak.lock()) {
+            ++counters_.slow_senders_closed;
+            close_connection(conn->id);
         }
-        read_connection(c);
-    }); });
+    });
 }
 
 void Transports::write_connection(std::shared_ptr<Connection> c, std::string bytes) {
@@ -199,20 +384,23 @@ void Transports::write_connection(std::shared_ptr<Connection> c, std::string byt
     if (!idle) return;
     auto pump = std::make_shared<std::function<void()>>();
     *pump = [this, c, pump]() {
-        c->with_stream([&](auto& stream) { asio::async_write(stream, asio::buffer(c->out.front()), [this, c, pump](const asio::error_code& ec, std::size_t) {
-            if (ec) {
-                close_connection(c->id);
-                *pump = nullptr;
-                return;
-            }
-            c->out.pop_front();
-            if (!c->out.empty()) {
-                (*pump)();
-            } else {
-                if (c->closing) close_connection(c->id);
-                *pump = nullptr;  // break the self-reference
-            }
-        }); });
+        c->with_stream([&](auto& stream) {
+            asio::async_write(stream, asio::buffer(c->out.front()),
+                              [this, c, pump](const asio::error_code& ec, std::size_t) {
+                                  if (ec) {
+                                      close_connection(c->id);
+                                      *pump = nullptr;
+                                      return;
+                                  }
+                                  c->out.pop_front();
+                                  if (!c->out.empty()) {
+                                      (*pump)();
+                                  } else {
+                                      if (c->closing) close_connection(c->id);
+                                      *pump = nullptr;  // break the self-reference
+                                  }
+                              });
+        });
     };
     (*pump)();
 }
@@ -222,10 +410,10 @@ void Transports::close_connection(std::uint64_t id) {
     if (it == connections_.end()) return;
     auto c = it->second;
     connections_.erase(it);
-    auto pa = per_address_.find(c->peer.address);
-    if (pa != per_address_.end() && --pa->second == 0) per_address_.erase(pa);
+    budget_.give_back(c->peer.address);
     asio::error_code ec;
     c->idle.cancel();
+    c->message_deadline.cancel();
     c->lowest().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     c->lowest().close(ec);
 }
@@ -233,15 +421,22 @@ void Transports::close_connection(std::uint64_t id) {
 void Transports::send(const Peer& to, std::string bytes) {
     if (stopped_) return;
     if (to.protocol == Protocol::Udp) {
-        for (auto& l : udp_) {
-            asio::error_code ec;
-            const auto local = l->socket.local_endpoint(ec);
-            if (ec || local.address().is_v6() != to.address.is_v6()) continue;
-            auto data = std::make_shared<std::string>(std::move(bytes));
-            l->socket.async_send_to(asio::buffer(*data), asio::ip::udp::endpoint(to.address, to.port),
-                                    [data](const asio::error_code&, std::size_t) {});
-            return;
+        if (to.listener >= udp_.size()) return;
+        sockaddr_storage ss;
+        const socklen_t len = to_sockaddr(to.address, to.port, ss);
+        // Non-blocking: when the socket buffer is full the datagram is lost, as UDP may; the
+        // transaction layer retransmits.
+        if (::sendto(udp_[to.listener]->socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+                     reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
+            ++counters_.send_failures;
         }
+        return;
+    }
+    const std::uint8_t owner = connection_worker(to.connection);
+    if (owner != worker_ && owner < siblings_.size() && siblings_[owner] != nullptr) {
+        Transports* other = siblings_[owner];
+        asio::post(other->io_,
+                   [other, to, b = std::move(bytes)]() mutable { other->send(to, std::move(b)); });
         return;
     }
     auto it = connections_.find(to.connection);
@@ -253,11 +448,15 @@ void Transports::stop() {
     if (stopped_) return;
     stopped_ = true;
     asio::error_code ec;
-    for (auto& l : udp_) l->socket.close(ec);
-    for (auto& l : tcp_) l->acceptor.close(ec);
+    for (auto& l : udp_)
+        l->socket.close(ec);
+    for (auto& l : tcp_)
+        l->acceptor.close(ec);
     std::vector<std::uint64_t> ids;
-    for (auto& [id, c] : connections_) ids.push_back(id);
-    for (auto id : ids) close_connection(id);
+    for (auto& [id, c] : connections_)
+        ids.push_back(id);
+    for (auto id : ids)
+        close_connection(id);
 }
 
 }  // namespace sw::transport

@@ -1,9 +1,12 @@
-// UDP and TCP transports on one Asio io_context (RFC 3261 18). Stream framing by Content-Length,
-// CRLF keep-alive pongs (RFC 5626 3.5.1), responses over the connection a request came on, and the
-// limits that keep a hostile peer from holding the server: connections in all and per address, idle
-// timeout, maximum message size.
+// UDP, TCP and TLS transports of one worker (RFC 3261 18). Stream framing by Content-Length, CRLF
+// keep-alive pongs (RFC 5626 3.5.1), responses over the connection a request came on, and the limits that
+// keep a hostile peer from holding the server: connections in all and per address, idle timeout, TLS
+// handshake deadline, a deadline for a whole message to arrive, maximum message size.
 //
-// Thread: everything runs on the io_context's thread; the Receiver is called there.
+// Threads: one Transports per worker, each on its own io_context; everything of one Transports runs on its
+// worker's thread and the Receiver is called there. Workers share listening addresses with SO_REUSEPORT,
+// so the kernel spreads datagrams and connections over them. A connection belongs to the worker that
+// accepted it (its id carries the worker's index); send() on another worker posts the bytes there.
 #pragma once
 
 #include <asio.hpp>
@@ -13,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +31,13 @@ struct Peer {
     asio::ip::address address;
     std::uint16_t port = 0;
     std::uint64_t connection = 0;  // stream transports: the connection to answer on; 0 for UDP
+    std::uint8_t listener = 0;     // UDP: the listening socket it came in on (the same index on every worker)
 };
+
+// The worker that owns a stream connection.
+inline std::uint8_t connection_worker(std::uint64_t connection) {
+    return static_cast<std::uint8_t>(connection & 0xff);
+}
 
 class Receiver {
 public:
@@ -42,6 +52,23 @@ struct Limits {
     std::size_t max_connections_per_address = 64;
     std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
     std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};  // TLS: slow handshakes are cut
+    // From the first byte of a message to its last: a slow sender cannot hold a connection by trickling.
+    std::chrono::milliseconds message_timeout{std::chrono::seconds(20)};
+};
+
+// Connections open in all and per source address, shared by every worker's Transports. Its lock is taken
+// only when a connection opens or closes, never on the path of a message.
+class ConnectionBudget {
+public:
+    // Takes a slot for a connection from `address`, or false when a limit is reached.
+    bool take(const asio::ip::address& address, const Limits& limits);
+    void give_back(const asio::ip::address& address);
+    std::size_t open() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::size_t total_ = 0;
+    std::map<asio::ip::address, std::size_t> per_address_;
 };
 
 struct TransportCounters {
@@ -53,18 +80,30 @@ struct TransportCounters {
     std::uint64_t idle_closed = 0;
     std::uint64_t keepalive_pings = 0;
     std::uint64_t tls_handshake_failures = 0;
+    std::uint64_t slow_senders_closed = 0;
+    std::uint64_t send_failures = 0;
+
+    TransportCounters& operator+=(const TransportCounters& o);
 };
 
 class Transports {
 public:
-    Transports(asio::io_context& io, Receiver& receiver, Limits limits);
+    Transports(asio::io_context& io, Receiver& receiver, Limits limits, ConnectionBudget& budget,
+               std::uint8_t worker = 0);
     ~Transports();
     Transports(const Transports&) = delete;
     Transports& operator=(const Transports&) = delete;
 
-    // Binds and starts receiving. The error names the address and the reason.
-    sw::Result<bool, std::string> listen(const ListenSpec& spec);
-    // UDP: a datagram to the peer's address; streams: on the peer's connection (dropped if it is gone).
+    // Checks that nobody else listens on the address (SO_REUSEPORT would otherwise let two servers
+    // split the traffic silently). Returns the port to bind (the one given, or a free one for port 0).
+    static sw::Result<std::uint16_t, std::string> claim(const ListenSpec& spec);
+    // Binds and starts receiving; reuse_port: other workers bind the same address. UDP listeners must be
+    // added in the same order on every worker (Peer::listener indexes them). The error names the address.
+    sw::Result<bool, std::string> listen(const ListenSpec& spec, bool reuse_port = false);
+    // Every worker's Transports, indexed by worker: to reach connections owned by another worker.
+    void set_siblings(std::vector<Transports*> all) { siblings_ = std::move(all); }
+    // UDP: a datagram to the peer's address from the socket it came in on; streams: on the peer's
+    // connection (posted to its worker; dropped if it is gone). Called on this worker's thread.
     void send(const Peer& to, std::string bytes);
     // Stop accepting and receiving; close every connection.
     void stop();
@@ -73,6 +112,7 @@ public:
 
     const TransportCounters& counters() const { return counters_; }
     std::size_t open_connections() const { return connections_.size(); }
+    asio::io_context& io() { return io_; }
 
 private:
     struct UdpListener;
@@ -80,7 +120,9 @@ private:
     struct Connection;
     friend struct Connection;
 
-    void receive_udp(UdpListener& l);
+    void wait_udp(UdpListener& l);
+    void drain_udp(UdpListener& l);
+    void watch_message_deadline(const std::shared_ptr<Connection>& c, bool message_completed);
     void accept_tcp(TcpListener& l, bool tls);
     void start_connection(std::shared_ptr<Connection> c);
     void read_connection(std::shared_ptr<Connection> c);
@@ -97,7 +139,9 @@ private:
     std::vector<std::unique_ptr<UdpListener>> udp_;
     std::vector<std::unique_ptr<TcpListener>> tcp_;
     std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
-    std::map<asio::ip::address, std::size_t> per_address_;
+    ConnectionBudget& budget_;
+    std::uint8_t worker_;
+    std::vector<Transports*> siblings_;
     std::shared_ptr<asio::ssl::context> tls_context_;
     std::uint64_t next_connection_ = 1;
     bool stopped_ = false;

@@ -1,0 +1,163 @@
+#include "auth/authenticator.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+
+#include "auth/digest.hpp"
+#include "common/text.hpp"
+
+namespace sw::auth {
+namespace {
+
+// RFC 3261 25.1 quoted-string: '"' and '\' need a quoted-pair.
+std::string quoted(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out.push_back('"');
+    for (char c : s) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    out.push_back('"');
+    return out;
+}
+
+// RFC 7616 3.4: nc is exactly 8 hex digits.
+std::optional<std::uint32_t> parse_nc(std::string_view nc) {
+    if (nc.size() != 8) return std::nullopt;
+    std::uint32_t v = 0;
+    for (char c : nc) {
+        const int h = sw::hex_value(c);
+        if (h < 0) return std::nullopt;
+        v = (v << 4) | static_cast<std::uint32_t>(h);
+    }
+    return v;
+}
+
+// The first Digest credentials for this realm (RFC 3261 22.4: a request may carry credentials for several
+// realms, one field each). Fields that do not parse belong to nobody: skipped.
+std::optional<sip::AuthParams> credentials_for(const sip::Message& request, sip::HeaderId id,
+                                               std::string_view realm) {
+    for (const sip::HeaderField& f : request.headers()) {
+        if (f.id != id) continue;
+        auto a = sip::parse_auth(f.value);
+        if (!a || !sw::iequals(a->scheme, "Digest")) continue;
+        if (a->get("realm") == realm) return *a;
+    }
+    return std::nullopt;
+}
+
+const std::string& stored_ha1(const UserRecord& u, Algorithm a) {
+    switch (a) {
+        case Algorithm::Md5:
+            return u.ha1_md5;
+        case Algorithm::Sha256:
+            return u.ha1_sha256;
+        case Algorithm::Sha512_256:
+            break;
+    }
+    return u.ha1_sha512_256;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(std::string realm, DigestPolicy policy, NonceFactory& nonces,
+                             NonceCounter& counter, Clock& clock)
+    : realm_(std::move(realm)), policy_(policy), nonces_(nonces), counter_(counter), clock_(clock) {
+    assert(realm_.find_first_of("\r\n") == std::string::npos);
+}
+
+std::vector<std::string> Authenticator::challenges(bool stale) const {
+    const std::string nonce = nonces_.make(realm_);
+    const std::string realm = quoted(realm_);
+    std::vector<std::string> out;
+    for (Algorithm a : {Algorithm::Sha256, Algorithm::Sha512_256, Algorithm::Md5}) {
+        if (a == Algorithm::Md5 && !policy_.allow_md5) continue;
+        std::string c = "Digest realm=" + realm + ", nonce=\"" + nonce + "\", algorithm=";
+        c.append(algorithm_name(a)).append(", qop=\"auth\"");
+        if (stale) c.append(", stale=true");
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+VerifyResult Authenticator::verify(const sip::Message& request, bool proxy,
+                                   const UserDirectory& users) const {
+    VerifyResult out;
+    const auto id = proxy ? sip::HeaderId::ProxyAuthorization : sip::HeaderId::Authorization;
+    const std::optional<sip::AuthParams> creds = credentials_for(request, id, realm_);
+    if (!creds) {
+        out.verdict = Verdict::NoCredentials;
+        return out;
+    }
+    out.verdict = Verdict::Rejected;
+
+    // RFC 7616 3.4: username, realm, nonce, uri and response are required; with qop also cnonce and nc.
+    const auto username = creds->get("username");
+    const auto nonce = creds->get("nonce");
+    const auto uri = creds->get("uri");
+    const auto response = creds->get("response");
+    const auto qop = creds->get("qop");
+    const auto nc_text = creds->get("nc");
+    const auto cnonce = creds->get("cnonce");
+    const auto algorithm_text = creds->get("algorithm");
+    if (username) out.user = *username;
+    if (!username || !nonce || !uri || !response || !qop || !nc_text || !cnonce) return out;
+    // We never offer userhash (RFC 7616 3.4.4), so hashed usernames cannot answer our challenge.
+    if (const auto userhash = creds->get("userhash"); userhash && !sw::iequals(*userhash, "false"))
+        return out;
+
+    // RFC 7616 3.3: no algorithm parameter means MD5.
+    const std::optional<Algorithm> algorithm =
+        algorithm_text ? parse_algorithm(*algorithm_text) : Algorithm::Md5;
+    if (!algorithm) return out;
+    out.algorithm = *algorithm;
+    if (*algorithm == Algorithm::Md5 && !policy_.allow_md5) return out;
+
+    // RFC 7616 3.3 makes qop mandatory; we offer "auth" only, so nothing else can answer our challenge.
+    const std::optional<std::uint32_t> nc = parse_nc(*nc_text);
+    if (!sw::iequals(*qop, "auth") || !nc || cnonce->empty()) return out;
+    // RFC 3261 22.4: the digest covers the Request-URI; credentials for another URI prove nothing here.
+    if (*uri != request.request_uri().raw) return out;
+
+    const NonceStatus nonce_status = nonces_.inspect(*nonce, realm_);
+    if (nonce_status.check == NonceCheck::Invalid) return out;
+    const std::int64_t now = clock_.now_s();
+    const std::int64_t lifetime = std::min(nonces_.lifetime(), policy_.nonce_lifetime).count();
+    const bool stale = nonce_status.check == NonceCheck::Stale || now - nonce_status.issued_at_s > lifetime;
+
+    // From here on an unknown user, a disabled user and a wrong password take the same path and the same
+    // hashing work, so neither the verdict nor the time tells whether the user exists.
+    const UserRecord* user = users.find(*username);
+    const std::string* ha1 = user ? &stored_ha1(*user, *algorithm) : nullptr;
+    const bool usable = user && user->enabled && (*algorithm != Algorithm::Md5 || user->md5_allowed) &&
+                        ha1->size() == hex_length(*algorithm);
+    const std::string dummy_ha1(hex_length(*algorithm), '0');
+    const std::string expected = compute_response(*algorithm, usable ? *ha1 : dummy_ha1, *nonce, *nc_text,
+                                                  *cnonce, *qop, request.method(), *uri);
+    // RFC 7616 3.4.1: request-digest is lowercase hex; be lenient about the case a client used.
+    const bool match = constant_time_equal(expected, sw::to_lower(*response));
+    if (!(usable && match)) return out;
+
+    // RFC 7616 3.3: stale means the credentials were right and only the nonce was old.
+    if (stale) {
+        out.verdict = Verdict::Stale;
+        return out;
+    }
+    // The counter must remember the nonce for as long as it can be accepted: until issued + lifetime.
+    switch (counter_.accept(*nonce, *nc, now, nonce_status.issued_at_s + lifetime + 1)) {
+        case CountResult::Accepted:
+            out.verdict = Verdict::Ok;
+            break;
+        case CountResult::Replayed:
+            out.verdict = Verdict::Rejected;
+            break;
+        case CountResult::Full:
+            out.verdict = Verdict::Stale;
+            break;
+    }
+    return out;
+}
+
+}  // namespace sw::auth

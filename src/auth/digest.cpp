@@ -1,0 +1,106 @@
+#include "auth/digest.hpp"
+
+#include <array>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "common/text.hpp"
+
+namespace sw::auth {
+namespace {
+
+const EVP_MD* evp_md(Algorithm a) {
+    switch (a) {
+        case Algorithm::Md5:
+            return EVP_md5();
+        case Algorithm::Sha256:
+            return EVP_sha256();
+        case Algorithm::Sha512_256:
+            return EVP_sha512_256();  // "SHA512-256" in OpenSSL 3 (FIPS 180-4)
+    }
+    return nullptr;
+}
+
+std::string to_hex(const unsigned char* bytes, unsigned int n) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(static_cast<std::size_t>(n) * 2, '\0');
+    for (unsigned int i = 0; i < n; ++i) {
+        out[2 * i] = kHex[bytes[i] >> 4];
+        out[2 * i + 1] = kHex[bytes[i] & 0x0f];
+    }
+    return out;
+}
+
+// Joins the parts with ':' (the separator of every Digest formula) and hashes the result.
+template <std::size_t N>
+std::string hash_joined(Algorithm a, const std::array<std::string_view, N>& parts) {
+    std::size_t size = N - 1;
+    for (std::string_view p : parts)
+        size += p.size();
+    std::string joined;
+    joined.reserve(size);
+    for (std::size_t i = 0; i < N; ++i) {
+        if (i > 0) joined.push_back(':');
+        joined.append(parts[i]);
+    }
+    std::string out = hex_digest(a, joined);
+    // The password is part of the HA1 input: do not leave it in freed memory.
+    OPENSSL_cleanse(joined.data(), joined.size());
+    return out;
+}
+
+}  // namespace
+
+std::string_view algorithm_name(Algorithm a) {
+    switch (a) {
+        case Algorithm::Md5:
+            return "MD5";
+        case Algorithm::Sha256:
+            return "SHA-256";
+        case Algorithm::Sha512_256:
+            return "SHA-512-256";
+    }
+    return {};
+}
+
+std::optional<Algorithm> parse_algorithm(std::string_view token) {
+    for (Algorithm a : {Algorithm::Md5, Algorithm::Sha256, Algorithm::Sha512_256}) {
+        if (sw::iequals(token, algorithm_name(a))) return a;
+    }
+    return std::nullopt;
+}
+
+std::size_t hex_length(Algorithm a) {
+    return a == Algorithm::Md5 ? 32 : 64;
+}
+
+std::string hex_digest(Algorithm a, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int n = 0;
+    if (EVP_Digest(data.data(), data.size(), md.data(), &n, evp_md(a), nullptr) != 1) return {};
+    return to_hex(md.data(), n);
+}
+
+std::string compute_ha1(Algorithm a, std::string_view user, std::string_view realm,
+                        std::string_view password) {
+    return hash_joined(a, std::array{user, realm, password});
+}
+
+std::string compute_response(Algorithm a, std::string_view ha1_hex, std::string_view nonce,
+                             std::string_view nc, std::string_view cnonce, std::string_view qop,
+                             std::string_view method, std::string_view uri) {
+    const std::string ha2 = hash_joined(a, std::array{method, uri});
+    if (qop.empty()) return hash_joined(a, std::array<std::string_view, 3>{ha1_hex, nonce, ha2});
+    return hash_joined(a, std::array<std::string_view, 6>{ha1_hex, nonce, nc, cnonce, qop, ha2});
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    const bool same_length = a.size() == b.size();
+    // On a length mismatch compare a with itself, so the work still depends on a's length only.
+    const std::string_view other = same_length ? b : a;
+    const int diff = a.empty() ? 0 : CRYPTO_memcmp(a.data(), other.data(), a.size());
+    return same_length && diff == 0;
+}
+
+}  // namespace sw::auth

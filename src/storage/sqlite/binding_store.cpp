@@ -1,0 +1,149 @@
+#include "storage/sqlite/binding_store.hpp"
+
+#include <utility>
+
+namespace sw::storage {
+
+namespace {
+
+constexpr std::string_view kUpsert =
+    "INSERT INTO bindings(aor, contact, call_id, cseq, q, expires_at, registered_at, path, source, "
+    "connection, "
+    "user_agent, instance) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "ON CONFLICT(aor, contact) DO UPDATE SET call_id = excluded.call_id, cseq = excluded.cseq, q = "
+    "excluded.q, "
+    "expires_at = excluded.expires_at, registered_at = excluded.registered_at, path = excluded.path, "
+    "source = excluded.source, connection = excluded.connection, user_agent = excluded.user_agent, "
+    "instance = excluded.instance";
+
+constexpr std::string_view kRemove = "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2";
+
+// The primary key's order, so the sort costs nothing.
+constexpr std::string_view kSelectAll =
+    "SELECT aor, contact, call_id, cseq, q, expires_at, registered_at, path, source, connection, user_agent, "
+    "instance FROM bindings ORDER BY aor, contact";
+
+void bind_binding(Statement& stmt, const registrar::Binding& b) {
+    stmt.bind_text(1, b.aor);
+    stmt.bind_text(2, b.contact);
+    stmt.bind_text(3, b.call_id);
+    stmt.bind_int64(4, b.cseq);
+    stmt.bind_int64(5, b.q);
+    stmt.bind_int64(6, b.expires_at);
+    stmt.bind_int64(7, b.registered_at);
+    stmt.bind_text(8, b.path);
+    stmt.bind_text(9, b.source);
+    // SQLite integers are signed 64-bit; the id goes in as its two's-complement bit pattern and comes
+    // back unchanged (C++20 defines both conversions as modulo 2^64).
+    stmt.bind_int64(10, static_cast<std::int64_t>(b.connection));
+    stmt.bind_text(11, b.user_agent);
+    stmt.bind_text(12, b.instance);
+}
+
+registrar::Binding read_binding(const Statement& stmt) {
+    registrar::Binding b;
+    b.aor = stmt.column_text(0);
+    b.contact = stmt.column_text(1);
+    b.call_id = stmt.column_text(2);
+    b.cseq = static_cast<std::uint32_t>(stmt.column_int64(3));
+    b.q = static_cast<int>(stmt.column_int64(4));
+    b.expires_at = stmt.column_int64(5);
+    b.registered_at = stmt.column_int64(6);
+    b.path = stmt.column_text(7);
+    b.source = stmt.column_text(8);
+    b.connection = static_cast<std::uint64_t>(stmt.column_int64(9));
+    b.user_agent = stmt.column_text(10);
+    b.instance = stmt.column_text(11);
+    return b;
+}
+
+}  // namespace
+
+SqliteBindingStore::SqliteBindingStore(Database& db, ErrorSink on_error)
+    : db_(db), on_error_(std::move(on_error)) {}
+
+void SqliteBindingStore::report(const std::string& message) const {
+    if (on_error_) on_error_(message);
+}
+
+sw::Result<Statement*, std::string> SqliteBindingStore::cached(std::optional<Statement>& slot,
+                                                               std::string_view sql) {
+    if (!slot) {
+        auto stmt = db_.prepare(sql);
+        if (!stmt) return sw::unexpected(stmt.error());
+        slot.emplace(std::move(stmt).value());
+    }
+    slot->reset();
+    return &*slot;
+}
+
+Status SqliteBindingStore::write(const registrar::BindingChange& change) {
+    const bool upsert = change.kind == registrar::BindingChange::Kind::Upsert;
+    auto stmt = upsert ? cached(upsert_, kUpsert) : cached(remove_, kRemove);
+    if (!stmt) return sw::unexpected(stmt.error());
+    if (upsert) {
+        bind_binding(**stmt, change.binding);
+    } else {
+        (*stmt)->bind_text(1, change.binding.aor);
+        (*stmt)->bind_text(2, change.binding.contact);
+    }
+    return (*stmt)->run();
+}
+
+bool SqliteBindingStore::apply(const std::vector<registrar::BindingChange>& changes) {
+    if (changes.empty()) return true;
+    auto tx = Transaction::begin(db_);
+    if (!tx) {
+        report("storing bindings: " + tx.error());
+        return false;
+    }
+    for (const auto& change : changes) {
+        if (auto done = write(change); !done) {
+            report("storing binding " + change.binding.aor + " -> " + change.binding.contact + ": " +
+                   done.error());
+            return false;  // ~Transaction rolls back the changes written so far
+        }
+    }
+    if (auto committed = tx->commit(); !committed) {
+        report("storing bindings: " + committed.error());
+        return false;
+    }
+    return true;
+}
+
+sw::Result<std::vector<registrar::Binding>, std::string> SqliteBindingStore::list() {
+    auto stmt = db_.prepare(kSelectAll);
+    if (!stmt) return sw::unexpected("reading bindings: " + stmt.error());
+    std::vector<registrar::Binding> bindings;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) return sw::unexpected("reading bindings: " + row.error());
+        if (!*row) return bindings;
+        bindings.push_back(read_binding(*stmt));
+    }
+}
+
+std::vector<registrar::Binding> SqliteBindingStore::load_all() {
+    auto bindings = list();
+    if (!bindings) {
+        report(bindings.error());
+        return {};
+    }
+    return std::move(bindings).value();
+}
+
+std::size_t SqliteBindingStore::remove_expired(std::int64_t now) {
+    auto stmt = db_.prepare("DELETE FROM bindings WHERE expires_at <= ?1");
+    if (!stmt) {
+        report("removing expired bindings: " + stmt.error());
+        return 0;
+    }
+    stmt->bind_int64(1, now);
+    if (auto done = stmt->run(); !done) {
+        report("removing expired bindings: " + done.error());
+        return 0;
+    }
+    return static_cast<std::size_t>(db_.changes());
+}
+
+}  // namespace sw::storage

@@ -1,0 +1,54 @@
+#include "storage/sqlite/schema.hpp"
+
+#include <array>
+
+namespace sw::storage {
+
+namespace {
+
+// Version 1: the realm, the users with their HA1s, and the durable copy of the location service.
+// "NOT NULL" on TEXT primary keys because SQLite, for backwards compatibility, otherwise accepts NULL there.
+// The CHECKs keep a bad write from another tool (sqlite3 by hand) from being read back as valid.
+constexpr std::string_view kVersion1 = R"sql(
+CREATE TABLE meta(
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE TABLE users(
+    name           TEXT PRIMARY KEY NOT NULL,
+    display_name   TEXT NOT NULL DEFAULT '',
+    enabled        INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    md5_allowed    INTEGER NOT NULL CHECK (md5_allowed IN (0, 1)),
+    ha1_md5        TEXT NOT NULL,
+    ha1_sha256     TEXT NOT NULL,
+    ha1_sha512_256 TEXT NOT NULL,
+    created_at     INTEGER,
+    updated_at     INTEGER
+);
+CREATE TABLE bindings(
+    aor           TEXT NOT NULL,
+    contact       TEXT NOT NULL,
+    call_id       TEXT NOT NULL,
+    cseq          INTEGER NOT NULL,
+    q             INTEGER NOT NULL CHECK (q BETWEEN 0 AND 1000),
+    expires_at    INTEGER NOT NULL,
+    registered_at INTEGER NOT NULL,
+    path          TEXT NOT NULL DEFAULT '',
+    source        TEXT NOT NULL DEFAULT '',
+    connection    INTEGER NOT NULL DEFAULT 0,
+    user_agent    TEXT NOT NULL DEFAULT '',
+    instance      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (aor, contact)
+);
+CREATE INDEX bindings_by_expiry ON bindings(expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations{kVersion1};
+
+}  // namespace
+
+std::span<const std::string_view> schema_migrations() {
+    return kMigrations;
+}
+
+}  // namespace sw::storage
