@@ -26,7 +26,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
     static const std::set<std::string> kTop = {
         "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
         "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "message_timeout",
-        "workers", "tls"};
+        "workers", "realm", "allow_md5", "md5_first", "nonce_lifetime", "min_expires", "max_expires", "default_expires",
+        "max_contacts", "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -91,6 +92,20 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             r = number(0, 600, o.shutdown_grace_s);
         } else if (key == "tls_handshake_timeout") {
             r = number(0.1, 120, o.handshake_timeout_s);
+        } else if (key == "realm") {
+            if (!v.is_string()) return bad(path, key, "must be a string");
+            o.realm = *v.value<std::string>();
+        } else if (key == "allow_md5" || key == "md5_first") {
+            if (!v.is_boolean()) return bad(path, key, "must be true or false");
+            (key == "allow_md5" ? o.allow_md5 : o.md5_first) = *v.value<bool>();
+        } else if (key == "nonce_lifetime") {
+            r = number(5, 86400, o.nonce_lifetime_s);
+        } else if (key == "min_expires" || key == "max_expires" || key == "default_expires" || key == "max_contacts") {
+            r = number(key == "max_contacts" ? 1 : 1, key == "max_contacts" ? 1000 : 31536000, d);
+            if (r && d != static_cast<double>(static_cast<unsigned>(d))) r = bad(path, key, "must be a whole number");
+            const auto u = static_cast<unsigned>(d);
+            (key == "min_expires" ? o.min_expires : key == "max_expires" ? o.max_expires
+                                                  : key == "default_expires" ? o.default_expires : o.max_contacts) = u;
         } else if (key == "message_timeout") {
             r = number(0.1, 3600, o.message_timeout_s);
         } else if (key == "workers") {

@@ -16,7 +16,21 @@ using transaction::Timer;
 
 namespace {
 // Methods the core implements today; the Allow header of 200 and 405 lists them.
-constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+
+// "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER came from.
+std::string source_text(const transport::Peer& p) {
+    std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
+                  : p.protocol == transport::Protocol::Tcp ? "tcp:"
+                                                           : "tls:");
+    const std::string ip = p.address.to_string();
+    if (p.address.is_v6()) {
+        s.append("[").append(ip).append("]");
+    } else {
+        s.append(ip);
+    }
+    return s.append(":").append(std::to_string(p.port));
+}
 }  // namespace
 
 // Effects of one transaction, carried out with the worker's sockets and its timer queue.
@@ -49,10 +63,10 @@ private:
 struct Engine::Entry {
     Fx fx;
     transaction::Transaction tx;
-    std::string key;
+    const std::string* key = nullptr;        // the key of its by_key_ node (stable while the node lives)
+    const std::string* merge_key = nullptr;  // the key of its merges_ node, when it has one
     std::string request;  // INVITE only: as received, with received/rport added (CANCEL -> 487)
-    std::string to_tag;
-    std::string merge_key;
+    std::uint64_t to_tag = 0;  // printed as 16 hex digits
     Entry(Engine& engine, transport::Peer peer, transaction::Kind kind, bool reliable,
           const transaction::TimerConfig& timers)
         : fx(engine, peer), tx(kind, std::string(), reliable, timers, fx) {}
@@ -66,6 +80,8 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     transactions_created += o.transactions_created;
     stray_acks += o.stray_acks;
     handed_to_other_worker += o.handed_to_other_worker;
+    registrations += o.registrations;
+    auth_challenges += o.auth_challenges;
     return *this;
 }
 
@@ -89,6 +105,10 @@ Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionB
       worker_(worker),
       tick_(io),
       grace_timer_(io) {
+    // Tens of thousands of transactions live at once under load (Timer J keeps each for 64*T1):
+    // start with room for them instead of rehashing while the table grows.
+    by_key_.reserve(1 << 16);
+    merges_.reserve(1 << 16);
     std::random_device rd;
     tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(worker) << 56);
     shards_.push_back(this);
@@ -148,11 +168,11 @@ void Engine::flush_terminated() {
         terminated_.pop_back();
         Entry* e = find(h);
         if (e == nullptr) continue;
-        if (!e->merge_key.empty()) {
-            auto m = merges_.find(e->merge_key);
+        if (e->merge_key != nullptr) {
+            auto m = merges_.find(*e->merge_key);
             if (m != merges_.end() && m->second == h) merges_.erase(m);
         }
-        by_key_.erase(e->key);
+        by_key_.erase(*e->key);
         Slot& s = slots_[h.slot];
         s.entry.reset();
         ++s.gen;
@@ -193,15 +213,13 @@ void Engine::on_tick() {
     flush_terminated();
 }
 
-std::string Engine::new_tag() {
+std::uint64_t Engine::new_tag() {
     // Unique per server run and unpredictable across runs (RFC 3261 19.3 wants 32 bits of randomness).
     std::uint64_t x = tag_seed_ + 0x9e3779b97f4a7c15ULL * ++tag_counter_;
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ULL;
     x ^= x >> 29;
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-    return buf;
+    return x;
 }
 
 void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
@@ -281,7 +299,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             }
             m->second = e.fx.handle;  // the earlier one has ended
         }
-        e.merge_key = *mk;
+        e.merge_key = &m->first;
     }
 
     if (msg.method_id() == sip::Method::Cancel) {
@@ -320,6 +338,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
                    {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}});
             return;
         }
+        case sip::Method::Register:
+            if (services_.registrar != nullptr && services_.authenticator != nullptr && users_) {
+                handle_register(e, msg, from);
+                return;
+            }
+            answer(e, msg, 405, {{"Allow", std::string(kAllow)}});
+            return;
         case sip::Method::Invite:
             answer(e, msg, 480);  // nobody to route to until the registrar and proxy exist
             return;
@@ -352,22 +377,72 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
     e.fx.handle = Handle{slot, s.gen};
     if (invite) e.request = msg.serialize();
     e.to_tag = new_tag();
-    e.key = key;
-    by_key_.emplace(std::move(key), e.fx.handle);
+    e.key = &by_key_.emplace(std::move(key), e.fx.handle).first->first;
     e.tx.on_event(Event{EventKind::Start, &msg, {}, Timer::A});
     return e;
 }
 
-void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra) {
-    sip::ResponseBuilder b(req, status);
-    b.to_tag(e.to_tag);
-    for (const auto& [name, value] : extra)
-        b.header(name, value);
+std::string Engine::build_answer(const Entry& e, const sip::Message& req, int status, const Headers& extra,
+                                 std::string_view reason) {
+    sip::ResponseBuilder b(req, status, reason);
+    char tag[17];
+    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(e.to_tag));
+    b.to_tag(std::string_view(tag, 16));
+    for (const auto& [name, value] : extra) b.header(name, value);
     b.header("Server", "sipwarden/0.1");
-    const std::string bytes = b.build();
+    return b.build();
+}
+
+void Engine::send_answer(Entry& e, int status, std::string_view bytes) {
     Event ev{EventKind::TuResponse, nullptr, bytes, Timer::A};
     ev.status = status;
     e.tx.on_event(ev);
+}
+
+void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra, std::string_view reason) {
+    send_answer(e, status, build_answer(e, req, status, extra, reason));
+}
+
+void Engine::handle_register(Entry& e, const sip::Message& req, const transport::Peer& from) {
+    // RFC 3261 22 / RFC 7616: who is it? Unknown user, disabled user and wrong password get the same
+    // fresh challenge, so the answer does not tell which (no extension enumeration).
+    const auto v = services_.authenticator->verify(req, false, *users_);
+    if (v.verdict != auth::Verdict::Ok) {
+        ++counters_.auth_challenges;
+        Headers h;
+        for (auto& c : services_.authenticator->challenges(v.verdict == auth::Verdict::Stale)) {
+            h.emplace_back("WWW-Authenticate", std::move(c));
+        }
+        answer(e, req, 401, h);
+        return;
+    }
+    const std::int64_t now = services_.clock->now_s();
+    auto outcome = services_.registrar->handle(req, v.user, registrar::RegisterSource{source_text(from), from.connection},
+                                               now);
+    Headers h;
+    for (auto& [name, value] : outcome.headers) h.emplace_back(name, std::move(value));
+    if (outcome.status != 200 || outcome.changes.empty() || services_.writer == nullptr) {
+        if (outcome.status == 200) ++counters_.registrations;
+        answer(e, req, outcome.status, h, outcome.reason);
+        return;
+    }
+    // The binding is written to disk before the phone is told it is registered (group commit).
+    ++counters_.registrations;
+    std::string ok = build_answer(e, req, 200, h, {});
+    std::string failed = build_answer(e, req, 500, {}, "Server Internal Error (storage)");
+    services_.writer->submit(std::move(outcome.changes),
+                             [this, handle = e.fx.handle, ok = std::move(ok), failed = std::move(failed)](bool written) mutable {
+                                 asio::post(io_, [this, handle, written, ok = std::move(ok), failed = std::move(failed)] {
+                                     Entry* entry = find(handle);
+                                     if (entry == nullptr) return;
+                                     if (written) {
+                                         send_answer(*entry, 200, ok);
+                                     } else {
+                                         send_answer(*entry, 500, failed);
+                                     }
+                                     flush_terminated();
+                                 });
+                             });
 }
 
 }  // namespace sw::app

@@ -16,6 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/authenticator.hpp"
+#include "registrar/binding_writer.hpp"
+#include "registrar/registrar.hpp"
 #include "sip/message.hpp"
 #include "transaction/timers.hpp"
 #include "transaction/transaction.hpp"
@@ -39,8 +42,19 @@ struct EngineCounters {
     std::uint64_t transactions_created = 0;
     std::uint64_t stray_acks = 0;
     std::uint64_t handed_to_other_worker = 0;
+    std::uint64_t registrations = 0;
+    std::uint64_t auth_challenges = 0;
 
     EngineCounters& operator+=(const EngineCounters& o);
+};
+
+// The transaction users shared by every worker (they are thread-safe); null: the feature is off and
+// the request gets 405. Owned by run_server, they outlive the engines.
+struct Services {
+    const auth::Authenticator* authenticator = nullptr;
+    registrar::Registrar* registrar = nullptr;
+    registrar::BindingWriter* writer = nullptr;
+    const auth::Clock* clock = nullptr;
 };
 
 // Which worker owns a Call-ID (stable for the life of the process).
@@ -60,6 +74,9 @@ public:
     void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) {
         transports_.set_tls_context(std::move(ctx));
     }
+    void set_services(Services s) { services_ = s; }
+    // The users as the store holds them now (call on this worker's thread; the control loop posts it).
+    void set_users(std::shared_ptr<const auth::UserDirectory> users) { users_ = std::move(users); }
     const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
     // Call on this worker's thread.
@@ -100,10 +117,14 @@ private:
     Entry* find(Handle h);
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
-    void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {});
+    void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {}, std::string_view reason = {});
+    std::string build_answer(const Entry& e, const sip::Message& req, int status, const Headers& extra,
+                             std::string_view reason);
+    void send_answer(Entry& e, int status, std::string_view bytes);
+    void handle_register(Entry& e, const sip::Message& req, const transport::Peer& from);
     void flush_terminated();
     void maybe_finish_shutdown();
-    std::string new_tag();
+    std::uint64_t new_tag();
 
     // One timer queue per worker: a heap of deadlines driven by one Asio timer (instead of one Asio
     // timer per transaction timer). Stopping a timer bumps its generation; stale items are skipped.
@@ -113,6 +134,8 @@ private:
 
     asio::io_context& io_;
     EngineConfig config_;
+    Services services_;
+    std::shared_ptr<const auth::UserDirectory> users_;
     transport::Transports transports_;
     std::uint8_t worker_;
     std::vector<Engine*> shards_;

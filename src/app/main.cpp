@@ -1,11 +1,15 @@
 // sipwarden: one binary, one subcommand per job. This is the only place where objects are wired together.
 #include <CLI/CLI.hpp>
+#include <ctime>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
 #include "app/check_message.hpp"
 #include "app/config.hpp"
+#include "app/registrations_command.hpp"
 #include "app/run_command.hpp"
+#include "app/user_command.hpp"
+#include "auth/clock_random.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"sipwarden - a secure SIP server and IP-PBX"};
@@ -59,12 +63,30 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.1, 3600.0));
     run->add_option("--workers", ro.workers, "Worker threads, each with its own event loop (default 0: one per core)")
         ->check(CLI::Range(0u, 64u));
+    run->add_option("--realm", ro.realm,
+                    "Digest realm (default: the store's, set when it was made: the first --domain, else sipwarden)");
+    run->add_flag("!--no-md5", ro.allow_md5, "Never offer nor accept MD5 digest (SHA-256 and SHA-512-256 only)");
+    run->add_flag("--md5-first", ro.md5_first,
+                  "Offer MD5 before SHA-256 (only for old clients that read just the first challenge, e.g. sipp)");
+    run->add_option("--nonce-lifetime", ro.nonce_lifetime_s, "Seconds a digest nonce stays fresh (default 300)")
+        ->check(CLI::Range(5.0, 86400.0));
+    run->add_option("--min-expires", ro.min_expires, "Shortest registration accepted, seconds (default 60; 423 below)")
+        ->check(CLI::Range(1u, 86400u));
+    run->add_option("--max-expires", ro.max_expires, "Longest registration granted, seconds (default 7200)")
+        ->check(CLI::Range(1u, 31536000u));
+    run->add_option("--max-contacts", ro.max_contacts, "Most contacts one user may register (default 10)")
+        ->check(CLI::Range(1u, 1000u));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option("--tls-cert", ro.tls_cert,
                     "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");
     run->add_option("--tls-key", ro.tls_key, "PEM private key for --tls-cert");
     run->add_option("--tls-ca", ro.tls_ca, "PEM CA bundle to verify client certificates with");
     run->add_flag("--tls-verify-client", ro.tls_verify_client, "Require a client certificate signed by --tls-ca");
+
+    sw::app::UserCommand user_command;
+    auto* user = sw::app::add_user_command(app, user_command);
+    sw::app::RegistrationsCommand registrations_command;
+    auto* registrations = sw::app::add_registrations_command(app, registrations_command);
 
     // The config file is read first, so that CLI11, which only writes options actually given, lets the
     // command line override it.
@@ -79,10 +101,23 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version print and exit 0; a usage error is reported and exits 2, like a bad config.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     if (*check) return sw::app::run_check_message(files, max_size, std::cout);
     if (*run) return sw::app::run_server(ro);
+    if (*user) {
+        sw::auth::OsRandom random;
+        return sw::app::run_user_command(user_command, std::cin, std::cout, std::cerr, random);
+    }
+    if (*registrations) {
+        return sw::app::run_registrations(registrations_command, static_cast<std::int64_t>(std::time(nullptr)),
+                                          std::cout, std::cerr);
+    }
     return 2;
 }

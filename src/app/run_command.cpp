@@ -8,6 +8,11 @@
 #include <thread>
 
 #include "app/engine.hpp"
+#include "app/store_setup.hpp"
+#include "auth/authenticator.hpp"
+#include "registrar/binding_writer.hpp"
+#include "storage/sqlite/binding_store.hpp"
+#include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
 
 namespace sw::app {
@@ -85,6 +90,60 @@ int run_server(const RunOptions& options) {
         tls_context = *ctx;
     }
 
+    // The store: users (read here, on the control loop) and bindings (written by the BindingWriter's
+    // thread through a connection of its own).
+    auto store = open_store(options.data_dir, options.domains,
+                            options.realm.empty() ? std::nullopt : std::optional<std::string>(options.realm));
+    if (!store) {
+        spdlog::error("store: {}", store.error());
+        return 2;
+    }
+    // Bindings live in a file of their own: registrations write it all the time, and the users file must
+    // change only when somebody changes users (its data_version tells the server to reload them).
+    auto binding_db = storage::Database::open(location_database_path(options.data_dir));
+    if (!binding_db) {
+        spdlog::error("store: {}", binding_db.error());
+        return 2;
+    }
+    storage::SqliteUserStore user_store(*store->db);
+    storage::SqliteBindingStore binding_store(**binding_db,
+                                              [](const std::string& m) { spdlog::error("bindings store: {}", m); });
+    auto load_users = [&]() -> std::shared_ptr<const auth::UserDirectory> {
+        auto all = user_store.load_all();
+        if (!all) {
+            spdlog::error("users: {}", all.error());
+            return nullptr;
+        }
+        return std::make_shared<const auth::UserDirectory>(std::move(*all));
+    };
+    auto users = load_users();
+    if (!users) return 2;
+    auth::SystemClock clock;
+    auth::OsRandom random;
+    auth::NonceFactory nonces(auth::NonceFactory::random_secret(),
+                              std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s)), clock, random);
+    auth::NonceCounter nonce_counter;
+    auth::DigestPolicy policy;
+    policy.allow_md5 = options.allow_md5;
+    policy.md5_first = options.md5_first;
+    policy.own_hosts = options.domains;
+    for (const auto& spec : config.listen) policy.own_hosts.push_back(spec.host);
+    policy.nonce_lifetime = std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s));
+    const auth::Authenticator authenticator(store->realm, policy, nonces, nonce_counter, clock);
+    registrar::LocationService location;
+    location.restore(binding_store.load_all(), clock.now_s());
+    registrar::RegistrarConfig reg_config;
+    reg_config.min_expires = options.min_expires;
+    reg_config.max_expires = std::max(options.max_expires, options.min_expires);
+    reg_config.default_expires = std::clamp(options.default_expires, reg_config.min_expires, reg_config.max_expires);
+    reg_config.max_contacts = options.max_contacts;
+    reg_config.domains = options.domains;
+    registrar::Registrar registrar(reg_config, location);
+    registrar::BindingWriter writer(binding_store);
+    spdlog::info("{} users, {} registrations restored, realm \"{}\"{}", users->size(), location.size(), store->realm,
+                 options.allow_md5 ? "" : ", MD5 off");
+    Services services{&authenticator, &registrar, &writer, &clock};
+
     // Workers: one event loop and one Engine each; they share the listening addresses (SO_REUSEPORT).
     unsigned n = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
     n = std::min(n, 64u);
@@ -111,6 +170,8 @@ int run_server(const RunOptions& options) {
         auto w = std::make_unique<Worker>();
         w->engine = std::make_unique<Engine>(w->io, config, budget, static_cast<std::uint8_t>(i));
         if (tls_context) w->engine->set_tls_context(tls_context);
+        w->engine->set_services(services);
+        w->engine->set_users(users);
         if (auto ok = w->engine->start(shared); !ok) {
             spdlog::error("cannot listen: {}", ok.error());
             return 2;
@@ -152,8 +213,49 @@ int run_server(const RunOptions& options) {
         hup.async_wait(on_hup);
     };
     hup.async_wait(on_hup);
-    for (auto& w : workers) {
-        w->thread = std::thread([&io = w->io] {
+
+    // Changes made with the command line (another process writing the store) reach the workers within
+    // half a second; expired bindings are removed once a second.
+    asio::steady_timer poll(control);
+    std::int64_t seen_version = store->db->data_version();
+    std::int64_t last_expiry = 0;
+    std::function<void(const asio::error_code&)> on_poll = [&](const asio::error_code& ec) {
+        if (ec) return;
+        const std::int64_t version = store->db->data_version();
+        if (version != seen_version) {
+            seen_version = version;
+            if (auto fresh = load_users()) {
+                users = fresh;
+                for (auto& w : workers) asio::post(w->io, [e = w->engine.get(), fresh] { e->set_users(fresh); });
+                // Bindings of users removed or disabled go at once.
+                auto gone = location.remove_if_user([&](std::string_view name) {
+                    const auth::UserRecord* u = fresh->find(name);
+                    return u == nullptr || !u->enabled;
+                });
+                if (!gone.empty()) {
+                    std::vector<registrar::BindingChange> changes;
+                    for (auto& b : gone) changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
+                    writer.submit(std::move(changes), nullptr);
+                }
+                spdlog::info("users reloaded: {} users{}", fresh->size(),
+                             gone.empty() ? "" : fmt::format(", {} bindings of removed or disabled users dropped", gone.size()));
+            }
+        }
+        const std::int64_t now = clock.now_s();
+        if (now != last_expiry) {
+            last_expiry = now;
+            if (!location.remove_expired(now).empty()) writer.expire(now);
+        }
+        poll.expires_after(std::chrono::milliseconds(500));
+        poll.async_wait(on_poll);
+    };
+    poll.expires_after(std::chrono::milliseconds(500));
+    poll.async_wait(on_poll);
+
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        auto& w = workers[i];
+        w->thread = std::thread([&io = w->io, name = "sw-worker-" + std::to_string(i)] {
+            pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
             auto guard = asio::make_work_guard(io);  // run until the Engine stops the loop
             io.run();
         });

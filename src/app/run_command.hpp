@@ -19,6 +19,14 @@ struct RunOptions {
     double handshake_timeout_s = 10;
     double message_timeout_s = 20;
     unsigned workers = 0;  // 0: one per core
+    std::string realm;     // empty: the store's, else the first domain, else "sipwarden"
+    bool allow_md5 = true; // false: MD5 digest neither offered nor accepted (RFC 8760)
+    bool md5_first = false; // legacy clients that read only the first challenge
+    double nonce_lifetime_s = 300;
+    unsigned min_expires = 60;
+    unsigned max_expires = 7200;
+    unsigned default_expires = 3600;
+    unsigned max_contacts = 10;
     bool sip_trace = false;
     std::string tls_cert;  // empty: a self-signed certificate in DATA_DIR/tls
     std::string tls_key;

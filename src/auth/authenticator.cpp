@@ -68,11 +68,24 @@ Authenticator::Authenticator(std::string realm, DigestPolicy policy, NonceFactor
     assert(realm_.find_first_of("\r\n") == std::string::npos);
 }
 
+namespace {
+bool names_this_server(std::string_view uri_text, const std::vector<std::string>& own_hosts) {
+    auto uri = sip::parse_uri(uri_text);
+    if (!uri || !uri->is_sip() || uri->has_user) return false;
+    for (const auto& h : own_hosts) {
+        if (sw::iequals(h, uri->host)) return true;
+    }
+    return false;
+}
+}  // namespace
+
 std::vector<std::string> Authenticator::challenges(bool stale) const {
     const std::string nonce = nonces_.make(realm_);
     const std::string realm = quoted(realm_);
     std::vector<std::string> out;
-    for (Algorithm a : {Algorithm::Sha256, Algorithm::Sha512_256, Algorithm::Md5}) {
+    static constexpr Algorithm kPreferred[] = {Algorithm::Sha256, Algorithm::Sha512_256, Algorithm::Md5};
+    static constexpr Algorithm kMd5First[] = {Algorithm::Md5, Algorithm::Sha256, Algorithm::Sha512_256};
+    for (Algorithm a : policy_.md5_first ? kMd5First : kPreferred) {
         if (a == Algorithm::Md5 && !policy_.allow_md5) continue;
         std::string c = "Digest realm=" + realm + ", nonce=\"" + nonce + "\", algorithm=";
         c.append(algorithm_name(a)).append(", qop=\"auth\"");
@@ -119,7 +132,7 @@ VerifyResult Authenticator::verify(const sip::Message& request, bool proxy,
     const std::optional<std::uint32_t> nc = parse_nc(*nc_text);
     if (!sw::iequals(*qop, "auth") || !nc || cnonce->empty()) return out;
     // RFC 3261 22.4: the digest covers the Request-URI; credentials for another URI prove nothing here.
-    if (*uri != request.request_uri().raw) return out;
+    if (*uri != request.request_uri().raw && !names_this_server(*uri, policy_.own_hosts)) return out;
 
     const NonceStatus nonce_status = nonces_.inspect(*nonce, realm_);
     if (nonce_status.check == NonceCheck::Invalid) return out;

@@ -23,6 +23,13 @@ namespace sw::auth {
 struct DigestPolicy {
     // MD5 is weak (RFC 8760 3) but many SIP phones know nothing else; false: never offered nor accepted.
     bool allow_md5 = true;
+    // Offer MD5 first: only for clients that read just the first challenge and know nothing but MD5
+    // (sipp 3.6, some old phones). Off by default: RFC 8760 2.4 wants the preferred algorithm first.
+    bool md5_first = false;
+    // Hosts that name this server (its domains and listening addresses). RFC 7616 3.4.6 wants the
+    // digest-uri to match the Request-URI; some clients (sipp) put the server's address there instead,
+    // so a SIP URI naming one of these hosts is accepted too.
+    std::vector<std::string> own_hosts;
     // A nonce older than this (or than the NonceFactory's lifetime, whichever is shorter) is stale.
     std::chrono::seconds nonce_lifetime{300};
 };

@@ -21,28 +21,67 @@ constexpr std::size_t kNonceTextSize = (kNonceSize * 4 + 2) / 3;  // 43 characte
 
 using NonceBytes = std::array<unsigned char, kNonceSize>;
 
-// MAC over time | random | realm. time and random have fixed sizes, so the realm needs no delimiter.
-// false only when OpenSSL fails.
-bool compute_mac(std::string_view secret, const unsigned char* time_and_random, std::string_view realm,
-                 unsigned char* mac_out) {
-    std::string input(reinterpret_cast<const char*>(time_and_random), kTimeSize + kRandomSize);
-    input.append(realm);
-    std::array<unsigned char, EVP_MAX_MD_SIZE> full{};
-    unsigned int n = 0;
-    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<const unsigned char*>(input.data()), input.size(), full.data(),
-             &n) == nullptr ||
-        n < kMacSize) {
-        return false;
-    }
-    std::memcpy(mac_out, full.data(), kMacSize);
-    return true;
-}
-
 }  // namespace
 
+// RFC 2104: HMAC(K, m) = H((K ^ opad) | H((K ^ ipad) | m)). The hash states after the two padded key
+// blocks are computed once; each MAC copies them, so it costs two short hashes and no key schedule.
+struct NonceFactory::Mac {
+    EVP_MD_CTX* inner = EVP_MD_CTX_new();
+    EVP_MD_CTX* outer = EVP_MD_CTX_new();
+    bool ok = false;
+    explicit Mac(std::string_view key) {
+        static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+        std::array<unsigned char, 64> k{};
+        if (key.size() > k.size()) {
+            unsigned int n = 0;
+            EVP_Digest(key.data(), key.size(), k.data(), &n, sha256, nullptr);
+        } else {
+            std::memcpy(k.data(), key.data(), key.size());
+        }
+        std::array<unsigned char, 64> ipad{}, opad{};
+        for (std::size_t i = 0; i < k.size(); ++i) {
+            ipad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+            opad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+        }
+        ok = sha256 != nullptr && inner != nullptr && outer != nullptr &&
+             EVP_DigestInit_ex(inner, sha256, nullptr) == 1 && EVP_DigestUpdate(inner, ipad.data(), ipad.size()) == 1 &&
+             EVP_DigestInit_ex(outer, sha256, nullptr) == 1 && EVP_DigestUpdate(outer, opad.data(), opad.size()) == 1;
+        OPENSSL_cleanse(k.data(), k.size());
+        OPENSSL_cleanse(ipad.data(), ipad.size());
+        OPENSSL_cleanse(opad.data(), opad.size());
+    }
+    ~Mac() {
+        EVP_MD_CTX_free(inner);
+        EVP_MD_CTX_free(outer);
+    }
+    Mac(const Mac&) = delete;
+    Mac& operator=(const Mac&) = delete;
+};
+
+// MAC over time | random | realm. time and random have fixed sizes, so the realm needs no delimiter.
+// false only when OpenSSL fails.
+bool NonceFactory::mac(const unsigned char* time_and_random, std::string_view realm, unsigned char* out) const {
+    if (!mac_->ok) return false;
+    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    if (c == nullptr) return false;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> inner{}, full{};
+    unsigned int n = 0, m = 0;
+    const bool ok = EVP_MD_CTX_copy_ex(c, mac_->inner) == 1 &&
+                    EVP_DigestUpdate(c, time_and_random, kTimeSize + kRandomSize) == 1 &&
+                    EVP_DigestUpdate(c, realm.data(), realm.size()) == 1 && EVP_DigestFinal_ex(c, inner.data(), &n) == 1 &&
+                    EVP_MD_CTX_copy_ex(c, mac_->outer) == 1 && EVP_DigestUpdate(c, inner.data(), n) == 1 &&
+                    EVP_DigestFinal_ex(c, full.data(), &m) == 1 && m >= kMacSize;
+    EVP_MD_CTX_free(c);
+    if (ok) std::memcpy(out, full.data(), kMacSize);
+    return ok;
+}
+
 NonceFactory::NonceFactory(std::string secret, std::chrono::seconds lifetime, Clock& clock, Random& random)
-    : secret_(std::move(secret)), lifetime_(lifetime), clock_(clock), random_(random) {
+    : secret_(std::move(secret)),
+      mac_(std::make_unique<Mac>(secret_)),
+      lifetime_(lifetime),
+      clock_(clock),
+      random_(random) {
     assert(secret_.size() >= kMinSecretSize);
 }
 
@@ -58,7 +97,7 @@ std::string NonceFactory::make(std::string_view realm) {
     random_.fill(std::span<unsigned char>(b.data() + kTimeSize, kRandomSize));
     // On an OpenSSL failure the MAC stays zero: such a nonce never checks Valid, so the client is
     // challenged again instead of being let in.
-    compute_mac(secret_, b.data(), realm, b.data() + kTimeSize + kRandomSize);
+    mac(b.data(), realm, b.data() + kTimeSize + kRandomSize);
     return base64url_encode(b);
 }
 
@@ -68,9 +107,9 @@ NonceStatus NonceFactory::inspect(std::string_view nonce, std::string_view realm
     const auto bytes = base64url_decode(nonce);
     if (!bytes || bytes->size() != kNonceSize) return st;
 
-    std::array<unsigned char, kMacSize> mac{};
-    if (!compute_mac(secret_, bytes->data(), realm, mac.data())) return st;
-    if (CRYPTO_memcmp(mac.data(), bytes->data() + kTimeSize + kRandomSize, kMacSize) != 0) return st;
+    std::array<unsigned char, kMacSize> expected{};
+    if (!this->mac(bytes->data(), realm, expected.data())) return st;
+    if (CRYPTO_memcmp(expected.data(), bytes->data() + kTimeSize + kRandomSize, kMacSize) != 0) return st;
 
     std::uint64_t t = 0;
     for (std::size_t i = 0; i < kTimeSize; ++i)

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -55,7 +56,11 @@ public:
     static std::string random_secret();
 
 private:
+    struct Mac;  // HMAC-SHA256 with the key's inner and outer states computed once
+    bool mac(const unsigned char* time_and_random, std::string_view realm, unsigned char* out) const;
+
     std::string secret_;
+    std::unique_ptr<Mac> mac_;
     std::chrono::seconds lifetime_;
     Clock& clock_;
     Random& random_;

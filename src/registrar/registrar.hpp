@@ -1,0 +1,59 @@
+// REGISTER processing (RFC 3261 10.3) for an already authenticated request: which bindings to add,
+// refresh or remove, and the answer. The caller persists `changes` (BindingWriter) before sending a 200.
+//
+// Thread: any worker; the LocationService serialises updates of one AOR.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "registrar/binding.hpp"
+#include "registrar/location_service.hpp"
+#include "sip/message.hpp"
+
+namespace sw::registrar {
+
+struct RegistrarConfig {
+    std::uint32_t min_expires = 60;       // shorter asks get 423 Interval Too Brief (RFC 3261 10.3 step 7)
+    std::uint32_t max_expires = 7200;     // longer asks are shortened to this
+    std::uint32_t default_expires = 3600; // neither an expires parameter nor an Expires header
+    std::size_t max_contacts = 10;        // bindings one address of record may hold
+    std::vector<std::string> domains;     // empty: any domain
+};
+
+// Where the REGISTER came from, kept with each binding to reach a phone behind NAT.
+struct RegisterSource {
+    std::string source;  // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001"
+    std::uint64_t connection = 0;
+};
+
+struct RegisterOutcome {
+    int status = 500;
+    std::string reason;  // empty: the standard reason phrase
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<BindingChange> changes;  // 200 only: write these before answering
+};
+
+// "user@domain" with the domain lowercased: the key of an address of record (RFC 3261 10.3 step 5).
+std::string aor_of(const sip::Uri& uri);
+// RFC 1123 date for the Date header of a 200 to REGISTER (RFC 3261 10.3 step 8).
+std::string http_date(std::int64_t unix_seconds);
+
+class Registrar {
+public:
+    Registrar(RegistrarConfig config, LocationService& location) : config_(std::move(config)), location_(location) {}
+
+    // authenticated_user: the digest username that proved itself for this request.
+    RegisterOutcome handle(const sip::Message& request, std::string_view authenticated_user,
+                           const RegisterSource& from, std::int64_t now);
+    const RegistrarConfig& config() const { return config_; }
+
+private:
+    RegistrarConfig config_;
+    LocationService& location_;
+};
+
+}  // namespace sw::registrar
