@@ -99,7 +99,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             if (!v.is_boolean()) return bad(path, key, "must be true or false");
             (key == "allow_md5" ? o.allow_md5 : o.md5_first) = *v.value<bool>();
         } else if (key == "nonce_lifetime") {
-            r = number(5, 86400, o.nonce_lifetime_s);
+            r = number(1, 86400, o.nonce_lifetime_s);
         } else if (key == "min_expires" || key == "max_expires" || key == "default_expires" || key == "max_contacts") {
             r = number(key == "max_contacts" ? 1 : 1, key == "max_contacts" ? 1000 : 31536000, d);
             if (r && d != static_cast<double>(static_cast<unsigned>(d))) r = bad(path, key, "must be a whole number");

@@ -127,6 +127,7 @@ sw::Result<bool, std::string> Engine::start(bool reuse_port) {
 
 void Engine::set_shards(std::vector<Engine*> shards) {
     shards_ = std::move(shards);
+    outbox_.resize(shards_.size());
     std::vector<transport::Transports*> all;
     for (Engine* e : shards_)
         all.push_back(&e->transports_);
@@ -246,15 +247,23 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     const std::size_t owner = shard_of(msg->call_id(), shards_.size());
     if (shards_[owner] != this) {
         ++counters_.handed_to_other_worker;
-        Engine* other = shards_[owner];
-        asio::post(other->io_, [other, m = std::move(*msg), from]() mutable {
-            other->handle_request(m, from);
-            other->flush_terminated();
-        });
+        outbox_[owner].push_back(Handoff{std::move(*msg), from});
         return;
     }
     handle_request(*msg, from);
     flush_terminated();
+}
+
+void Engine::end_of_burst() {
+    for (std::size_t i = 0; i < outbox_.size(); ++i) {
+        if (outbox_[i].empty()) continue;
+        Engine* other = shards_[i];
+        asio::post(other->io_, [other, batch = std::move(outbox_[i])]() mutable {
+            for (auto& h : batch) other->handle_request(h.message, h.from);
+            other->flush_terminated();
+        });
+        outbox_[i].clear();
+    }
 }
 
 void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {

@@ -83,6 +83,7 @@ public:
     void shutdown(std::chrono::milliseconds grace);
 
     void on_message(const transport::Peer& from, std::string_view bytes) override;
+    void end_of_burst() override;
 
     std::size_t live_transactions() const { return by_key_.size(); }
     const EngineCounters& counters() const { return counters_; }
@@ -144,6 +145,13 @@ private:
     std::unordered_map<std::string, Handle> by_key_;
     std::unordered_map<std::string, Handle> merges_;  // merge key -> transaction
     std::vector<Handle> terminated_;
+    // Requests for other workers, gathered during a burst and handed over in one post per worker (one
+    // wake-up of that worker per burst instead of one per message).
+    struct Handoff {
+        sip::Message message;
+        transport::Peer from;
+    };
+    std::vector<std::vector<Handoff>> outbox_;
     std::priority_queue<TimerItem, std::vector<TimerItem>, std::greater<>> timers_;
     asio::steady_timer tick_;
     Clock::time_point tick_at_ = Clock::time_point::max();

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     run->add_flag("--md5-first", ro.md5_first,
                   "Offer MD5 before SHA-256 (only for old clients that read just the first challenge, e.g. sipp)");
     run->add_option("--nonce-lifetime", ro.nonce_lifetime_s, "Seconds a digest nonce stays fresh (default 300)")
-        ->check(CLI::Range(5.0, 86400.0));
+        ->check(CLI::Range(1.0, 86400.0));
     run->add_option("--min-expires", ro.min_expires, "Shortest registration accepted, seconds (default 60; 423 below)")
         ->check(CLI::Range(1u, 86400u));
     run->add_option("--max-expires", ro.max_expires, "Longest registration granted, seconds (default 7200)")

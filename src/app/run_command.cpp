@@ -268,8 +268,10 @@ int run_server(const RunOptions& options) {
     EngineCounters c;
     for (auto& w : workers)
         c += w->engine->counters();
-    spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions",
-                 c.requests, c.malformed, c.retransmissions, c.transactions_created);
+    spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions, {} handed to "
+                 "another worker, {} registrations",
+                 c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
+                 c.registrations);
     return 0;
 }
 

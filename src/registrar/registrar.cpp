@@ -120,7 +120,7 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
         }
         std::vector<Binding> next = live;
         // Step 7: RFC 3261 10.3: an update with the same Call-ID must carry a higher CSeq. Checked against
-        // the bindings as they were before this request, so a contact listed twice in it is not "out of order".
+        // the bindings as they were before this request: a contact listed twice in it is not out of order.
         auto out_of_order = [&](const Binding& b) { return b.call_id == call_id && cseq <= b.cseq; };
         if (contacts.star) {
             for (const auto& b : next) {

@@ -235,6 +235,7 @@ void Transports::drain_udp(UdpListener& l) {
                                      reinterpret_cast<sockaddr*>(&ss), &len);
         if (n < 0) {
             if (errno == EINTR) continue;
+            receiver_.end_of_burst();
             wait_udp(l);  // EAGAIN: empty; other errors (ICMP reports) are not ours to act on
             return;
         }
@@ -249,6 +250,7 @@ void Transports::drain_udp(UdpListener& l) {
         if (!from_sockaddr(ss, p.address, p.port)) continue;
         receiver_.on_message(p, std::string_view(l.buffer.data(), static_cast<std::size_t>(n)));
     }
+    receiver_.end_of_burst();
     if (stopped_) return;
     // Still more to read: let the other work of this loop run first, then come back.
     asio::post(io_, [this, &l] {
@@ -352,7 +354,8 @@ void Transports::read_connection(std::shared_ptr<Connection> c) {
                 receiver_.on_message(c->peer, f.bytes);
                 if (c->closing) return;
             }
-            watch_message_deadline(c, completed);
+            receiver_.end_of_burst();
+        watch_message_deadline(c, completed);
             read_connection(c);
         });
     });

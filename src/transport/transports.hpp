@@ -44,6 +44,8 @@ public:
     virtual ~Receiver() = default;
     // One whole message (a datagram, or one framed message of a stream). bytes live until return.
     virtual void on_message(const Peer& from, std::string_view bytes) = 0;
+    // After a burst of on_message calls (one readiness of a socket): work the receiver gathered may go.
+    virtual void end_of_burst() {}
 };
 
 struct Limits {

@@ -69,4 +69,21 @@ grep -q "signal 15: stopping" "$tmp/server.log" || fail "no graceful stop in the
 # 5+5 OPTIONS, 1 malformed (stateless), 2x3 for 405/420/483, 1 OPTIONS after the ping, INVITE + copy + ACK.
 grep -q "1 malformed, 1 retransmissions absorbed, 18 transactions" "$tmp/server.log" \
   || fail "unexpected counters: $(grep stopped "$tmp/server.log")"
+
+# Four workers: requests are handed to the worker that owns their Call-ID, and answers still leave by
+# the socket or the TCP connection (owned by another worker) the request came in on.
+"$bin" run --workers 4 --listen "udp:127.0.0.1:$port" --listen "tcp:127.0.0.1:$port" --data-dir "$tmp/var" \
+  --shutdown-grace 2 --log-level info > "$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q "sipwarden running with 4 workers" "$tmp/server.log" && break; sleep 0.1; done
+grep -q "sipwarden running with 4 workers" "$tmp/server.log" || fail "server with 4 workers did not start"
+sip options u1 -m 200 -r 400
+sip options t1 -m 200 -r 400  # t1: one connection for every call
+kill -TERM "$pid"
+wait "$pid" || fail "4-worker server exit status $?"
+pid=""
+handed=$(sed -n 's/.* \([0-9]*\) handed to another worker.*/\1/p' "$tmp/server.log")
+[ "${handed:-0}" -gt 100 ] || fail "expected most of 400 requests handed between 4 workers, got '${handed}'"
+grep -q "400 requests, 0 malformed, 0 retransmissions absorbed, 400 transactions" "$tmp/server.log" \
+  || fail "4 workers: unexpected counters: $(grep stopped "$tmp/server.log")"
 echo "engine_test: all passed"
