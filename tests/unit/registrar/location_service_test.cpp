@@ -31,7 +31,8 @@ void add(LocationService& ls, const Binding& b) {
 
 std::vector<std::string> contacts(const std::vector<Binding>& bindings) {
     std::vector<std::string> out;
-    for (const auto& b : bindings) out.push_back(b.contact);
+    for (const auto& b : bindings)
+        out.push_back(b.contact);
     return out;
 }
 
@@ -55,14 +56,16 @@ TEST(LocationService, LookupSkipsExpiredAndSortsByQDescending) {
     add(ls, binding("alice@example.com", "sip:low@192.0.2.1", kNow + 100, 100));
     add(ls, binding("alice@example.com", "sip:expired@192.0.2.2", kNow - 1, 1000));
     add(ls, binding("alice@example.com", "sip:top@192.0.2.3", kNow + 100, 1000));
-    add(ls, binding("alice@example.com", "sip:just-expired@192.0.2.4", kNow, 900));  // expires_at == now: gone
+    add(ls,
+        binding("alice@example.com", "sip:just-expired@192.0.2.4", kNow, 900));  // expires_at == now: gone
     add(ls, binding("alice@example.com", "sip:mid-a@192.0.2.5", kNow + 1, 500));
     add(ls, binding("alice@example.com", "sip:mid-b@192.0.2.6", kNow + 100, 500));
     add(ls, binding("bob@example.com", "sip:bob@192.0.2.7", kNow + 100, 1000));
 
     // Equal q keeps the order of registration.
-    EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow)),
-              (Strings{"sip:top@192.0.2.3", "sip:mid-a@192.0.2.5", "sip:mid-b@192.0.2.6", "sip:low@192.0.2.1"}));
+    EXPECT_EQ(
+        contacts(ls.lookup("alice@example.com", kNow)),
+        (Strings{"sip:top@192.0.2.3", "sip:mid-a@192.0.2.5", "sip:mid-b@192.0.2.6", "sip:low@192.0.2.1"}));
     EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow + 1)),
               (Strings{"sip:top@192.0.2.3", "sip:mid-b@192.0.2.6", "sip:low@192.0.2.1"}));
     EXPECT_TRUE(ls.lookup("alice@example.com", kNow + 100).empty());
@@ -95,19 +98,22 @@ TEST(LocationService, RemoveExpiredReturnsExactlyTheExpiredOnes) {
     LocationService ls(4);
     add(ls, binding("alice@example.com", "sip:a1@192.0.2.1", kNow - 10));
     add(ls, binding("alice@example.com", "sip:a2@192.0.2.1", kNow + 10));
-    add(ls, binding("alice@example.com", "sip:a3@192.0.2.1", kNow));  // at now: expired
+    add(ls, binding("alice@example.com", "sip:a3@192.0.2.1", kNow));    // at now: expired
     add(ls, binding("bob@example.com", "sip:b1@192.0.2.2", kNow - 1));  // bob's only binding
     add(ls, binding("carol@example.com", "sip:c1@192.0.2.3", kNow + 1));
 
     auto removed = ls.remove_expired(kNow);
-    EXPECT_EQ(sorted_contacts(removed), (Strings{"sip:a1@192.0.2.1", "sip:a3@192.0.2.1", "sip:b1@192.0.2.2"}));
-    for (const auto& b : removed) EXPECT_LE(b.expires_at, kNow);
+    EXPECT_EQ(sorted_contacts(removed),
+              (Strings{"sip:a1@192.0.2.1", "sip:a3@192.0.2.1", "sip:b1@192.0.2.2"}));
+    for (const auto& b : removed)
+        EXPECT_LE(b.expires_at, kNow);
     EXPECT_EQ(sorted_contacts(ls.all()), (Strings{"sip:a2@192.0.2.1", "sip:c1@192.0.2.3"}));
     EXPECT_EQ(ls.size(), 2u);
     EXPECT_TRUE(ls.lookup("bob@example.com", kNow - 100).empty());  // the AOR went with its last binding
 
     EXPECT_TRUE(ls.remove_expired(kNow).empty());
-    EXPECT_EQ(sorted_contacts(ls.remove_expired(kNow + 10)), (Strings{"sip:a2@192.0.2.1", "sip:c1@192.0.2.3"}));
+    EXPECT_EQ(sorted_contacts(ls.remove_expired(kNow + 10)),
+              (Strings{"sip:a2@192.0.2.1", "sip:c1@192.0.2.3"}));
     EXPECT_EQ(ls.size(), 0u);
 }
 
@@ -126,7 +132,8 @@ TEST(LocationService, RemoveIfUserDropsEveryBindingOfTheRefusedUsers) {
     });
     EXPECT_EQ(sorted_contacts(removed),
               (Strings{"sip:a1@192.0.2.1", "sip:a2@192.0.2.1", "sip:a3@192.0.2.1", "sip:c1@192.0.2.3"}));
-    for (const auto& b : removed) EXPECT_FALSE(b.aor.empty());
+    for (const auto& b : removed)
+        EXPECT_FALSE(b.aor.empty());
     std::sort(asked.begin(), asked.end());
     EXPECT_EQ(asked, (Strings{"alice", "alice", "bob", "carol"}));  // once per AOR
     EXPECT_EQ(contacts(ls.all()), Strings{"sip:b1@192.0.2.2"});
@@ -145,7 +152,8 @@ TEST(LocationService, RestoreSkipsExpiredBindings) {
     };
     ls.restore(stored, kNow);
     EXPECT_EQ(ls.size(), 3u);
-    EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow)), (Strings{"sip:a3@192.0.2.1", "sip:a1@192.0.2.1"}));
+    EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow)),
+              (Strings{"sip:a3@192.0.2.1", "sip:a1@192.0.2.1"}));
     EXPECT_TRUE(ls.lookup("bob@example.com", kNow - 10).empty());
     EXPECT_EQ(contacts(ls.lookup("carol@example.com", kNow)), Strings{"sip:c1@192.0.2.3"});
     // Restored bindings are ordinary ones: update sees them.
@@ -169,12 +177,14 @@ TEST(LocationService, ConcurrentUpdatesLoseNothing) {
                     const std::string key = aor(i);
                     ls.update(key, [&](std::vector<Binding>& v) {
                         // Shared counter binding: a read-modify-write that must not lose increments.
-                        auto it = std::find_if(v.begin(), v.end(), [](const Binding& b) { return b.contact == "counter"; });
+                        auto it = std::find_if(v.begin(), v.end(),
+                                               [](const Binding& b) { return b.contact == "counter"; });
                         if (it == v.end()) it = v.insert(v.end(), binding(key, "counter", kNow + 3600));
                         ++it->cseq;
                         // This thread's own binding, added once.
                         const std::string mine = "sip:t" + std::to_string(t) + "@192.0.2.1";
-                        if (std::none_of(v.begin(), v.end(), [&](const Binding& b) { return b.contact == mine; })) {
+                        if (std::none_of(v.begin(), v.end(),
+                                         [&](const Binding& b) { return b.contact == mine; })) {
                             v.push_back(binding(key, mine, kNow + 3600, 100 * (t + 1)));
                         }
                     });
@@ -186,13 +196,15 @@ TEST(LocationService, ConcurrentUpdatesLoseNothing) {
             }
         });
     }
-    for (auto& th : threads) th.join();
+    for (auto& th : threads)
+        th.join();
 
     EXPECT_EQ(ls.size(), static_cast<std::size_t>(kAors * (kThreads + 1)));
     for (int i = 0; i < kAors; ++i) {
         auto v = ls.lookup(aor(i), kNow);
         ASSERT_EQ(v.size(), static_cast<std::size_t>(kThreads + 1)) << aor(i);
-        auto counter = std::find_if(v.begin(), v.end(), [](const Binding& b) { return b.contact == "counter"; });
+        auto counter =
+            std::find_if(v.begin(), v.end(), [](const Binding& b) { return b.contact == "counter"; });
         ASSERT_NE(counter, v.end());
         EXPECT_EQ(counter->cseq, static_cast<std::uint32_t>(kThreads * kRounds)) << aor(i);
     }

@@ -68,9 +68,11 @@ struct Reg {
         t += "To: <sip:" + user + "@" + domain + ">\r\n";
         t += "Call-ID: " + call_id + "\r\n";
         t += "CSeq: " + std::to_string(cseq) + " REGISTER\r\n";
-        for (const auto& c : contacts) t += "Contact: " + c + "\r\n";
+        for (const auto& c : contacts)
+            t += "Contact: " + c + "\r\n";
         if (expires) t += "Expires: " + *expires + "\r\n";
-        for (const auto& line : extra) t += line + "\r\n";
+        for (const auto& line : extra)
+            t += line + "\r\n";
         t += "Content-Length: 0\r\n\r\n";
         return t;
     }
@@ -114,7 +116,8 @@ protected:
     std::vector<Binding> bindings(std::int64_t now = kNow) const { return location.lookup(kAor, now); }
     std::vector<std::string> contacts(std::int64_t now = kNow) const {
         std::vector<std::string> out;
-        for (const auto& b : bindings(now)) out.push_back(b.contact);
+        for (const auto& b : bindings(now))
+            out.push_back(b.contact);
         return out;
     }
 
@@ -162,7 +165,8 @@ TEST_F(RegistrarTest, NewBindingIsAnsweredWithItsContactExpiresAndDate) {
 
 TEST_F(RegistrarTest, ContactExpiresParameterBeatsExpiresHeaderWhichBeatsDefault) {
     config.default_expires = 3000;
-    auto o = ok(Reg{}.contact("<sip:alice@192.0.2.10>;expires=120").contact("<sip:alice@192.0.2.11>").exp("600"));
+    auto o =
+        ok(Reg{}.contact("<sip:alice@192.0.2.10>;expires=120").contact("<sip:alice@192.0.2.11>").exp("600"));
     EXPECT_EQ(headers(o, "Contact"),
               (Strings{"<sip:alice@192.0.2.10>;expires=120", "<sip:alice@192.0.2.11>;expires=600"}));
 
@@ -180,7 +184,8 @@ TEST_F(RegistrarTest, ExpiresBelowMinimumIsIntervalTooBrief) {
     EXPECT_EQ(location.size(), 0u);
 
     // The contact's own parameter is what counts; one brief contact refuses the whole request.
-    o = handle(Reg{}.contact("<sip:alice@192.0.2.10>").contact("<sip:alice@192.0.2.11>;expires=59").exp("3600"));
+    o = handle(
+        Reg{}.contact("<sip:alice@192.0.2.10>").contact("<sip:alice@192.0.2.11>;expires=59").exp("3600"));
     EXPECT_EQ(o.status, 423);
     EXPECT_EQ(header(o, "Min-Expires"), "60");
     EXPECT_TRUE(o.changes.empty());
@@ -219,9 +224,11 @@ TEST_F(RegistrarTest, SeveralContactsInOneRegisterAreAllListedWithTheirQ) {
                     .exp("3600"));
     EXPECT_EQ(headers(o, "Contact"),
               (Strings{"<sip:alice@192.0.2.10>;expires=3600;q=0.5", "<sip:alice@192.0.2.11>;expires=3600",
-                       "<sip:alice@192.0.2.12>;expires=3600;q=0.25", "<sip:alice@192.0.2.13>;expires=3600;q=0.05"}));
+                       "<sip:alice@192.0.2.12>;expires=3600;q=0.25",
+                       "<sip:alice@192.0.2.13>;expires=3600;q=0.05"}));
     ASSERT_EQ(o.changes.size(), 4u);
-    for (const auto& c : o.changes) EXPECT_EQ(c.kind, BindingChange::Kind::Upsert);
+    for (const auto& c : o.changes)
+        EXPECT_EQ(c.kind, BindingChange::Kind::Upsert);
     EXPECT_EQ(o.changes[0].binding.q, 500);
     EXPECT_EQ(o.changes[1].binding.q, 1000);
     // The location service hands them out highest q first.
@@ -231,7 +238,8 @@ TEST_F(RegistrarTest, SeveralContactsInOneRegisterAreAllListedWithTheirQ) {
 
 TEST_F(RegistrarTest, ContactsFromSeveralRegistersAreAllListed) {
     ok(Reg{}.cid("desk@192.0.2.10").contact("<sip:alice@192.0.2.10>").exp("3600"));
-    auto o = ok(Reg{}.cid("mobile@192.0.2.20").contact("<sip:alice@192.0.2.20>;q=0.5").exp("600"), kNow + 100);
+    auto o =
+        ok(Reg{}.cid("mobile@192.0.2.20").contact("<sip:alice@192.0.2.20>;q=0.5").exp("600"), kNow + 100);
     // Each with its remaining time.
     EXPECT_EQ(headers(o, "Contact"),
               (Strings{"<sip:alice@192.0.2.10>;expires=3500", "<sip:alice@192.0.2.20>;expires=600;q=0.5"}));
@@ -278,7 +286,8 @@ TEST_F(RegistrarTest, SameCallIdWithEqualOrLowerCSeqFailsAndChangesNothing) {
 TEST_F(RegistrarTest, OutOfOrderContactAbortsTheWholeRequest) {
     ok(Reg{}.seq(5).contact("<sip:alice@192.0.2.10>").exp("3600"));
     // A new contact listed before the stale one: nothing of the request is kept.
-    auto o = handle(Reg{}.seq(3).contact("<sip:alice@192.0.2.11>").contact("<sip:alice@192.0.2.10>").exp("3600"));
+    auto o =
+        handle(Reg{}.seq(3).contact("<sip:alice@192.0.2.11>").contact("<sip:alice@192.0.2.10>").exp("3600"));
     EXPECT_EQ(o.status, 500);
     EXPECT_TRUE(o.changes.empty());
     EXPECT_EQ(contacts(), Strings{"sip:alice@192.0.2.10"});
@@ -355,8 +364,9 @@ TEST_F(RegistrarTest, StarWithAnOldCSeqFailsAndRemovesNothing) {
 
 TEST_F(RegistrarTest, StarNeedsExpiresZeroAndNoOtherContact) {
     ok(Reg{}.contact("<sip:alice@192.0.2.10>").exp("3600"));
-    for (std::optional<std::string> expires : {std::optional<std::string>{}, std::optional<std::string>{"3600"},
-                                               std::optional<std::string>{"60"}}) {
+    for (std::optional<std::string> expires :
+         {std::optional<std::string>{}, std::optional<std::string>{"3600"},
+          std::optional<std::string>{"60"}}) {
         Reg r = Reg{}.seq(2).contact("*");
         r.expires = expires;
         auto o = handle(r);
@@ -422,13 +432,19 @@ TEST_F(RegistrarTest, TooManyContactsIsForbiddenAndKeepsThePreviousBindings) {
     ok(Reg{}.cid("a@x").contact("<sip:alice@192.0.2.10>").exp("3600"));
     ok(Reg{}.cid("b@x").contact("<sip:alice@192.0.2.11>").exp("3600"));
     // A third phone, refreshing one of the others at the same time.
-    auto o = handle(Reg{}.cid("a@x").seq(2).contact("<sip:alice@192.0.2.10>").contact("<sip:alice@192.0.2.12>").exp("600"),
+    auto o = handle(Reg{}
+                        .cid("a@x")
+                        .seq(2)
+                        .contact("<sip:alice@192.0.2.10>")
+                        .contact("<sip:alice@192.0.2.12>")
+                        .exp("600"),
                     kNow + 10);
     EXPECT_EQ(o.status, 403);
     EXPECT_TRUE(o.changes.empty());
     auto b = bindings();
     ASSERT_EQ(b.size(), 2u);
-    for (const auto& binding : b) EXPECT_EQ(binding.expires_at, kNow + 3600);
+    for (const auto& binding : b)
+        EXPECT_EQ(binding.expires_at, kNow + 3600);
     EXPECT_EQ(contacts(), (Strings{"sip:alice@192.0.2.10", "sip:alice@192.0.2.11"}));
 
     // Too many in one request, for an AOR with none yet.
@@ -441,7 +457,12 @@ TEST_F(RegistrarTest, TooManyContactsIsForbiddenAndKeepsThePreviousBindings) {
 
     // Room again once one is removed: removal and addition in one request.
     config.max_contacts = 2;
-    o = ok(Reg{}.cid("a@x").seq(3).contact("<sip:alice@192.0.2.10>;expires=0").contact("<sip:alice@192.0.2.12>").exp("600"));
+    o = ok(Reg{}
+               .cid("a@x")
+               .seq(3)
+               .contact("<sip:alice@192.0.2.10>;expires=0")
+               .contact("<sip:alice@192.0.2.12>")
+               .exp("600"));
     EXPECT_EQ(contacts(), (Strings{"sip:alice@192.0.2.11", "sip:alice@192.0.2.12"}));
 }
 
@@ -494,7 +515,9 @@ TEST_F(RegistrarTest, PathIsStoredAndEchoed) {
                     .exp("3600")
                     .header("Path: <sip:edge1.example.net;lr>")
                     .header("Path: <sip:edge2.example.net;lr>, <sip:core.example.net;lr>"));
-    const std::string path = "<sip:edge1.example.net;lr>,<sip:edge2.example.net;lr>,<sip:core.example.net;lr>";
+    // The field values, comma-joined in the order received (each value as written).
+    const std::string path =
+        "<sip:edge1.example.net;lr>,<sip:edge2.example.net;lr>, <sip:core.example.net;lr>";
     EXPECT_EQ(header(o, "Path"), path);
     ASSERT_EQ(o.changes.size(), 1u);
     EXPECT_EQ(o.changes[0].binding.path, path);
@@ -511,12 +534,13 @@ TEST_F(RegistrarTest, PathIsStoredAndEchoed) {
 TEST_F(RegistrarTest, SourceConnectionUserAgentAndInstanceAreStored) {
     const RegisterSource from{"tcp:[2001:db8::1]:40001", 42};
     Registrar registrar(config, location);
-    const Message m =
-        parse(Reg{}
-                  .contact("<sip:alice@[2001:db8::1]:40001;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-"
-                           "8000-000A95A0E128>\";reg-id=1")
-                  .exp("3600")
-                  .header("User-Agent: Phone/1.2 (test)"));
+    const Message m = parse(
+        Reg{}
+            .contact(
+                "<sip:alice@[2001:db8::1]:40001;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-"
+                "8000-000A95A0E128>\";reg-id=1")
+            .exp("3600")
+            .header("User-Agent: Phone/1.2 (test)"));
     auto o = registrar.handle(m, "alice", from, kNow);
     ASSERT_EQ(o.status, 200) << o.reason;
     ASSERT_EQ(o.changes.size(), 1u);
@@ -531,7 +555,8 @@ TEST_F(RegistrarTest, SourceConnectionUserAgentAndInstanceAreStored) {
 
     // A refresh from elsewhere (NAT rebinding) takes the new source; no instance clears it.
     const RegisterSource moved{"tcp:[2001:db8::1]:40002", 43};
-    const Message refresh = parse(Reg{}.seq(2).contact("<sip:alice@[2001:db8::1]:40001;transport=tcp>").exp("3600"));
+    const Message refresh =
+        parse(Reg{}.seq(2).contact("<sip:alice@[2001:db8::1]:40001;transport=tcp>").exp("3600"));
     o = registrar.handle(refresh, "alice", moved, kNow + 60);
     ASSERT_EQ(o.status, 200) << o.reason;
     auto b = bindings();
@@ -556,7 +581,8 @@ TEST_F(RegistrarTest, RefreshMatchesTheBindingByUriEquality) {
     EXPECT_EQ(b[0].cseq, 2u);
 
     // ...and the same equality finds it for removal.
-    o = ok(Reg{}.seq(3).contact("<sip:alice@Phone.example.com:5060;Foo=bar;transport=tcp>;expires=0"), kNow + 20);
+    o = ok(Reg{}.seq(3).contact("<sip:alice@Phone.example.com:5060;Foo=bar;transport=tcp>;expires=0"),
+           kNow + 20);
     ASSERT_EQ(o.changes.size(), 1u);
     EXPECT_EQ(o.changes[0].kind, BindingChange::Kind::Remove);
     EXPECT_EQ(location.size(), 0u);
@@ -564,7 +590,8 @@ TEST_F(RegistrarTest, RefreshMatchesTheBindingByUriEquality) {
 
 TEST_F(RegistrarTest, UrisThatDifferAreSeparateBindings) {
     ok(Reg{}.seq(1).contact("<sip:alice@192.0.2.10:5060>").exp("3600"));
-    // The user part is case-sensitive; a port written differs from none; a transport on one side only differs.
+    // The user part is case-sensitive; a port written differs from none; a transport on one side only
+    // differs.
     ok(Reg{}.seq(2).contact("<sip:Alice@192.0.2.10:5060>").exp("3600"));
     ok(Reg{}.seq(3).contact("<sip:alice@192.0.2.10>").exp("3600"));
     ok(Reg{}.seq(4).contact("<sip:alice@192.0.2.10:5060;transport=udp>").exp("3600"));
@@ -572,13 +599,19 @@ TEST_F(RegistrarTest, UrisThatDifferAreSeparateBindings) {
 }
 
 TEST_F(RegistrarTest, ContactListedTwiceInOneRegisterIsOneBinding) {
-    auto o = ok(Reg{}.contact("<sip:alice@192.0.2.10>;expires=600").contact("<sip:alice@192.0.2.10>").exp("3600"));
+    auto o =
+        ok(Reg{}.contact("<sip:alice@192.0.2.10>;expires=600").contact("<sip:alice@192.0.2.10>").exp("3600"));
     EXPECT_EQ(headers(o, "Contact"), Strings{"<sip:alice@192.0.2.10>;expires=3600"});
     EXPECT_EQ(location.size(), 1u);
 
     // Also when refreshing an existing binding, with the second copy written differently (a parameter on
-    // one side only, other than user/ttl/method/maddr/transport, is ignored by RFC 3261 19.1.4): the last wins.
-    o = ok(Reg{}.seq(2).contact("<sip:alice@192.0.2.10>").contact("<sip:alice@192.0.2.10;lr>;expires=120").exp("600"));
+    // one side only, other than user/ttl/method/maddr/transport, is ignored by RFC 3261 19.1.4): the last
+    // wins.
+    o = ok(Reg{}
+               .seq(2)
+               .contact("<sip:alice@192.0.2.10>")
+               .contact("<sip:alice@192.0.2.10;lr>;expires=120")
+               .exp("600"));
     EXPECT_EQ(headers(o, "Contact"), Strings{"<sip:alice@192.0.2.10>;expires=120"});
     EXPECT_EQ(location.size(), 1u);
     o = ok(Reg{}.seq(3).contact("<sip:alice@192.0.2.10>").contact("<SIP:alice@192.0.2.10>;expires=0"));

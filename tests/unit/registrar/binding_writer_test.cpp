@@ -1,0 +1,298 @@
+#include "registrar/binding_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "registrar/binding.hpp"
+
+using sw::registrar::Binding;
+using sw::registrar::BindingChange;
+using sw::registrar::BindingStore;
+using sw::registrar::BindingWriter;
+
+namespace {
+
+using Strings = std::vector<std::string>;
+
+BindingChange upsert(std::string contact) {
+    BindingChange c;
+    c.kind = BindingChange::Kind::Upsert;
+    c.binding.aor = "alice@example.com";
+    c.binding.contact = std::move(contact);
+    return c;
+}
+
+std::vector<BindingChange> one(std::string contact) {
+    return {upsert(std::move(contact))};
+}
+
+// Records every apply() batch and remove_expired() call, in order. With block_first, the first apply()
+// signals `entered` and waits for `release` before it records anything.
+class FakeStore final : public BindingStore {
+public:
+    bool apply(const std::vector<BindingChange>& changes) override {
+        if (block_first && applies_.fetch_add(1) == 0) {
+            entered.count_down();
+            release.wait();
+        }
+        std::lock_guard lock(mutex_);
+        Strings batch;
+        std::string line = "apply";
+        for (const auto& c : changes) {
+            batch.push_back(c.binding.contact);
+            line += " " + c.binding.contact;
+        }
+        batches_.push_back(batch);
+        log_.push_back(line);
+        return !fail;
+    }
+    std::vector<Binding> load_all() override { return {}; }
+    std::size_t remove_expired(std::int64_t now) override {
+        std::lock_guard lock(mutex_);
+        log_.push_back("expire " + std::to_string(now));
+        return 0;
+    }
+
+    std::vector<Strings> batches() const {
+        std::lock_guard lock(mutex_);
+        return batches_;
+    }
+    Strings log() const {
+        std::lock_guard lock(mutex_);
+        return log_;
+    }
+    bool applied(const std::string& contact) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& b : batches_) {
+            for (const auto& c : b) {
+                if (c == contact) return true;
+            }
+        }
+        return false;
+    }
+
+    bool block_first = false;
+    std::latch entered{1};
+    std::latch release{1};
+    std::atomic<bool> fail{false};
+
+private:
+    std::atomic<int> applies_{0};
+    mutable std::mutex mutex_;
+    std::vector<Strings> batches_;
+    Strings log_;
+};
+
+// What the `done` callbacks reported: which submit, its result, and whether its change was in the store.
+class Dones {
+public:
+    BindingWriter::Done make(const FakeStore& store, std::string contact) {
+        return [this, &store, contact](bool ok) {
+            const bool applied = store.applied(contact);
+            std::lock_guard lock(mutex_);
+            calls_.push_back(Call{contact, ok, applied});
+        };
+    }
+    struct Call {
+        std::string contact;
+        bool ok = false;
+        bool applied_before = false;
+    };
+    std::vector<Call> calls() const {
+        std::lock_guard lock(mutex_);
+        return calls_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<Call> calls_;
+};
+
+Strings flat(const std::vector<Strings>& batches) {
+    Strings out;
+    for (const auto& b : batches)
+        out.insert(out.end(), b.begin(), b.end());
+    return out;
+}
+
+TEST(BindingWriter, EveryDoneRunsOnceAfterItsChangesWereApplied) {
+    FakeStore store;
+    Dones dones;
+    Strings expected;
+    {
+        BindingWriter writer(store);
+        for (int i = 0; i < 50; ++i) {
+            const std::string contact = "sip:c" + std::to_string(i) + "@192.0.2.1";
+            expected.push_back(contact);
+            writer.submit(one(contact), dones.make(store, contact));
+        }
+        writer.flush();
+        const auto calls = dones.calls();
+        ASSERT_EQ(calls.size(), 50u);  // all of them by the time flush() returns
+        Strings reported;
+        for (const auto& c : calls) {
+            EXPECT_TRUE(c.ok) << c.contact;
+            EXPECT_TRUE(c.applied_before) << c.contact;
+            reported.push_back(c.contact);
+        }
+        EXPECT_EQ(reported, expected);  // in submission order
+        EXPECT_GE(writer.commits(), 1u);
+        EXPECT_LE(writer.commits(), 50u);
+        EXPECT_EQ(writer.commits(), store.batches().size());
+    }
+    EXPECT_EQ(flat(store.batches()), expected);  // every change once, in order
+}
+
+TEST(BindingWriter, SubmitsMadeWhileBusyGoIntoOneCommit) {
+    FakeStore store;
+    store.block_first = true;
+    Dones dones;
+    BindingWriter writer(store);
+    writer.submit(one("sip:first@192.0.2.1"), dones.make(store, "sip:first@192.0.2.1"));
+    store.entered.wait();  // the writer is inside the first apply()
+
+    Strings burst;
+    for (int i = 0; i < 10; ++i) {
+        burst.push_back("sip:b" + std::to_string(i) + "@192.0.2.1");
+        writer.submit(one(burst.back()), dones.make(store, burst.back()));
+    }
+    EXPECT_TRUE(dones.calls().empty());  // nothing answered before its commit
+    store.release.count_down();
+    writer.flush();
+
+    const auto batches = store.batches();
+    ASSERT_EQ(batches.size(), 2u);
+    EXPECT_EQ(batches[0], Strings{"sip:first@192.0.2.1"});
+    EXPECT_EQ(batches[1], burst);
+    EXPECT_EQ(writer.commits(), 2u);
+    const auto calls = dones.calls();
+    ASSERT_EQ(calls.size(), 11u);
+    for (const auto& c : calls) {
+        EXPECT_TRUE(c.ok);
+        EXPECT_TRUE(c.applied_before);
+    }
+}
+
+TEST(BindingWriter, DoneIsFalseWhenTheStoreFails) {
+    FakeStore store;
+    store.fail = true;
+    Dones dones;
+    BindingWriter writer(store);
+    for (int i = 0; i < 3; ++i) {
+        const std::string contact = "sip:f" + std::to_string(i) + "@192.0.2.1";
+        writer.submit(one(contact), dones.make(store, contact));
+    }
+    writer.flush();
+    auto calls = dones.calls();
+    ASSERT_EQ(calls.size(), 3u);
+    for (const auto& c : calls)
+        EXPECT_FALSE(c.ok) << c.contact;
+
+    // The next commit succeeds again.
+    store.fail = false;
+    writer.submit(one("sip:ok@192.0.2.1"), dones.make(store, "sip:ok@192.0.2.1"));
+    writer.flush();
+    calls = dones.calls();
+    ASSERT_EQ(calls.size(), 4u);
+    EXPECT_TRUE(calls.back().ok);
+}
+
+TEST(BindingWriter, EmptySubmitAndMissingDoneAreFine) {
+    FakeStore store;
+    Dones dones;
+    BindingWriter writer(store);
+    writer.submit({}, dones.make(store, "nothing"));
+    writer.submit(one("sip:quiet@192.0.2.1"), nullptr);  // e.g. removals of disabled users
+    writer.flush();
+    ASSERT_EQ(dones.calls().size(), 1u);
+    EXPECT_TRUE(dones.calls()[0].ok);
+    EXPECT_EQ(flat(store.batches()), Strings{"sip:quiet@192.0.2.1"});  // no apply() of an empty batch
+}
+
+TEST(BindingWriter, ExpireRunsAfterTheChangesQueuedBeforeIt) {
+    FakeStore store;
+    {
+        BindingWriter writer(store);
+        writer.submit(one("sip:a@192.0.2.1"), nullptr);
+        writer.expire(1000);
+        writer.flush();
+        EXPECT_EQ(store.log(), (Strings{"apply sip:a@192.0.2.1", "expire 1000"}));
+
+        // Alone: remove_expired without an apply().
+        writer.expire(2000);
+        writer.flush();
+        EXPECT_EQ(store.log().back(), "expire 2000");
+        EXPECT_EQ(store.log().size(), 3u);
+    }
+}
+
+TEST(BindingWriter, ExpireQueuedWhileBusyRunsAfterTheChangesBeforeIt) {
+    FakeStore store;
+    store.block_first = true;
+    BindingWriter writer(store);
+    writer.submit(one("sip:first@192.0.2.1"), nullptr);
+    store.entered.wait();
+    writer.submit(one("sip:a@192.0.2.1"), nullptr);
+    writer.expire(1000);
+    writer.submit(one("sip:b@192.0.2.1"), nullptr);
+    store.release.count_down();
+    writer.flush();
+    const auto log = store.log();
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_EQ(log[0], "apply sip:first@192.0.2.1");
+    EXPECT_EQ(log[1], "apply sip:a@192.0.2.1 sip:b@192.0.2.1");
+    EXPECT_EQ(log[2], "expire 1000");
+}
+
+TEST(BindingWriter, DestructorWritesWhatIsQueued) {
+    FakeStore store;
+    store.block_first = true;
+    Dones dones;
+    auto writer = std::make_unique<BindingWriter>(store);
+    writer->submit(one("sip:first@192.0.2.1"), dones.make(store, "sip:first@192.0.2.1"));
+    store.entered.wait();
+    Strings queued{"sip:first@192.0.2.1"};
+    for (int i = 0; i < 5; ++i) {
+        queued.push_back("sip:q" + std::to_string(i) + "@192.0.2.1");
+        writer->submit(one(queued.back()), dones.make(store, queued.back()));
+    }
+    writer->expire(1000);
+    // Let the first commit finish only once the destructor has (most likely) started; either way the
+    // queued work must be written before it returns.
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        store.release.count_down();
+    });
+    writer.reset();
+    releaser.join();
+
+    EXPECT_EQ(flat(store.batches()), queued);
+    EXPECT_EQ(store.log().back(), "expire 1000");
+    const auto calls = dones.calls();
+    ASSERT_EQ(calls.size(), queued.size());
+    for (const auto& c : calls) {
+        EXPECT_TRUE(c.ok);
+        EXPECT_TRUE(c.applied_before);
+    }
+}
+
+TEST(BindingWriter, DestructorWithNothingQueuedReturns) {
+    FakeStore store;
+    {
+        BindingWriter writer(store);
+        EXPECT_EQ(writer.commits(), 0u);
+        writer.flush();
+    }
+    EXPECT_TRUE(store.log().empty());
+}
+
+}  // namespace
