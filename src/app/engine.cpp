@@ -63,8 +63,9 @@ private:
 struct Engine::Entry {
     Fx fx;
     transaction::Transaction tx;
-    const std::string* key = nullptr;        // the key of its by_key_ node (stable while the node lives)
-    const std::string* merge_key = nullptr;  // the key of its merges_ node, when it has one
+    std::uint64_t key = 0;        // hash of its matching key (by_key_)
+    std::uint64_t merge_key = 0;  // hash of its merged-request key (merges_), when has_merge
+    bool has_merge = false;
     std::string request;  // INVITE only: as received, with received/rport added (CANCEL -> 487)
     std::uint64_t to_tag = 0;  // printed as 16 hex digits
     Entry(Engine& engine, transport::Peer peer, transaction::Kind kind, bool reliable,
@@ -111,6 +112,8 @@ Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionB
     merges_.reserve(1 << 16);
     std::random_device rd;
     tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(worker) << 56);
+    sip_key_.k0 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    sip_key_.k1 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     shards_.push_back(this);
 }
 
@@ -169,11 +172,11 @@ void Engine::flush_terminated() {
         terminated_.pop_back();
         Entry* e = find(h);
         if (e == nullptr) continue;
-        if (e->merge_key != nullptr) {
-            auto m = merges_.find(*e->merge_key);
+        if (e->has_merge) {
+            auto m = merges_.find(e->merge_key);
             if (m != merges_.end() && m->second == h) merges_.erase(m);
         }
-        by_key_.erase(*e->key);
+        by_key_.erase(e->key);
         Slot& s = slots_[h.slot];
         s.entry.reset();
         ++s.gen;
@@ -282,7 +285,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         to.port = static_cast<std::uint16_t>(top.port > 0 ? top.port : 5060);
     }
 
-    std::string key = transaction::server_key(msg);
+    const std::uint64_t key = hash_key(transaction::server_key(msg));
     auto it = by_key_.find(key);
     if (it != by_key_.end()) {
         // A retransmission, or the ACK of a non-2xx final response: the transaction absorbs it.
@@ -297,10 +300,11 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     }
     if (shutting_down_) return;
 
-    Entry& e = create(msg, to, std::move(key));
+    Entry& e = create(msg, to, key);
     // RFC 3261 8.2.2.2: the same request arriving again by another path (a merged fork) gets 482.
     if (auto mk = transaction::merge_key(msg)) {
-        auto [m, inserted] = merges_.emplace(*mk, e.fx.handle);
+        const std::uint64_t mh = hash_key(*mk);
+        auto [m, inserted] = merges_.emplace(mh, e.fx.handle);
         if (!inserted && m->second != e.fx.handle) {
             if (find(m->second) != nullptr) {
                 answer(e, msg, 482);
@@ -308,12 +312,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             }
             m->second = e.fx.handle;  // the earlier one has ended
         }
-        e.merge_key = &m->first;
+        e.merge_key = mh;
+        e.has_merge = true;
     }
 
     if (msg.method_id() == sip::Method::Cancel) {
         // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none.
-        auto target = by_key_.find(transaction::cancel_target_key(msg));
+        auto target = by_key_.find(hash_key(transaction::cancel_target_key(msg)));
         Entry* inv_entry = target == by_key_.end() ? nullptr : find(target->second);
         if (inv_entry == nullptr || inv_entry->tx.state() != transaction::State::Proceeding) {
             answer(e, msg, 481);
@@ -366,7 +371,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     }
 }
 
-Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::string key) {
+Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::uint64_t key) {
     ++counters_.transactions_created;
     const bool invite = msg.method_id() == sip::Method::Invite;
     const bool reliable = to.protocol != transport::Protocol::Udp;
@@ -386,7 +391,8 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
     e.fx.handle = Handle{slot, s.gen};
     if (invite) e.request = msg.serialize();
     e.to_tag = new_tag();
-    e.key = &by_key_.emplace(std::move(key), e.fx.handle).first->first;
+    e.key = key;
+    by_key_.emplace(key, e.fx.handle);
     e.tx.on_event(Event{EventKind::Start, &msg, {}, Timer::A});
     return e;
 }

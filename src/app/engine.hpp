@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "common/siphash.hpp"
 #include "registrar/binding_writer.hpp"
 #include "registrar/registrar.hpp"
 #include "sip/message.hpp"
@@ -114,7 +115,7 @@ private:
     };
 
     void handle_request(sip::Message& msg, const transport::Peer& from);
-    Entry& create(sip::Message& msg, const transport::Peer& to, std::string key);
+    Entry& create(sip::Message& msg, const transport::Peer& to, std::uint64_t key);
     Entry* find(Handle h);
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
@@ -142,8 +143,16 @@ private:
     std::vector<Engine*> shards_;
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> free_slots_;
-    std::unordered_map<std::string, Handle> by_key_;
-    std::unordered_map<std::string, Handle> merges_;  // merge key -> transaction
+    // Transactions by SipHash of their matching key, and merged-request keys (RFC 3261 8.2.2.2) the same
+    // way: integer keys keep the table nodes small and free of string allocations (see siphash.hpp for
+    // why a keyed hash alone is safe here).
+    struct IdentityHash {
+        std::size_t operator()(std::uint64_t h) const { return static_cast<std::size_t>(h); }
+    };
+    std::uint64_t hash_key(std::string_view key) const { return siphash24(sip_key_, key); }
+    SipKey sip_key_;
+    std::unordered_map<std::uint64_t, Handle, IdentityHash> by_key_;
+    std::unordered_map<std::uint64_t, Handle, IdentityHash> merges_;
     std::vector<Handle> terminated_;
     // Requests for other workers, gathered during a burst and handed over in one post per worker (one
     // wake-up of that worker per burst instead of one per message).
