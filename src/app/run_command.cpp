@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <atomic>
 #include <asio.hpp>
 #include <filesystem>
 #include <thread>
@@ -226,19 +227,28 @@ int run_server(const RunOptions& options) {
             seen_version = version;
             if (auto fresh = load_users()) {
                 users = fresh;
-                for (auto& w : workers) asio::post(w->io, [e = w->engine.get(), fresh] { e->set_users(fresh); });
-                // Bindings of users removed or disabled go at once.
-                auto gone = location.remove_if_user([&](std::string_view name) {
-                    const auth::UserRecord* u = fresh->find(name);
-                    return u == nullptr || !u->enabled;
-                });
-                if (!gone.empty()) {
-                    std::vector<registrar::BindingChange> changes;
-                    for (auto& b : gone) changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
-                    writer.submit(std::move(changes), nullptr);
+                // Bindings of users removed or disabled go once every worker has the new list: a worker
+                // still on the old one could otherwise register such a user again right after the sweep.
+                auto drop_bindings = [&location, &writer, fresh] {
+                    auto gone = location.remove_if_user([&](std::string_view name) {
+                        const auth::UserRecord* u = fresh->find(name);
+                        return u == nullptr || !u->enabled;
+                    });
+                    if (!gone.empty()) {
+                        std::vector<registrar::BindingChange> changes;
+                        for (auto& b : gone) changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
+                        writer.submit(std::move(changes), nullptr);
+                        spdlog::info("{} bindings of removed or disabled users dropped", gone.size());
+                    }
+                };
+                auto pending = std::make_shared<std::atomic<std::size_t>>(workers.size());
+                for (auto& w : workers) {
+                    asio::post(w->io, [e = w->engine.get(), fresh, pending, &control, drop_bindings] {
+                        e->set_users(fresh);
+                        if (pending->fetch_sub(1) == 1) asio::post(control, drop_bindings);
+                    });
                 }
-                spdlog::info("users reloaded: {} users{}", fresh->size(),
-                             gone.empty() ? "" : fmt::format(", {} bindings of removed or disabled users dropped", gone.size()));
+                spdlog::info("users reloaded: {} users", fresh->size());
             }
         }
         const std::int64_t now = clock.now_s();
