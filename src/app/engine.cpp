@@ -18,6 +18,22 @@ namespace {
 // Methods the core implements today; the Allow header of 200 and 405 lists them.
 constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
 
+// The 500 for a REGISTER whose bindings could not be written, made from the 200 that was ready (rare
+// path: the request is gone by then): the same headers without the Contacts it did not get.
+std::string storage_failure_from(std::string_view ok) {
+    std::string out = "SIP/2.0 500 Server Internal Error (storage)\r\n";
+    std::size_t pos = ok.find("\r\n") + 2;
+    while (pos < ok.size()) {
+        const std::size_t end = ok.find("\r\n", pos);
+        if (end == std::string_view::npos) break;
+        const std::string_view line = ok.substr(pos, end + 2 - pos);
+        if (!line.starts_with("Contact:")) out.append(line);
+        pos = end + 2;
+        if (line == "\r\n") break;
+    }
+    return out;
+}
+
 // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER came from.
 std::string source_text(const transport::Peer& p) {
     std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
@@ -444,20 +460,19 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     // The binding is written to disk before the phone is told it is registered (group commit).
     ++counters_.registrations;
     std::string ok = build_answer(e, req, 200, h, {});
-    std::string failed = build_answer(e, req, 500, {}, "Server Internal Error (storage)");
-    services_.writer->submit(std::move(outcome.changes),
-                             [this, handle = e.fx.handle, ok = std::move(ok), failed = std::move(failed)](bool written) mutable {
-                                 asio::post(io_, [this, handle, written, ok = std::move(ok), failed = std::move(failed)] {
-                                     Entry* entry = find(handle);
-                                     if (entry == nullptr) return;
-                                     if (written) {
-                                         send_answer(*entry, 200, ok);
-                                     } else {
-                                         send_answer(*entry, 500, failed);
-                                     }
-                                     flush_terminated();
-                                 });
-                             });
+    services_.writer->submit(
+        std::move(outcome.changes), [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
+            asio::post(io_, [this, handle, written, ok = std::move(ok)] {
+                Entry* entry = find(handle);
+                if (entry == nullptr) return;
+                if (written) {
+                    send_answer(*entry, 200, ok);
+                } else {
+                    send_answer(*entry, 500, storage_failure_from(ok));
+                }
+                flush_terminated();
+            });
+        });
 }
 
 }  // namespace sw::app

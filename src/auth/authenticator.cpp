@@ -107,19 +107,23 @@ VerifyResult Authenticator::verify(const sip::Message& request, bool proxy,
     out.verdict = Verdict::Rejected;
 
     // RFC 7616 3.4: username, realm, nonce, uri and response are required; with qop also cnonce and nc.
-    const auto username = creds->get("username");
-    const auto nonce = creds->get("nonce");
-    const auto uri = creds->get("uri");
-    const auto response = creds->get("response");
-    const auto qop = creds->get("qop");
-    const auto nc_text = creds->get("nc");
-    const auto cnonce = creds->get("cnonce");
-    const auto algorithm_text = creds->get("algorithm");
+    static constexpr std::string_view kNames[] = {"username", "nonce", "uri",       "response", "qop",
+                                                  "nc",       "cnonce", "algorithm", "userhash"};
+    std::optional<std::string> v[std::size(kNames)];
+    creds->get_many(kNames, v);
+    const auto& username = v[0];
+    const auto& nonce = v[1];
+    const auto& uri = v[2];
+    const auto& response = v[3];
+    const auto& qop = v[4];
+    const auto& nc_text = v[5];
+    const auto& cnonce = v[6];
+    const auto& algorithm_text = v[7];
+    const auto& userhash = v[8];
     if (username) out.user = *username;
     if (!username || !nonce || !uri || !response || !qop || !nc_text || !cnonce) return out;
     // We never offer userhash (RFC 7616 3.4.4), so hashed usernames cannot answer our challenge.
-    if (const auto userhash = creds->get("userhash"); userhash && !sw::iequals(*userhash, "false"))
-        return out;
+    if (userhash && !sw::iequals(*userhash, "false")) return out;
 
     // RFC 7616 3.3: no algorithm parameter means MD5.
     const std::optional<Algorithm> algorithm =

@@ -43,12 +43,19 @@ std::string aor_of(const sip::Uri& uri) {
 }
 
 std::string http_date(std::int64_t unix_seconds) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
+    // Many REGISTERs are answered within one second: format each second once per thread.
+    thread_local std::int64_t cached_second = -1;
+    thread_local std::string cached;
+    if (unix_seconds != cached_second) {
+        const std::time_t t = static_cast<std::time_t>(unix_seconds);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = buf;
+        cached_second = unix_seconds;
+    }
+    return cached;
 }
 
 RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view authenticated_user,
@@ -105,20 +112,21 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
 
     RegisterOutcome out;
     out.status = 200;
-    std::vector<Binding> current;
     location_.update(aor, [&](std::vector<Binding>& bindings) {
         std::vector<BindingChange> changes;
         // A binding past its expiry is no longer current (RFC 3261 10.2.1.1) even if the periodic sweep has
         // not reached it yet: it is neither listed in the 200 nor counted against max_contacts.
-        std::vector<Binding> live;
+        // `live` points into `bindings` (untouched until the request is accepted); `next` is the new state.
+        std::vector<const Binding*> live;
+        std::vector<Binding> next;
         for (const auto& b : bindings) {
             if (b.expires_at > now) {
-                live.push_back(b);
+                live.push_back(&b);
+                next.push_back(b);
             } else {
                 changes.push_back(BindingChange{BindingChange::Kind::Remove, b});
             }
         }
-        std::vector<Binding> next = live;
         // Step 7: RFC 3261 10.3: an update with the same Call-ID must carry a higher CSeq. Checked against
         // the bindings as they were before this request: a contact listed twice in it is not out of order.
         auto out_of_order = [&](const Binding& b) { return b.call_id == call_id && cseq <= b.cseq; };
@@ -134,8 +142,8 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
         } else {
             for (const Ask& a : asks) {
                 auto matches = [&](const Binding& b) { return same_contact(b, a.contact->uri); };
-                auto old = std::find_if(live.begin(), live.end(), matches);
-                if (old != live.end() && out_of_order(*old)) {
+                auto old = std::find_if(live.begin(), live.end(), [&](const Binding* b) { return matches(*b); });
+                if (old != live.end() && out_of_order(**old)) {
                     out = refuse(500, "Server Internal Error (CSeq out of order)");
                     return;
                 }
@@ -175,18 +183,17 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
                 return;
             }
         }
+        // Step 8: the 200 lists every current binding with its remaining time.
+        for (const auto& b : next) {
+            std::string v = "<" + b.contact + ">;expires=" + std::to_string(std::max<std::int64_t>(b.expires_at - now, 0));
+            if (b.q != 1000) v += ";q=" + q_text(b.q);
+            out.headers.emplace_back("Contact", std::move(v));
+        }
         bindings = std::move(next);
-        current = bindings;
         out.changes = std::move(changes);
     });
     if (out.status != 200) return out;
 
-    // Step 8: the 200 lists every current binding with its remaining time.
-    for (const auto& b : current) {
-        std::string v = "<" + b.contact + ">;expires=" + std::to_string(std::max<std::int64_t>(b.expires_at - now, 0));
-        if (b.q != 1000) v += ";q=" + q_text(b.q);
-        out.headers.emplace_back("Contact", std::move(v));
-    }
     if (!path.empty()) out.headers.emplace_back("Path", path);  // RFC 3327 5.3: echo the Path
     out.headers.emplace_back("Date", http_date(now));
     return out;

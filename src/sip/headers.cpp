@@ -385,6 +385,21 @@ std::optional<std::string> AuthParams::get(std::string_view name) const {
     return found;
 }
 
+void AuthParams::get_many(std::span<const std::string_view> names, std::span<std::optional<std::string>> out) const {
+    for_each_list_element(params, [&](std::string_view item) {
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) return true;
+        const std::string_view name = rtrim(item.substr(0, eq));
+        for (std::size_t i = 0; i < names.size() && i < out.size(); ++i) {
+            if (!out[i] && sw::iequals(name, names[i])) {
+                out[i] = unquote(sw::trim(item.substr(eq + 1)));
+                break;
+            }
+        }
+        return true;
+    });
+}
+
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme) {
     AuthParams a;
     Scanner sc{sw::trim(value)};

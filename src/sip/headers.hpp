@@ -98,6 +98,9 @@ struct AuthParams {
     std::string_view params;  // raw comma-separated auth-params
     // Value of a parameter, unquoted. nullopt when absent.
     std::optional<std::string> get(std::string_view name) const;
+    // One pass over the parameters: out[i] = the unquoted value of names[i] (first occurrence), nullopt
+    // when absent. out.size() must be names.size().
+    void get_many(std::span<const std::string_view> names, std::span<std::optional<std::string>> out) const;
 };
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme = true);
 
