@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <array>
 #include <random>
+#include <utility>
 
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
@@ -59,6 +60,10 @@ public:
         engine_.transports_.send(peer_, std::string(bytes));
     }
     void start_timer(Timer t, transaction::Duration after) override {
+        if (t == Timer::J && peer_.protocol == transport::Protocol::Udp) {
+            retire_after = after;  // the engine retires the transaction once on_event returns
+            return;
+        }
         engine_.schedule(handle, t, ++timer_gen[static_cast<std::size_t>(t)], after);
     }
     void stop_timer(Timer t) override { ++timer_gen[static_cast<std::size_t>(t)]; }
@@ -70,6 +75,8 @@ public:
 
     Handle handle;
     std::array<std::uint32_t, 12> timer_gen{};
+    transaction::Duration retire_after{0};
+    const transport::Peer& peer() const { return peer_; }
 
 private:
     Engine& engine_;
@@ -181,8 +188,27 @@ Engine::Entry* Engine::find(Handle h) {
     return s.gen == h.gen ? s.entry.get() : nullptr;
 }
 
+void Engine::retire(Entry& e, transaction::Duration timer_j) {
+    const std::uint64_t seq = retired_base_ + retired_.size();
+    retired_.push_back(Retired{e.key, Clock::now() + timer_j, e.tx.take_last_response(), e.fx.peer()});
+    retired_by_key_[e.key] = seq;
+    terminated_.push_back(e.fx.handle);
+}
+
+void Engine::sweep_retired() {
+    if (retired_.empty()) return;
+    const auto now = Clock::now();
+    while (!retired_.empty() && retired_.front().until <= now) {
+        auto it = retired_by_key_.find(retired_.front().key);
+        if (it != retired_by_key_.end() && it->second == retired_base_) retired_by_key_.erase(it);
+        retired_.pop_front();
+        ++retired_base_;
+    }
+}
+
 void Engine::flush_terminated() {
     // Transactions report termination from inside on_event; they are erased once the stack has unwound.
+    // Completed non-INVITE server transactions on UDP are retired first (see retire()).
     while (!terminated_.empty()) {
         const Handle h = terminated_.back();
         terminated_.pop_back();
@@ -231,6 +257,7 @@ void Engine::on_tick() {
     tick_at_ = Clock::time_point::max();
     arm_tick();
     flush_terminated();
+    sweep_retired();
 }
 
 std::uint64_t Engine::new_tag() {
@@ -274,6 +301,7 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
 }
 
 void Engine::end_of_burst() {
+    sweep_retired();
     for (std::size_t i = 0; i < outbox_.size(); ++i) {
         if (outbox_[i].empty()) continue;
         Engine* other = shards_[i];
@@ -308,6 +336,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         if (msg.method_id() != sip::Method::Ack) ++counters_.retransmissions;
         if (Entry* found = find(it->second))
             found->tx.on_event(Event{EventKind::Request, &msg, {}, Timer::A});
+        return;
+    }
+    if (auto r = retired_by_key_.find(key); r != retired_by_key_.end()) {
+        // A retransmission of a request whose transaction is Completed (retired): resend the answer.
+        const Retired& done = retired_[r->second - retired_base_];
+        ++counters_.retransmissions;
+        transports_.send(done.peer, done.response);
         return;
     }
     if (msg.method_id() == sip::Method::Ack) {
@@ -428,6 +463,7 @@ void Engine::send_answer(Entry& e, int status, std::string_view bytes) {
     Event ev{EventKind::TuResponse, nullptr, bytes, Timer::A};
     ev.status = status;
     e.tx.on_event(ev);
+    if (e.fx.retire_after.count() > 0) retire(e, std::exchange(e.fx.retire_after, transaction::Duration{0}));
 }
 
 void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra, std::string_view reason) {

@@ -10,6 +10,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <queue>
 #include <string>
@@ -125,6 +126,12 @@ private:
     void send_answer(Entry& e, int status, std::string_view bytes);
     void handle_register(Entry& e, const sip::Message& req, const transport::Peer& from);
     void flush_terminated();
+    // RFC 3261 17.2.2: a non-INVITE server transaction on UDP in Completed only resends its final
+    // response to retransmissions until Timer J (64*T1, the same for all) fires. Such transactions are
+    // retired from the slab to a FIFO of {key, response} that expires in arrival order: a third of the
+    // memory, and no timer heap item.
+    void retire(Entry& e, transaction::Duration timer_j);
+    void sweep_retired();
     void maybe_finish_shutdown();
     std::uint64_t new_tag();
 
@@ -153,7 +160,17 @@ private:
     SipKey sip_key_;
     std::unordered_map<std::uint64_t, Handle, IdentityHash> by_key_;
     std::unordered_map<std::uint64_t, Handle, IdentityHash> merges_;
+    std::unordered_map<std::uint64_t, std::uint64_t, IdentityHash> retired_by_key_;  // key -> sequence
     std::vector<Handle> terminated_;
+    struct Retired {
+        std::uint64_t key;
+        Clock::time_point until;
+        std::string response;
+        transport::Peer peer;
+    };
+    std::deque<Retired> retired_;
+    std::uint64_t retired_base_ = 0;  // sequence number of retired_.front()
+
     // Requests for other workers, gathered during a burst and handed over in one post per worker (one
     // wake-up of that worker per burst instead of one per message).
     struct Handoff {

@@ -70,6 +70,10 @@ public:
 
     void on_event(const Event& e);
 
+    // Server: the final response, handed over when the transaction is retired to a compact table
+    // (a Completed non-INVITE server transaction only resends it until Timer J fires).
+    std::string take_last_response() { return std::move(last_response_); }
+
     Kind kind() const { return kind_; }
     State state() const { return state_; }
     bool reliable() const { return reliable_; }
