@@ -133,6 +133,7 @@ Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionB
     // start with room for them instead of rehashing while the table grows.
     by_key_.reserve(1 << 16);
     merges_.reserve(1 << 16);
+    retired_by_key_.reserve(1 << 17);
     std::random_device rd;
     tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(worker) << 56);
     sip_key_.k0 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
