@@ -95,10 +95,26 @@ std::size_t ConnectionBudget::open() const {
     return total_;
 }
 
+// A UDP socket with room to receive a batch of datagrams in one recvmmsg and to send the answers of a
+// burst in one sendmmsg: under load one system call serves many datagrams (system calls are the larger
+// part of the cost of a small transaction, the more so in a virtual machine).
 struct Transports::UdpListener {
+    static constexpr std::size_t kBatch = 16;
     asio::ip::udp::socket socket;
     std::uint8_t index = 0;
-    std::vector<char> buffer;
+    std::size_t slot = 0;           // bytes per receive slot: the largest message + 1 (to see oversize)
+    std::vector<char> buffer;       // kBatch slots; pages are touched only as large datagrams use them
+    std::array<mmsghdr, kBatch> msgs{};
+    std::array<iovec, kBatch> iovs{};
+    std::array<sockaddr_storage, kBatch> from{};
+    struct Outgoing {
+        sockaddr_storage to;
+        socklen_t len;
+        std::string bytes;
+    };
+    std::vector<Outgoing> out;      // answers waiting for the end of the burst
+    bool flush_posted = false;
+    bool draining = false;          // inside drain_udp: its end flushes, no post needed
     explicit UdpListener(asio::io_context& io) : socket(io) {}
 };
 
@@ -192,7 +208,8 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec, bool re
             l->socket.set_option(asio::socket_base::send_buffer_size(4 * 1024 * 1024), ignored);
         }
         if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
-        l->buffer.resize(limits_.max_message_size + 1);
+        l->slot = limits_.max_message_size + 1;
+        l->buffer.resize(l->slot * UdpListener::kBatch);
         l->index = static_cast<std::uint8_t>(udp_.size());
         wait_udp(*l);
         udp_.push_back(std::move(l));
@@ -228,34 +245,80 @@ void Transports::wait_udp(UdpListener& l) {
 
 void Transports::drain_udp(UdpListener& l) {
     const int fd = l.socket.native_handle();
-    for (int i = 0; i < 64 && !stopped_; ++i) {
-        sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        const ssize_t n = ::recvfrom(fd, l.buffer.data(), l.buffer.size(), MSG_DONTWAIT | MSG_TRUNC,
-                                     reinterpret_cast<sockaddr*>(&ss), &len);
+    l.draining = true;
+    for (int round = 0; round < 8 && !stopped_; ++round) {
+        for (std::size_t k = 0; k < UdpListener::kBatch; ++k) {
+            l.iovs[k] = iovec{l.buffer.data() + k * l.slot, l.slot};
+            l.msgs[k].msg_hdr = msghdr{};
+            l.msgs[k].msg_hdr.msg_name = &l.from[k];
+            l.msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            l.msgs[k].msg_hdr.msg_iov = &l.iovs[k];
+            l.msgs[k].msg_hdr.msg_iovlen = 1;
+            l.msgs[k].msg_len = 0;
+        }
+        const int n = ::recvmmsg(fd, l.msgs.data(), UdpListener::kBatch, MSG_DONTWAIT, nullptr);
         if (n < 0) {
             if (errno == EINTR) continue;
             receiver_.end_of_burst();
+            l.draining = false;
+            flush_udp(l);
             wait_udp(l);  // EAGAIN: empty; other errors (ICMP reports) are not ours to act on
             return;
         }
-        ++counters_.datagrams_in;
-        if (static_cast<std::size_t>(n) > limits_.max_message_size) {
-            ++counters_.oversize_dropped;  // RFC 3261 18.1.1 says large requests use TCP
-            continue;
+        for (int k = 0; k < n && !stopped_; ++k) {
+            ++counters_.datagrams_in;
+            const std::size_t len = l.msgs[k].msg_len;
+            if ((l.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0 || len > limits_.max_message_size) {
+                ++counters_.oversize_dropped;  // RFC 3261 18.1.1 says large requests use TCP
+                continue;
+            }
+            Peer p;
+            p.protocol = Protocol::Udp;
+            p.listener = l.index;
+            if (!from_sockaddr(l.from[k], p.address, p.port)) continue;
+            receiver_.on_message(p, std::string_view(l.buffer.data() + k * l.slot, len));
         }
-        Peer p;
-        p.protocol = Protocol::Udp;
-        p.listener = l.index;
-        if (!from_sockaddr(ss, p.address, p.port)) continue;
-        receiver_.on_message(p, std::string_view(l.buffer.data(), static_cast<std::size_t>(n)));
     }
     receiver_.end_of_burst();
+    l.draining = false;
+    flush_udp(l);
     if (stopped_) return;
     // Still more to read: let the other work of this loop run first, then come back.
     asio::post(io_, [this, &l] {
         if (!stopped_) drain_udp(l);
     });
+}
+
+void Transports::flush_udp(UdpListener& l) {
+    l.flush_posted = false;
+    if (l.out.empty()) return;
+    const int fd = l.socket.native_handle();
+    std::array<mmsghdr, UdpListener::kBatch> msgs{};
+    std::array<iovec, UdpListener::kBatch> iovs{};
+    std::size_t done = 0;
+    while (done < l.out.size()) {
+        const std::size_t n = std::min(UdpListener::kBatch, l.out.size() - done);
+        for (std::size_t k = 0; k < n; ++k) {
+            auto& o = l.out[done + k];
+            iovs[k] = iovec{o.bytes.data(), o.bytes.size()};
+            msgs[k] = mmsghdr{};
+            msgs[k].msg_hdr.msg_name = &o.to;
+            msgs[k].msg_hdr.msg_namelen = o.len;
+            msgs[k].msg_hdr.msg_iov = &iovs[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        const int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            // Non-blocking: when the socket buffer is full the datagram is lost, as UDP may; the
+            // transaction layer retransmits. Skip the one that failed and go on with the rest.
+            ++counters_.send_failures;
+            ++done;
+            continue;
+        }
+        done += static_cast<std::size_t>(sent);
+    }
+    l.out.clear();
 }
 
 void Transports::accept_tcp(TcpListener& l, bool tls) {
@@ -425,13 +488,17 @@ void Transports::send(const Peer& to, std::string bytes) {
     if (stopped_) return;
     if (to.protocol == Protocol::Udp) {
         if (to.listener >= udp_.size()) return;
-        sockaddr_storage ss;
-        const socklen_t len = to_sockaddr(to.address, to.port, ss);
-        // Non-blocking: when the socket buffer is full the datagram is lost, as UDP may; the
-        // transaction layer retransmits.
-        if (::sendto(udp_[to.listener]->socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
-                     reinterpret_cast<const sockaddr*>(&ss), len) < 0) {
-            ++counters_.send_failures;
+        UdpListener& l = *udp_[to.listener];
+        // Queued and sent with the other answers of this burst (flush_udp); outside a burst (a timer, a
+        // hand-off, a storage completion) a flush is posted behind the work already queued.
+        auto& o = l.out.emplace_back();
+        o.len = to_sockaddr(to.address, to.port, o.to);
+        o.bytes = std::move(bytes);
+        if (!l.flush_posted && !l.draining) {
+            l.flush_posted = true;
+            asio::post(io_, [this, &l] {
+                if (!stopped_) flush_udp(l);
+            });
         }
         return;
     }
@@ -449,6 +516,8 @@ void Transports::send(const Peer& to, std::string bytes) {
 
 void Transports::stop() {
     if (stopped_) return;
+    for (auto& l : udp_)
+        flush_udp(*l);  // answers already made still go out
     stopped_ = true;
     asio::error_code ec;
     for (auto& l : udp_)

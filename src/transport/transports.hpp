@@ -124,6 +124,7 @@ private:
 
     void wait_udp(UdpListener& l);
     void drain_udp(UdpListener& l);
+    void flush_udp(UdpListener& l);
     void watch_message_deadline(const std::shared_ptr<Connection>& c, bool message_completed);
     void accept_tcp(TcpListener& l, bool tls);
     void start_connection(std::shared_ptr<Connection> c);
