@@ -27,7 +27,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
         "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "message_timeout",
         "workers", "realm", "allow_md5", "md5_first", "nonce_lifetime", "min_expires", "max_expires", "default_expires",
-        "max_contacts", "tls"};
+        "max_contacts", "serial_forking", "timer_c", "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -83,9 +83,11 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             } else {
                 o.data_dir = s;
             }
-        } else if (key == "sip_trace") {
+        } else if (key == "sip_trace" || key == "serial_forking") {
             if (!v.is_boolean()) return bad(path, key, "must be true or false");
-            o.sip_trace = *v.value<bool>();
+            (key == "sip_trace" ? o.sip_trace : o.serial_forking) = *v.value<bool>();
+        } else if (key == "timer_c") {
+            r = number(1, 3600, o.timer_c_s);
         } else if (key == "t1_ms") {
             r = number(10, 10000, o.t1_ms);
         } else if (key == "shutdown_grace") {

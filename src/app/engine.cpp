@@ -1,5 +1,7 @@
 #include "app/engine.hpp"
 
+#include "app/engine_internal.hpp"
+
 #include <spdlog/spdlog.h>
 #include <array>
 #include <random>
@@ -17,7 +19,8 @@ using transaction::Timer;
 
 namespace {
 // Methods the core implements today; the Allow header of 200 and 405 lists them.
-constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+constexpr std::string_view kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK";
 
 // The 500 for a REGISTER whose bindings could not be written, made from the 200 that was ready (rare
 // path: the request is gone by then): the same headers without the Contacts it did not get.
@@ -50,52 +53,6 @@ std::string source_text(const transport::Peer& p) {
 }
 }  // namespace
 
-// Effects of one transaction, carried out with the worker's sockets and its timer queue.
-class Engine::Fx : public transaction::Effects {
-public:
-    Fx(Engine& e, transport::Peer peer) : engine_(e), peer_(peer) {}
-    void send(std::string_view bytes) override {
-        if (engine_.config_.sip_trace)
-            spdlog::info("send to {}:{}\n{}", peer_.address.to_string(), peer_.port, bytes);
-        engine_.transports_.send(peer_, std::string(bytes));
-    }
-    void start_timer(Timer t, transaction::Duration after) override {
-        if (t == Timer::J && peer_.protocol == transport::Protocol::Udp) {
-            retire_after = after;  // the engine retires the transaction once on_event returns
-            return;
-        }
-        engine_.schedule(handle, t, ++timer_gen[static_cast<std::size_t>(t)], after);
-    }
-    void stop_timer(Timer t) override { ++timer_gen[static_cast<std::size_t>(t)]; }
-    void pass_response(const sip::Message&) override {}  // no client transactions yet
-    void pass_ack(const sip::Message&) override {}       // 2xx ACKs reach the dialog layer later
-    void timed_out() override { spdlog::debug("transaction timed out"); }
-    void transport_error() override { spdlog::debug("transaction transport error"); }
-    void terminated() override { engine_.terminated_.push_back(handle); }
-
-    Handle handle;
-    std::array<std::uint32_t, 12> timer_gen{};
-    transaction::Duration retire_after{0};
-    const transport::Peer& peer() const { return peer_; }
-
-private:
-    Engine& engine_;
-    transport::Peer peer_;
-};
-
-struct Engine::Entry {
-    Fx fx;
-    transaction::Transaction tx;
-    std::uint64_t key = 0;        // hash of its matching key (by_key_)
-    std::uint64_t merge_key = 0;  // hash of its merged-request key (merges_), when has_merge
-    bool has_merge = false;
-    std::string request;  // INVITE only: as received, with received/rport added (CANCEL -> 487)
-    std::uint64_t to_tag = 0;  // printed as 16 hex digits
-    Entry(Engine& engine, transport::Peer peer, transaction::Kind kind, bool reliable,
-          const transaction::TimerConfig& timers)
-        : fx(engine, peer), tx(kind, std::string(), reliable, timers, fx) {}
-};
-
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     requests += o.requests;
     responses_ignored += o.responses_ignored;
@@ -106,6 +63,10 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     handed_to_other_worker += o.handed_to_other_worker;
     registrations += o.registrations;
     auth_challenges += o.auth_challenges;
+    proxied += o.proxied;
+    branches += o.branches;
+    stateless_forwards += o.stateless_forwards;
+    loops += o.loops;
     return *this;
 }
 
@@ -228,9 +189,9 @@ void Engine::flush_terminated() {
     maybe_finish_shutdown();
 }
 
-void Engine::schedule(Handle h, Timer t, std::uint32_t timer_gen, transaction::Duration after) {
+void Engine::schedule(Handle h, std::size_t timer, std::uint32_t timer_gen, transaction::Duration after) {
     const auto at = Clock::now() + after;
-    timers_.push(TimerItem{at, h, timer_gen, t});
+    timers_.push(TimerItem{at, h, timer_gen, static_cast<std::uint8_t>(timer)});
     if (at < tick_at_) arm_tick();
 }
 
@@ -252,8 +213,12 @@ void Engine::on_tick() {
         const TimerItem item = timers_.top();
         timers_.pop();
         Entry* e = find(item.handle);
-        if (e == nullptr || e->fx.timer_gen[static_cast<std::size_t>(item.timer)] != item.timer_gen) continue;
-        e->tx.on_event(Event{EventKind::TimerFired, nullptr, {}, item.timer});
+        if (e == nullptr || e->fx.timer_gen[item.timer] != item.timer_gen) continue;
+        if (item.timer == kTimerC) {
+            on_timer_c(item.handle);
+            continue;
+        }
+        e->tx.on_event(Event{EventKind::TimerFired, nullptr, {}, static_cast<Timer>(item.timer)});
     }
     tick_at_ = Clock::time_point::max();
     arm_tick();
@@ -286,19 +251,24 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
         }
         return;
     }
-    if (msg->is_response()) {
-        ++counters_.responses_ignored;  // no client transactions until the proxy exists
-        return;
-    }
-    ++counters_.requests;
+    if (msg->is_request()) ++counters_.requests;
+    // Responses go to the owner of their Call-ID too: the proxy's branches live with their request.
     const std::size_t owner = shard_of(msg->call_id(), shards_.size());
     if (shards_[owner] != this) {
         ++counters_.handed_to_other_worker;
         outbox_[owner].push_back(Handoff{std::move(*msg), from});
         return;
     }
-    handle_request(*msg, from);
+    handle_message(*msg, from);
     flush_terminated();
+}
+
+void Engine::handle_message(sip::Message& msg, const transport::Peer& from) {
+    if (msg.is_response()) {
+        handle_response(msg, from);
+    } else {
+        handle_request(msg, from);
+    }
 }
 
 void Engine::end_of_burst() {
@@ -307,7 +277,7 @@ void Engine::end_of_burst() {
         if (outbox_[i].empty()) continue;
         Engine* other = shards_[i];
         asio::post(other->io_, [other, batch = std::move(outbox_[i])]() mutable {
-            for (auto& h : batch) other->handle_request(h.message, h.from);
+            for (auto& h : batch) other->handle_message(h.message, h.from);
             other->flush_terminated();
         });
         outbox_[i].clear();
@@ -347,12 +317,62 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         return;
     }
     if (msg.method_id() == sip::Method::Ack) {
-        ++counters_.stray_acks;  // an ACK for a 2xx, or for nothing we know: no response to an ACK
+        // An ACK for a 2xx is a request of its own, sent end to end along the route set (RFC 3261 13.2.2.4):
+        // forwarded without a transaction. Anything else is for nothing we know: no response to an ACK.
+        if (services_.router != nullptr && msg.to().has_tag) {
+            forward_ack(msg, from);
+        } else {
+            ++counters_.stray_acks;
+        }
         return;
     }
     if (shutting_down_) return;
 
     Entry& e = create(msg, to, key);
+    if (msg.method_id() == sip::Method::Cancel) {
+        // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none. A proxied
+        // INVITE (16.10): its pending branches are cancelled and their 487 goes upstream.
+        auto target = by_key_.find(hash_key(transaction::cancel_target_key(msg)));
+        Entry* inv_entry = target == by_key_.end() ? nullptr : find(target->second);
+        if (inv_entry == nullptr || inv_entry->client || inv_entry->tx.state() != transaction::State::Proceeding) {
+            answer(e, msg, 481);
+            return;
+        }
+        answer(e, msg, 200);
+        if (inv_entry->proxy) {
+            ProxyContext& ctx = *inv_entry->proxy;
+            ctx.cancelled = true;
+            ctx.responses.stop_waiting();
+            cancel_pending(ctx, ctx.branches.size());
+            return;
+        }
+        if (auto invite = sip::Message::parse(inv_entry->request)) answer(*inv_entry, *invite, 487);
+        return;
+    }
+
+    // RFC 3261 16.3 step 5: a proxy judges only Proxy-Require; Require is for the UAS.
+    const auto proxy_policy = sip::check_request_policy(msg, sip::kSupportedOptionTags, false);
+    if (proxy_policy.status == 416) {
+        answer(e, msg, 416);
+        return;
+    }
+    if (proxy_policy.status == 420) {
+        answer(e, msg, 420, {{"Unsupported", proxy_policy.unsupported}});
+        return;
+    }
+    // RFC 3261 16.3 step 3 / 11: with no hops left only OPTIONS addressed to us is answered.
+    if (msg.max_forwards() == 0 && msg.method_id() != sip::Method::Options) {
+        answer(e, msg, 483);
+        return;
+    }
+    if (msg.method_id() != sip::Method::Register && services_.router != nullptr && users_ &&
+        proxy_request(e, msg, from)) {
+        return;
+    }
+    answer_locally(e, msg, from);
+}
+
+void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from) {
     // RFC 3261 8.2.2.2: the same request arriving again by another path (a merged fork) gets 482.
     if (auto mk = transaction::merge_key(msg)) {
         const std::uint64_t mh = hash_key(*mk);
@@ -368,31 +388,10 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         e.has_merge = true;
     }
 
-    if (msg.method_id() == sip::Method::Cancel) {
-        // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none.
-        auto target = by_key_.find(hash_key(transaction::cancel_target_key(msg)));
-        Entry* inv_entry = target == by_key_.end() ? nullptr : find(target->second);
-        if (inv_entry == nullptr || inv_entry->tx.state() != transaction::State::Proceeding) {
-            answer(e, msg, 481);
-            return;
-        }
-        answer(e, msg, 200);
-        if (auto invite = sip::Message::parse(inv_entry->request)) answer(*inv_entry, *invite, 487);
-        return;
-    }
-
+    // RFC 3261 8.2.2.3: as the UAS, Require is ours to judge.
     const auto policy = sip::check_request_policy(msg, sip::kSupportedOptionTags);
-    if (policy.status == 416) {
-        answer(e, msg, 416);
-        return;
-    }
     if (policy.status == 420) {
         answer(e, msg, 420, {{"Unsupported", policy.unsupported}});
-        return;
-    }
-    // RFC 3261 16.3 step 3 / 11: with no hops left only OPTIONS addressed to us is answered.
-    if (msg.max_forwards() == 0 && msg.method_id() != sip::Method::Options) {
-        answer(e, msg, 483);
         return;
     }
     switch (msg.method_id()) {
@@ -426,7 +425,17 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
 Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::uint64_t key) {
     ++counters_.transactions_created;
     const bool invite = msg.method_id() == sip::Method::Invite;
-    const bool reliable = to.protocol != transport::Protocol::Udp;
+    Entry& e = new_entry(invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, to, {});
+    if (invite) e.request = msg.serialize();
+    e.to_tag = new_tag();
+    e.key = key;
+    by_key_.emplace(key, e.fx.handle);
+    e.tx.on_event(Event{EventKind::Start, &msg, {}, Timer::A});
+    return e;
+}
+
+Engine::Entry& Engine::new_entry(transaction::Kind kind, const transport::Peer& peer, std::string request_bytes) {
+    const bool reliable = peer.protocol != transport::Protocol::Udp;
     std::uint32_t slot;
     if (!free_slots_.empty()) {
         slot = free_slots_.back();
@@ -436,16 +445,9 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
         slots_.emplace_back();
     }
     Slot& s = slots_[slot];
-    s.entry = std::make_unique<Entry>(
-        *this, to, invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, reliable,
-        config_.timers);
+    s.entry = std::make_unique<Entry>(*this, peer, kind, reliable, config_.timers, std::move(request_bytes));
     Entry& e = *s.entry;
     e.fx.handle = Handle{slot, s.gen};
-    if (invite) e.request = msg.serialize();
-    e.to_tag = new_tag();
-    e.key = key;
-    by_key_.emplace(key, e.fx.handle);
-    e.tx.on_event(Event{EventKind::Start, &msg, {}, Timer::A});
     return e;
 }
 

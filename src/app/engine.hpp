@@ -18,6 +18,10 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "proxy/forward.hpp"
+#include "proxy/response_selection.hpp"
+#include "proxy/route_set.hpp"
+#include "proxy/router.hpp"
 #include "common/siphash.hpp"
 #include "registrar/binding_writer.hpp"
 #include "registrar/registrar.hpp"
@@ -28,11 +32,16 @@
 
 namespace sw::app {
 
+struct ProxyContext;
+
 struct EngineConfig {
     std::vector<transport::ListenSpec> listen;
     std::vector<std::string> domains;
     transport::Limits limits;
     transaction::TimerConfig timers;
+    // RFC 3261 16.6 step 11: a proxied INVITE branch that has had a provisional response but no final
+    // one after this long is cancelled (at least 3 minutes by the RFC).
+    std::chrono::milliseconds timer_c{std::chrono::minutes(3)};
     bool sip_trace = false;
 };
 
@@ -46,6 +55,10 @@ struct EngineCounters {
     std::uint64_t handed_to_other_worker = 0;
     std::uint64_t registrations = 0;
     std::uint64_t auth_challenges = 0;
+    std::uint64_t proxied = 0;          // requests forwarded statefully
+    std::uint64_t branches = 0;         // client transactions started
+    std::uint64_t stateless_forwards = 0;  // 2xx ACKs and stray responses
+    std::uint64_t loops = 0;            // 482 Loop Detected
 
     EngineCounters& operator+=(const EngineCounters& o);
 };
@@ -57,6 +70,8 @@ struct Services {
     registrar::Registrar* registrar = nullptr;
     registrar::BindingWriter* writer = nullptr;
     const auth::Clock* clock = nullptr;
+    const proxy::Router* router = nullptr;        // null: requests for users get 480 (no proxy)
+    const proxy::SelfIdentity* self = nullptr;    // our domains and addresses (with router)
 };
 
 // Which worker owns a Call-ID (stable for the life of the process).
@@ -88,6 +103,13 @@ public:
     void end_of_burst() override;
 
     std::size_t live_transactions() const { return by_key_.size(); }
+
+    // A transaction's place in the slab: index and generation, so a stale timer cannot reach a new entry.
+    struct Handle {
+        std::uint32_t slot = 0;
+        std::uint32_t gen = 0;
+        bool operator==(const Handle&) const = default;
+    };
     const EngineCounters& counters() const { return counters_; }
     asio::io_context& io() { return io_; }
     transport::Transports& transports() { return transports_; }
@@ -96,12 +118,6 @@ private:
     struct Entry;
     class Fx;
     friend class Fx;
-    // A transaction's place in the slab: index and generation, so a stale timer cannot reach a new entry.
-    struct Handle {
-        std::uint32_t slot = 0;
-        std::uint32_t gen = 0;
-        bool operator==(const Handle&) const = default;
-    };
     struct Slot {
         std::unique_ptr<Entry> entry;
         std::uint32_t gen = 0;
@@ -111,12 +127,35 @@ private:
         Clock::time_point at;
         Handle handle;
         std::uint32_t timer_gen;
-        transaction::Timer timer;
+        std::uint8_t timer;  // transaction::Timer, or kTimerC
         bool operator>(const TimerItem& o) const { return at > o.at; }
     };
 
+    void handle_message(sip::Message& msg, const transport::Peer& from);
     void handle_request(sip::Message& msg, const transport::Peer& from);
+    // The server's own answers (RFC 3261 8.2 as a UAS): OPTIONS, 405, 480, 481, with merge detection.
+    void answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from);
+
+    // ---- the stateful proxy (engine_proxy.cpp) ----
+    // Routes a request that is not for the server itself; false when it is (answer locally).
+    bool proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from);
+    void handle_response(sip::Message& msg, const transport::Peer& from);
+    void forward_ack(sip::Message& ack, const transport::Peer& from);
+    void start_branch(Entry& server, std::size_t branch);
+    void cancel_branch(ProxyContext& ctx, std::size_t branch);
+    void cancel_pending(ProxyContext& ctx, std::size_t except);
+    void send_best(Entry& server);
+    void on_branch_response(Handle client, const sip::Message& response);
+    void on_branch_failed(Handle client, int status);
+    void apply_verdict(Entry& server, std::size_t branch, const proxy::ResponseContext::Verdict& v, int status,
+                       std::string* upstream);
+    void on_timer_c(Handle client);
+    // Our address for sending to `hop`: the listener of its transport and address family.
+    const proxy::LocalAddress* local_address(transport::Protocol protocol, bool ipv6) const;
+    std::optional<transport::Peer> peer_for(const proxy::NextHop& hop) const;
     Entry& create(sip::Message& msg, const transport::Peer& to, std::uint64_t key);
+    // A slab entry for a transaction (not yet in by_key_).
+    Entry& new_entry(transaction::Kind kind, const transport::Peer& peer, std::string request_bytes);
     Entry* find(Handle h);
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
@@ -137,7 +176,7 @@ private:
 
     // One timer queue per worker: a heap of deadlines driven by one Asio timer (instead of one Asio
     // timer per transaction timer). Stopping a timer bumps its generation; stale items are skipped.
-    void schedule(Handle h, transaction::Timer t, std::uint32_t timer_gen, transaction::Duration after);
+    void schedule(Handle h, std::size_t timer, std::uint32_t timer_gen, transaction::Duration after);
     void arm_tick();
     void on_tick();
 
@@ -183,6 +222,7 @@ private:
     Clock::time_point tick_at_ = Clock::time_point::max();
     EngineCounters counters_;
     std::uint64_t tag_counter_ = 0;
+    std::uint64_t branch_counter_ = 0;
     std::uint64_t tag_seed_ = 0;
     bool shutting_down_ = false;
     asio::steady_timer grace_timer_;

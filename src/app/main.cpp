@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 31536000u));
     run->add_option("--max-contacts", ro.max_contacts, "Most contacts one user may register (default 10)")
         ->check(CLI::Range(1u, 1000u));
+    run->add_flag("--serial-forking", ro.serial_forking,
+                  "Try a user's contacts one at a time, highest q first (default: all at once)");
+    run->add_option("--timer-c", ro.timer_c_s, "Seconds a proxied INVITE may ring before it is cancelled (default 180)")
+        ->check(CLI::Range(1.0, 3600.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option("--tls-cert", ro.tls_cert,
                     "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");

@@ -11,6 +11,8 @@
 #include "app/engine.hpp"
 #include "app/store_setup.hpp"
 #include "auth/authenticator.hpp"
+#include "common/text.hpp"
+#include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
 #include "storage/sqlite/binding_store.hpp"
 #include "storage/sqlite/user_store.hpp"
@@ -143,7 +145,36 @@ int run_server(const RunOptions& options) {
     registrar::BindingWriter writer(binding_store);
     spdlog::info("{} users, {} registrations restored, realm \"{}\"{}", users->size(), location.size(), store->realm,
                  options.allow_md5 ? "" : ", MD5 off");
-    Services services{&authenticator, &registrar, &writer, &clock};
+    // The proxy: who we are (domains, and the addresses we listen on, as written in Via and Record-Route).
+    proxy::SelfIdentity self;
+    for (const auto& d : options.domains) self.domains.push_back(sw::to_lower(d));
+    {
+        std::uint8_t udp_index = 0;
+        for (const auto& spec : config.listen) {
+            proxy::LocalAddress a;
+            a.protocol = spec.protocol;
+            a.port = spec.port;
+            asio::error_code ec;
+            const auto ip = asio::ip::make_address(spec.host, ec);
+            a.v6_family = !ec && ip.is_v6();
+            if (!ec && ip.is_unspecified()) {
+                // A wildcard listener: the name others reach us by (the first domain) goes into Via and
+                // Record-Route. With no domain, the loopback address of the family.
+                a.host = options.domains.empty() ? (a.v6_family ? "::1" : "127.0.0.1") : options.domains.front();
+            } else {
+                a.host = sw::to_lower(spec.host);
+            }
+            asio::error_code ec2;
+            a.ipv6 = asio::ip::make_address(a.host, ec2).is_v6() && !ec2;
+            if (spec.protocol == transport::Protocol::Udp) a.udp_listener = udp_index++;
+            self.addresses.push_back(std::move(a));
+        }
+    }
+    proxy::RouterConfig router_config;
+    router_config.serial_forking = options.serial_forking;
+    const proxy::Router router(self, authenticator, location, router_config);
+    config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
+    Services services{&authenticator, &registrar, &writer, &clock, &router, &self};
 
     // Workers: one event loop and one Engine each; they share the listening addresses (SO_REUSEPORT).
     unsigned n = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());

@@ -28,6 +28,8 @@ struct RunOptions {
     unsigned default_expires = 3600;
     unsigned max_contacts = 10;
     bool sip_trace = false;
+    bool serial_forking = false;  // true: contacts are tried one at a time, highest q first
+    double timer_c_s = 180;       // RFC 3261 16.6 step 11: a ringing branch is cancelled after this
     std::string tls_cert;  // empty: a self-signed certificate in DATA_DIR/tls
     std::string tls_key;
     std::string tls_ca;

@@ -95,7 +95,8 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
     return true;
 }
 
-PolicyVerdict check_request_policy(const Message& request, std::span<const std::string_view> supported) {
+PolicyVerdict check_request_policy(const Message& request, std::span<const std::string_view> supported,
+                                   bool check_require) {
     PolicyVerdict v;
     if (!request.is_request()) return v;
     const Uri& ruri = request.request_uri();
@@ -107,6 +108,7 @@ PolicyVerdict check_request_policy(const Message& request, std::span<const std::
     // RFC 3261 8.2.2.3: Require is not checked on CANCEL, nor on ACK for a non-2xx.
     if (request.method_id() == Method::Cancel || request.method_id() == Method::Ack) return v;
     for (HeaderId id : {HeaderId::Require, HeaderId::ProxyRequire}) {
+        if (id == HeaderId::Require && !check_require) continue;
         auto tags = request.tokens(id);
         if (!tags) continue;
         for (std::string_view tag : *tags) {

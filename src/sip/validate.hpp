@@ -25,6 +25,9 @@ struct PolicyVerdict {
 inline constexpr std::string_view kSupportedOptionTags[] = {"path"};
 
 // RFC 3261 8.2.2.1 (416), 8.2.2.3 and 16.3 step 5 (420 from Require / Proxy-Require).
-PolicyVerdict check_request_policy(const Message& request, std::span<const std::string_view> supported);
+// check_require=false: only Proxy-Require, for a request the server forwards (RFC 3261 16.3: Require is
+// for the UAS to judge).
+PolicyVerdict check_request_policy(const Message& request, std::span<const std::string_view> supported,
+                                   bool check_require = true);
 
 }  // namespace sw::sip

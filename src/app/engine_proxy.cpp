@@ -1,0 +1,285 @@
+// The stateful proxy of one worker (RFC 3261 16): routing decisions come from proxy::Router, the
+// response context from proxy::ResponseContext; this file runs them with the worker's transactions,
+// timers and sockets. Everything of one proxied request (its server transaction, its branches' client
+// transactions, their CANCELs and Timer C) lives on the worker that owns the Call-ID.
+#include <asio/ip/address.hpp>
+
+#include "app/engine.hpp"
+#include "app/engine_internal.hpp"
+#include "transaction/matching.hpp"
+
+namespace sw::app {
+
+using transaction::Event;
+using transaction::EventKind;
+
+namespace {
+// Entry::branch of a client transaction that serves no branch (the CANCEL of a branch).
+constexpr std::uint32_t kNoBranch = 0xffffffffu;
+
+std::string client_key_text(std::string_view branch, std::string_view method) {
+    std::string k("c|");
+    k.append(branch).append("|").append(method);
+    return k;
+}
+
+std::string via_value(transport::Protocol p, const proxy::LocalAddress& local, std::string_view branch) {
+    std::string v("SIP/2.0/");
+    v.append(transport::protocol_name(p)).append(" ").append(local.hostport());
+    return v.append(";branch=").append(branch).append(";rport");
+}
+}  // namespace
+
+const proxy::LocalAddress* Engine::local_address(transport::Protocol protocol, bool ipv6) const {
+    if (services_.self == nullptr) return nullptr;
+    for (const auto& a : services_.self->addresses)
+        if (a.protocol == protocol && a.v6_family == ipv6) return &a;
+    return nullptr;
+}
+
+std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const {
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(hop.host, ec);
+    if (ec) return std::nullopt;
+    const proxy::LocalAddress* local = local_address(hop.protocol, address.is_v6());
+    if (local == nullptr) return std::nullopt;  // we do not listen on that transport and family
+    // Streams: only over a connection the peer opened (a phone's registration flow). Opening
+    // connections of our own comes with trunks.
+    if (hop.protocol != transport::Protocol::Udp && hop.connection == 0) return std::nullopt;
+    transport::Peer p;
+    p.protocol = hop.protocol;
+    p.address = address;
+    p.port = hop.port;
+    p.connection = hop.connection;
+    p.listener = local->udp_listener;
+    return p;
+}
+
+bool Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from) {
+    const auto pre = proxy::preprocess_routes(msg, *services_.self);
+    proxy::Decision d = services_.router->route(msg, pre, *users_, services_.clock->now_s());
+    if (d.kind == proxy::Decision::Kind::Local) return false;
+    if (d.kind == proxy::Decision::Kind::Reply) {
+        if (d.status == 407) ++counters_.auth_challenges;
+        Headers h;
+        for (auto& [name, value] : d.headers) h.emplace_back(name, std::move(value));
+        answer(e, msg, d.status, h, d.reason);
+        return true;
+    }
+    // RFC 3261 16.3 step 4: our own branch prefix in a Via means this very request went through us before.
+    const std::uint64_t loop = proxy::loop_hash(msg, sip_key_.k0, sip_key_.k1);
+    if (proxy::looped(msg, loop)) {
+        ++counters_.loops;
+        answer(e, msg, 482);
+        return true;
+    }
+    ++counters_.proxied;
+    const bool invite = msg.method_id() == sip::Method::Invite;
+    const bool serial = services_.router->config().serial_forking && !d.in_dialog;
+    std::vector<proxy::Target> targets = std::move(d.targets);
+    e.proxy = std::make_unique<ProxyContext>(std::move(msg), std::move(d), invite, serial);
+    ProxyContext& ctx = *e.proxy;
+    // RFC 3261 22.3: the credentials were for us; they go no further.
+    if (!ctx.decision.caller.empty()) ctx.request.remove_headers(sip::HeaderId::ProxyAuthorization);
+    ctx.loop = loop;
+    ctx.from = from;
+    for (auto& t : targets) {
+        ProxyBranch b;
+        b.target = std::move(t);
+        ctx.branches.push_back(std::move(b));
+        ctx.responses.add_branch();
+    }
+    for (std::size_t i : ctx.responses.initial_branches()) start_branch(e, i);
+    return true;
+}
+
+void Engine::start_branch(Entry& server, std::size_t i) {
+    ProxyContext& ctx = *server.proxy;
+    ProxyBranch& b = ctx.branches[i];
+    const auto peer = peer_for(b.target.hop);
+    if (!peer) {
+        spdlog::debug("no way to reach {} ({})", b.target.request_uri, b.target.hop.host);
+        apply_verdict(server, i, ctx.responses.on_failure(i, 503), 503, nullptr);
+        return;
+    }
+    const proxy::LocalAddress& out = *local_address(peer->protocol, peer->address.is_v6());
+    const std::string branch = proxy::branch_id(ctx.loop, (++branch_counter_ << 8) | worker_);
+    proxy::BranchSpec spec;
+    spec.request_uri = b.target.request_uri;
+    spec.routes = b.target.routes;
+    spec.via = via_value(peer->protocol, out, branch);
+    if (ctx.decision.record_route) {
+        // RFC 3261 16.6 step 4, RFC 5658: when the request leaves by another transport or address than
+        // it came in by, two entries, so that each side's route set names the address it can reach.
+        spec.record_routes.push_back(out.record_route());
+        const proxy::LocalAddress* in = local_address(ctx.from.protocol, ctx.from.address.is_v6());
+        if (in != nullptr && in != &out) spec.record_routes.push_back(in->record_route());
+    }
+    // Inside a dialog nobody asserts anything; outside, the authenticated caller (or nothing, for Privacy: id).
+    if (!ctx.decision.in_dialog) spec.asserted_identity = ctx.decision.asserted_identity;
+    b.request = proxy::build_branch_request(ctx.request, spec);
+    b.peer = *peer;
+    const bool invite = ctx.request.method_id() == sip::Method::Invite;
+    Entry& ce = new_entry(invite ? transaction::Kind::ClientInvite : transaction::Kind::ClientNonInvite, *peer,
+                          b.request);
+    ce.client = true;
+    ce.server = server.fx.handle;
+    ce.branch = static_cast<std::uint32_t>(i);
+    ce.key = hash_key(client_key_text(branch, ctx.request.method()));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    b.client = ce.fx.handle;
+    ++counters_.branches;
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+    if (invite) schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+}
+
+void Engine::cancel_branch(ProxyContext& ctx, std::size_t i) {
+    ProxyBranch& b = ctx.branches[i];
+    const auto state = ctx.responses.state(i);
+    if (b.cancel_sent || state == proxy::ResponseContext::BranchState::Done ||
+        state == proxy::ResponseContext::BranchState::Waiting || ctx.request.method_id() != sip::Method::Invite) {
+        return;
+    }
+    // RFC 3261 9.1: a CANCEL only after a provisional response; until then it waits.
+    if (!b.provisional) {
+        b.cancel_wanted = true;
+        return;
+    }
+    b.cancel_sent = true;
+    auto req = sip::Message::parse(b.request);
+    if (!req) return;
+    Entry& ce = new_entry(transaction::Kind::ClientNonInvite, b.peer, proxy::build_cancel(*req));
+    ce.client = true;
+    ce.branch = kNoBranch;
+    ce.key = hash_key(client_key_text(req->top_via().branch, "CANCEL"));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+}
+
+void Engine::cancel_pending(ProxyContext& ctx, std::size_t except) {
+    for (std::size_t i = 0; i < ctx.branches.size(); ++i)
+        if (i != except) cancel_branch(ctx, i);
+}
+
+void Engine::on_branch_response(Handle client, const sip::Message& response) {
+    Entry* ce = find(client);
+    if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
+    const int status = response.status();
+    Entry* se = find(ce->server);
+    std::string upstream;
+    if (auto copy = sip::Message::parse(response.serialize())) {
+        if (auto up = proxy::response_for_upstream(*copy)) upstream = std::move(*up);
+    }
+    if (se == nullptr || !se->proxy) {
+        // The server transaction has ended (Timer L, 64*T1 after the first 2xx went up): the caller
+        // has long had its 2xx; a late retransmission is dropped.
+        return;
+    }
+    ProxyContext& ctx = *se->proxy;
+    const std::size_t i = ce->branch;
+    ProxyBranch& b = ctx.branches[i];
+    if (status < 200) {
+        b.provisional = true;
+        // RFC 3261 16.7 step 2: a provisional response restarts Timer C.
+        if (status > 100 && ctx.request.method_id() == sip::Method::Invite) {
+            schedule(client, kTimerC, ++ce->fx.timer_gen[kTimerC], config_.timer_c);
+        }
+        if (b.cancel_wanted) cancel_branch(ctx, i);
+    } else {
+        ++ce->fx.timer_gen[kTimerC];  // a final response stops Timer C
+    }
+    apply_verdict(*se, i, ctx.responses.on_response(i, status), status, &upstream);
+}
+
+void Engine::on_branch_failed(Handle client, int status) {
+    Entry* ce = find(client);
+    if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
+    Entry* se = find(ce->server);
+    if (se == nullptr || !se->proxy) return;
+    ++ce->fx.timer_gen[kTimerC];
+    apply_verdict(*se, ce->branch, se->proxy->responses.on_failure(ce->branch, status), status, nullptr);
+}
+
+void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseContext::Verdict& v, int status,
+                           std::string* upstream) {
+    ProxyContext& ctx = *server.proxy;
+    const bool have_bytes = upstream != nullptr && !upstream->empty();
+    if (status >= 200 && have_bytes) ctx.branches[i].final_response = *upstream;
+    if (v.forward_now && have_bytes) send_answer(server, status, *upstream);
+    if (v.cancel_others) cancel_pending(ctx, i);
+    if (v.start_branch) start_branch(server, *v.start_branch);
+    if (v.final_ready) send_best(server);
+}
+
+void Engine::send_best(Entry& server) {
+    ProxyContext& ctx = *server.proxy;
+    if (ctx.responses.final_sent()) return;
+    ctx.responses.mark_final_sent();
+    const auto best = ctx.responses.best();
+    int status = best ? ctx.responses.status(*best) : 408;
+    const std::string* bytes = best ? &ctx.branches[*best].final_response : nullptr;
+    // RFC 3261 16.10: a cancelled INVITE ends with 487 even when a branch only timed out.
+    if (ctx.cancelled && (status == 408 || bytes == nullptr || bytes->empty())) status = 487;
+    const int up = proxy::upstream_status(status);
+    if (up != status || bytes == nullptr || bytes->empty()) {
+        answer(server, ctx.request, up);
+        return;
+    }
+    send_answer(server, status, *bytes);
+}
+
+void Engine::on_timer_c(Handle client) {
+    Entry* ce = find(client);
+    if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
+    Entry* se = find(ce->server);
+    if (se == nullptr || !se->proxy) return;
+    // RFC 3261 16.8: Timer C fired on a branch that rang without an answer: CANCEL it (its 487 or
+    // whatever it answers ends it); a branch that never answered ends by Timer B on its own.
+    cancel_branch(*se->proxy, ce->branch);
+}
+
+void Engine::handle_response(sip::Message& msg, const transport::Peer& from) {
+    (void)from;
+    if (auto ck = transaction::client_key(msg)) {
+        auto it = by_key_.find(hash_key(*ck));
+        if (it != by_key_.end()) {
+            Entry* ce = find(it->second);
+            if (ce != nullptr && ce->client) {
+                ce->tx.on_event(Event{EventKind::Response, &msg, {}, transaction::Timer::A});
+                return;
+            }
+        }
+    }
+    ++counters_.responses_ignored;
+}
+
+void Engine::forward_ack(sip::Message& ack, const transport::Peer& from) {
+    (void)from;
+    const auto pre = proxy::preprocess_routes(ack, *services_.self);
+    if (pre.own_routes_removed == 0) {
+        ++counters_.stray_acks;
+        return;
+    }
+    proxy::Decision d = services_.router->route(ack, pre, *users_, services_.clock->now_s());
+    if (d.kind != proxy::Decision::Kind::Forward || d.targets.empty()) {
+        ++counters_.stray_acks;
+        return;
+    }
+    const auto peer = peer_for(d.targets.front().hop);
+    if (!peer) {
+        ++counters_.stray_acks;
+        return;
+    }
+    // RFC 3261 16.11: stateless forwarding, with a branch that is the same for a retransmitted ACK.
+    const std::uint64_t h = sw::siphash24(sip_key_, ack.top_via().branch);
+    proxy::BranchSpec spec;
+    spec.request_uri = d.targets.front().request_uri;
+    spec.via = via_value(peer->protocol, *local_address(peer->protocol, peer->address.is_v6()),
+                         proxy::branch_id(proxy::loop_hash(ack, sip_key_.k0, sip_key_.k1), h & 0xffffff));
+    transports_.send(*peer, proxy::build_branch_request(ack, spec));
+    ++counters_.stateless_forwards;
+}
+
+}  // namespace sw::app

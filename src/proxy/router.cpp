@@ -1,0 +1,194 @@
+#include "proxy/router.hpp"
+
+#include "common/text.hpp"
+#include "registrar/registrar.hpp"
+
+namespace sw::proxy {
+
+namespace {
+Decision reply(int status, std::string reason = {}) {
+    Decision d;
+    d.kind = Decision::Kind::Reply;
+    d.status = status;
+    d.reason = std::move(reason);
+    return d;
+}
+
+// RFC 3323 / RFC 3325 9.1: "Privacy: id" asks that the asserted identity not reach untrusted hops.
+bool privacy_id(const sip::Message& m) {
+    for (std::string_view v : m.values(sip::HeaderId::Privacy)) {
+        std::size_t pos = 0;
+        while (pos <= v.size()) {
+            std::size_t end = v.find_first_of(";,", pos);
+            if (end == std::string_view::npos) end = v.size();
+            if (sw::iequals(sw::trim(v.substr(pos, end - pos)), "id")) return true;
+            pos = end + 1;
+        }
+    }
+    return false;
+}
+
+// RFC 3323 4.1.1.3: an anonymous From ("sip:anonymous@anonymous.invalid") hides the caller; the
+// asserted identity still names the authenticated user.
+bool anonymous_from(const sip::Uri& from) {
+    return from.is_sip() && sw::iequals(from.host, "anonymous.invalid");
+}
+
+bool dialog_forming(sip::Method m) {
+    return m == sip::Method::Invite || m == sip::Method::Subscribe || m == sip::Method::Refer;
+}
+}  // namespace
+
+bool routable_method(sip::Method m) {
+    switch (m) {
+        case sip::Method::Invite:
+        case sip::Method::Message:
+        case sip::Method::Options:
+        case sip::Method::Subscribe:
+        case sip::Method::Notify:
+        case sip::Method::Refer:
+        case sip::Method::Publish:
+        case sip::Method::Info:
+        case sip::Method::Update:
+        case sip::Method::Prack:
+        case sip::Method::Bye:
+            return true;
+        default:
+            return false;
+    }
+}
+
+Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& routes) const {
+    const sip::Uri& ruri = request.request_uri();
+    const auto rest = list_values(request, sip::HeaderId::Route);
+    if (routes.own_routes_removed == 0) {
+        // Not through the route set we recorded: either for the server itself, or somebody trying to
+        // use us as a relay for a dialog we never saw.
+        if (rest.empty() && (self_.names_us(ruri) || (ruri.is_sip() && !ruri.has_user && self_.is_local_host(ruri.host)))) {
+            Decision d;
+            d.kind = Decision::Kind::Local;
+            return d;
+        }
+        return reply(403, "Forbidden (not a dialog of this server)");
+    }
+    std::optional<NextHop> hop;
+    if (!rest.empty()) {
+        // RFC 3261 16.12: loose routing, the next hop is the top Route.
+        if (auto u = route_uri(rest.front())) {
+            if (auto parsed = sip::parse_uri(*u)) hop = hop_for_uri(*parsed);
+        }
+    } else if (self_.names_us(ruri)) {
+        Decision d;
+        d.kind = Decision::Kind::Local;
+        return d;
+    } else {
+        hop = hop_for_uri(ruri);
+    }
+    if (!hop) return reply(503, "Service Unavailable (no route to the next hop)");
+    Decision d;
+    d.kind = Decision::Kind::Forward;
+    d.in_dialog = true;
+    d.targets.push_back(Target{std::string(ruri.raw), *hop, {}, 1000});
+    return d;
+}
+
+Decision Router::route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
+                       std::int64_t now) const {
+    const sip::Method method = request.method_id();
+    if (request.to().has_tag) return in_dialog(request, routes);
+
+    const sip::Uri& ruri = request.request_uri();
+    const auto rest = list_values(request, sip::HeaderId::Route);
+    if (rest.empty() && ruri.is_sip() && !ruri.has_user && self_.is_local_host(ruri.host)) {
+        Decision d;
+        d.kind = Decision::Kind::Local;  // OPTIONS sip:example.com and the like: the server answers
+        return d;
+    }
+    if (!routable_method(method)) return reply(405);
+    if (method == sip::Method::Bye || method == sip::Method::Prack || method == sip::Method::Update ||
+        method == sip::Method::Info || method == sip::Method::Notify) {
+        return reply(481);  // these only exist inside a dialog
+    }
+
+    // RFC 3261 22.3: who is calling? The same 407 for an unknown user, a disabled one and a wrong
+    // password, so that nothing tells an outsider which extensions exist.
+    const auto v = auth_.verify(request, true, users);
+    if (v.verdict != auth::Verdict::Ok) {
+        Decision d = reply(407);
+        for (auto& c : auth_.challenges(v.verdict == auth::Verdict::Stale))
+            d.headers.emplace_back("Proxy-Authenticate", std::move(c));
+        return d;
+    }
+    const auth::UserRecord* caller = users.find(v.user);
+    if (caller == nullptr) return reply(403);  // verified a moment ago; the snapshot cannot lose it
+
+    // Caller identity: the From must be the authenticated user at one of our domains (or anonymous).
+    const sip::Uri& from = request.from().uri;
+    const bool own_from = from.is_sip() && from.has_user && sip::unescape(from.user) == v.user &&
+                          self_.is_local_host(from.host);
+    if (!own_from && !anonymous_from(from)) return reply(403, "Forbidden (From is not the authenticated user)");
+
+    // No pre-loaded routes to elsewhere from phones: that would make us a relay.
+    if (!rest.empty()) return reply(403, "Forbidden (pre-loaded Route)");
+
+    std::string user;
+    std::string domain;
+    if (ruri.is_tel()) {
+        user = std::string(ruri.user);
+        domain = self_.default_domain();
+    } else if (ruri.is_sip() && self_.is_local_host(ruri.host)) {
+        user = sip::unescape(ruri.user);
+        domain = sw::to_lower(ruri.host);
+        bool is_domain = false;
+        for (const auto& dname : self_.domains) is_domain = is_domain || dname == domain;
+        if (!is_domain) domain = self_.default_domain();  // sip:201@192.0.2.1 means our 201
+    } else {
+        return reply(403, "Forbidden (relaying denied)");
+    }
+
+    const auth::UserRecord* callee = users.find(user);
+    if (callee == nullptr || !callee->enabled) return reply(404);
+
+    Decision d;
+    d.kind = Decision::Kind::Forward;
+    d.caller = v.user;
+    d.record_route = dialog_forming(method);
+    if (!privacy_id(request)) {
+        std::string pai;
+        if (!caller->display_name.empty()) {
+            pai.append("\"");
+            for (char c : caller->display_name) {
+                if (c == '"' || c == '\\') pai.push_back('\\');
+                pai.push_back(c);
+            }
+            pai.append("\" ");
+        }
+        pai.append("<sip:").append(v.user).append("@").append(self_.default_domain()).append(">");
+        d.asserted_identity = std::move(pai);
+    }
+    for (const auto& b : location_.lookup(user + "@" + domain, now)) {
+        Target t;
+        t.request_uri = b.contact;
+        t.q = b.q;
+        std::optional<NextHop> hop;
+        if (!b.path.empty()) {
+            // RFC 3327 5: the Path becomes the Route set towards the phone; its first element is the next hop.
+            sip::for_each_list_element(b.path, [&](std::string_view item) {
+                t.routes.emplace_back(item);
+                return true;
+            });
+            if (auto u = route_uri(t.routes.front())) {
+                if (auto parsed = sip::parse_uri(*u)) hop = hop_for_uri(*parsed);
+            }
+        } else {
+            hop = hop_from_source(b.source, b.connection);
+        }
+        if (!hop) continue;
+        t.hop = *hop;
+        d.targets.push_back(std::move(t));
+    }
+    if (d.targets.empty()) return reply(480);
+    return d;
+}
+
+}  // namespace sw::proxy
