@@ -343,7 +343,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             ProxyContext& ctx = *inv_entry->proxy;
             ctx.cancelled = true;
             ctx.responses.stop_waiting();
-            cancel_pending(ctx, ctx.branches.size());
+            cancel_pending(*inv_entry, ctx.branches.size());
+            if (!ctx.responses.pending()) send_best(*inv_entry);
             return;
         }
         if (auto invite = sip::Message::parse(inv_entry->request)) answer(*inv_entry, *invite, 487);

@@ -33,6 +33,7 @@
 namespace sw::app {
 
 struct ProxyContext;
+struct ProxyBranch;
 
 struct EngineConfig {
     std::vector<transport::ListenSpec> listen;
@@ -142,8 +143,9 @@ private:
     void handle_response(sip::Message& msg, const transport::Peer& from);
     void forward_ack(sip::Message& ack, const transport::Peer& from);
     void start_branch(Entry& server, std::size_t branch);
-    void cancel_branch(ProxyContext& ctx, std::size_t branch);
-    void cancel_pending(ProxyContext& ctx, std::size_t except);
+    void cancel_branch(Entry& server, std::size_t branch);
+    void cancel_pending(Entry& server, std::size_t except);
+    void send_cancel(ProxyBranch& branch);
     void send_best(Entry& server);
     void on_branch_response(Handle client, const sip::Message& response);
     void on_branch_failed(Handle client, int status);

@@ -134,18 +134,28 @@ void Engine::start_branch(Entry& server, std::size_t i) {
     if (invite) schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
 }
 
-void Engine::cancel_branch(ProxyContext& ctx, std::size_t i) {
+void Engine::cancel_branch(Entry& server, std::size_t i) {
+    ProxyContext& ctx = *server.proxy;
     ProxyBranch& b = ctx.branches[i];
     const auto state = ctx.responses.state(i);
     if (b.cancel_sent || state == proxy::ResponseContext::BranchState::Done ||
         state == proxy::ResponseContext::BranchState::Waiting || ctx.request.method_id() != sip::Method::Invite) {
         return;
     }
-    // RFC 3261 9.1: a CANCEL only after a provisional response; until then it waits.
+    // RFC 3261 9.1: a CANCEL only after a provisional response; until then it waits. The branch counts
+    // as ended by 487 at once, so that a caller's CANCEL is not held up by a phone that never answered
+    // (its INVITE retransmissions run out with Timer B; a late provisional gets the CANCEL then).
     if (!b.provisional) {
+        if (b.cancel_wanted) return;
         b.cancel_wanted = true;
+        apply_verdict(server, i, ctx.responses.on_failure(i, 487), 487, nullptr);
         return;
     }
+    send_cancel(b);
+}
+
+void Engine::send_cancel(ProxyBranch& b) {
+    if (b.cancel_sent) return;
     b.cancel_sent = true;
     auto req = sip::Message::parse(b.request);
     if (!req) return;
@@ -158,9 +168,9 @@ void Engine::cancel_branch(ProxyContext& ctx, std::size_t i) {
     ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
 }
 
-void Engine::cancel_pending(ProxyContext& ctx, std::size_t except) {
-    for (std::size_t i = 0; i < ctx.branches.size(); ++i)
-        if (i != except) cancel_branch(ctx, i);
+void Engine::cancel_pending(Entry& server, std::size_t except) {
+    for (std::size_t i = 0; i < server.proxy->branches.size(); ++i)
+        if (i != except) cancel_branch(server, i);
 }
 
 void Engine::on_branch_response(Handle client, const sip::Message& response) {
@@ -186,7 +196,11 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
         if (status > 100 && ctx.request.method_id() == sip::Method::Invite) {
             schedule(client, kTimerC, ++ce->fx.timer_gen[kTimerC], config_.timer_c);
         }
-        if (b.cancel_wanted) cancel_branch(ctx, i);
+        if (b.cancel_wanted) {
+            b.cancel_wanted = false;
+            b.provisional = true;
+            send_cancel(b);
+        }
     } else {
         ++ce->fx.timer_gen[kTimerC];  // a final response stops Timer C
     }
@@ -208,7 +222,7 @@ void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseCo
     const bool have_bytes = upstream != nullptr && !upstream->empty();
     if (status >= 200 && have_bytes) ctx.branches[i].final_response = *upstream;
     if (v.forward_now && have_bytes) send_answer(server, status, *upstream);
-    if (v.cancel_others) cancel_pending(ctx, i);
+    if (v.cancel_others) cancel_pending(server, i);
     if (v.start_branch) start_branch(server, *v.start_branch);
     if (v.final_ready) send_best(server);
 }
@@ -237,7 +251,7 @@ void Engine::on_timer_c(Handle client) {
     if (se == nullptr || !se->proxy) return;
     // RFC 3261 16.8: Timer C fired on a branch that rang without an answer: CANCEL it (its 487 or
     // whatever it answers ends it); a branch that never answered ends by Timer B on its own.
-    cancel_branch(*se->proxy, ce->branch);
+    cancel_branch(*se, ce->branch);
 }
 
 void Engine::handle_response(sip::Message& msg, const transport::Peer& from) {

@@ -49,7 +49,7 @@ import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"\r\n\r\n")
 assert s.recv(16) == b"\r\n", "no pong"
-s.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKka\r\n"
+s.sendall(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKka\r\n"
           b"From: <sip:k@127.0.0.1>;tag=k\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ka\r\nCSeq: 1 OPTIONS\r\n"
           b"Content-Length: 0\r\n\r\n")
 data = b""
@@ -57,7 +57,7 @@ while b"\r\n\r\n" not in data:
     data += s.recv(4096)
 assert data.startswith(b"SIP/2.0 200 OK"), data[:40]
 PY
-sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 480 copies by resending itself
+sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 407 copies by resending itself
 
 # Graceful stop: SIGTERM, exit status 0, and the counters show one transaction for the INVITE and its copy.
 kill -TERM "$pid"

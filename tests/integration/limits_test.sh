@@ -33,7 +33,7 @@ assert closed(a, 3) and closed(b, 3), "idle connections were not closed"
 t = socket.create_connection(("127.0.0.1", tls))   # TCP only, never a ClientHello
 assert closed(t, 3), "a peer that never handshakes kept its TLS slot"
 d = socket.create_connection(("127.0.0.1", tcp), timeout=5)   # slots are free again
-d.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKlim\r\n"
+d.sendall(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKlim\r\n"
           b"From: <sip:l@127.0.0.1>;tag=l\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: lim\r\nCSeq: 1 OPTIONS\r\n"
           b"Content-Length: 0\r\n\r\n")
 assert d.recv(4096).startswith(b"SIP/2.0 200 OK"), "no answer after the limits"

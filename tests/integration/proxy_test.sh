@@ -15,7 +15,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log"; tail -50 "$tmp/server.log" 2>/dev/null || true; exit 1; }
+fail() { echo "FAIL: $*"; echo "--- server log"; tail -${LOGLINES:-50} "$tmp/server.log" 2>/dev/null || true; exit 1; }
 
 data="$tmp/var"
 pw="Proxy-Test-pass-7731"
@@ -25,7 +25,7 @@ for u in alice bob carol dave erin; do
 done
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --timer-c 2 \
-  --shutdown-grace 1 --log-level info >> "$tmp/server.log" 2>&1 &
+  --shutdown-grace 1 --log-level info ${SIPTRACE:-} >> "$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
 grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
@@ -40,7 +40,7 @@ run() {  # name: runs the python on stdin
 run "basic call: 407, Record-Route, PAI, 180/200 upstream, ACK and BYE along the route set" <<'PY'
 from sipua import *
 alice, bob = Phone("alice"), Phone("bob")
-alice.register(); bob.register()
+alice.register(True); bob.register(True)
 c = alice.call("bob")
 inv = incoming(bob)
 i = inv.invite
@@ -69,3 +69,153 @@ bob.reply(bye, 200)
 r = alice.response(c.call_id, "BYE", "final")
 assert r.status == 200, r.start
 PY
+
+run "busy: 486 goes upstream, the proxy ACKs the callee hop by hop" <<'PY'
+from sipua import *
+bob, carol = Phone("bob"), Phone("carol")
+bob.register(True); carol.register(True)
+c = bob.call("carol")
+inv = incoming(carol)
+assert not inv.invite.first("Proxy-Authorization"), "the caller's credentials reached the callee"
+inv.answer(486)
+r = c.final()
+assert r.status == 486, r.start
+c.ack_non2xx(r)
+ack = carol.request("ACK", call_id=c.call_id)
+assert ack.first("CSeq").startswith(inv.invite.first("CSeq").split()[0]), ack
+bob.quiet(0.5, lambda m: m.status is not None and m.status >= 200 and m.cseq_method == "INVITE")
+PY
+
+run "CANCEL while ringing: 200 for the CANCEL, the callee is cancelled, 487 upstream at once even with a dead contact" <<'PY'
+from sipua import *
+alice, bob, dead = Phone("alice"), Phone("bob"), Phone("bob", contact_user="bob-dead")
+alice.register(True); bob.register(True); dead.register()
+dead.close()  # a phone that registered and went away: its branch never answers
+c = alice.call("bob")
+inv = incoming(bob)
+inv.ring()
+alice.response(c.call_id, "INVITE", 180)
+r = c.cancel()
+assert r.status == 200, "CANCEL answered %s" % r.start
+can = bob.request("CANCEL", call_id=c.call_id)
+assert can.first("Via").split(";branch=")[1].split(";")[0] == inv.invite.first("Via").split(";branch=")[1].split(";")[0], \
+    "the CANCEL must carry the INVITE branch's Via"
+bob.reply(can, 200)
+t0 = time.monotonic()
+inv.answer(487)
+r = c.final()
+assert r.status == 487, r.start
+assert time.monotonic() - t0 < 1, "the 487 waited for the dead branch"
+c.ack_non2xx(r)
+PY
+
+run "parallel forking: both contacts ring, the first 200 wins, the other is cancelled" <<'PY'
+from sipua import *
+alice, d1, d2 = Phone("alice"), Phone("dave", contact_user="dave-desk"), Phone("dave", contact_user="dave-mobile")
+alice.register(True); d1.register(True); d2.register()
+c = alice.call("dave")
+i1, i2 = incoming(d1), incoming(d2)
+b1 = i1.invite.first("Via").split(";branch=")[1].split(";")[0]
+b2 = i2.invite.first("Via").split(";branch=")[1].split(";")[0]
+assert b1 != b2, "two branches must have two branch ids"
+i1.ring(); i2.ring()
+alice.response(c.call_id, "INVITE", 180); alice.response(c.call_id, "INVITE", 180)
+i2.answer(200)
+ok = c.final()
+assert ok.status == 200 and ok.to_tag() == i2.tag, "the mobile's 200 should win:\n%s" % ok
+can = d1.request("CANCEL", call_id=c.call_id)
+d1.reply(can, 200)
+i1.answer(487)
+ack = d1.request("ACK", call_id=c.call_id)  # hop-by-hop ACK of the 487
+alice.quiet(0.5, lambda m: m.status == 487)
+c.established(ok); c.ack()
+d2.request("ACK", call_id=c.call_id)
+PY
+
+run "a 6xx ends every branch: the other is cancelled, 603 upstream" <<'PY'
+from sipua import *
+alice, d1, d2 = Phone("alice"), Phone("dave", contact_user="dave-desk"), Phone("dave", contact_user="dave-mobile")
+alice.register(True); d1.register(True); d2.register()
+c = alice.call("dave")
+i1, i2 = incoming(d1), incoming(d2)
+i1.ring(); i2.ring()
+i1.answer(603)
+d1.request("ACK", call_id=c.call_id)
+can = d2.request("CANCEL", call_id=c.call_id)
+d2.reply(can, 200)
+i2.answer(487)
+r = c.final()
+assert r.status == 603, "expected 603 upstream, got %s" % r.start
+PY
+
+run "Timer C: a branch ringing without an answer is cancelled (--timer-c 2), 487 upstream" <<'PY'
+from sipua import *
+alice, bob = Phone("alice"), Phone("bob")
+alice.register(True); bob.register(True)
+c = alice.call("bob")
+inv = incoming(bob)
+inv.ring()
+t0 = time.monotonic()
+can = bob.request("CANCEL", timeout=5, call_id=c.call_id)
+waited = time.monotonic() - t0
+assert 1.5 < waited < 4, "Timer C fired after %.1f s, expected about 2" % waited
+bob.reply(can, 200)
+inv.answer(487)
+assert c.final().status == 487
+PY
+
+run "480 for a user without bindings, 404 for a missing one (after auth), 403 for a foreign domain or a forged From" <<'PY'
+from sipua import *
+alice = Phone("alice")
+alice.register()
+assert alice.call("erin").final().status == 480
+r = alice.call("nobody").final()
+assert r.status == 404, r.start
+assert alice.call("sip:bob@elsewhere.example").final().status == 403, "open relay!"
+r = alice.call("bob", from_user="carol").final()
+assert r.status == 403, "a From naming another user must be refused, got %s" % r.start
+PY
+
+run "unauthenticated callers learn nothing: the same 407 for a real and an unknown callee or caller" <<'PY'
+from sipua import *
+def shape(r):
+    return [(n, re.sub(r'nonce="[^"]*"', 'nonce=""', v)) for n, v in r.headers if n not in ("Via", "From", "To", "Call-ID", "CSeq")]
+x = Phone("alice")
+a = x.call("bob", authenticate=False).final()
+b = x.call("nobody", authenticate=False).final()
+ghost = Phone("ghost")
+g = ghost.call("bob", authenticate=False).final()
+assert a.status == b.status == g.status == 407, (a.start, b.start, g.start)
+assert shape(a) == shape(b) == shape(g), "407s differ:\n%s\n%s\n%s" % (a, b, g)
+w = Phone("alice", password="Wrong-Password-123")
+r = w.call("bob", authenticate=True)
+f = r.final()
+assert f.status == 407, "a wrong password must be challenged again, got %s" % f.start
+PY
+
+run "MESSAGE is routed like INVITE (no Record-Route); 480 for an offline user" <<'PY'
+from sipua import *
+alice, bob = Phone("alice"), Phone("bob")
+alice.register(True); bob.register(True)
+m = alice.call("bob", method="MESSAGE", body="hello bob")
+req = bob.request("MESSAGE", call_id=m.call_id)
+assert req.body == "hello bob" and not req.values("Record-Route"), req
+bob.reply(req, 200)
+assert m.final().status == 200
+assert alice.call("erin", method="MESSAGE", body="anyone?").final().status == 480
+PY
+
+run "Max-Forwards 0 gets 483; OPTIONS to the server itself still 200" <<'PY'
+from sipua import *
+p = Phone("alice")
+text = p.build("INVITE", "sip:bob@example.test", "mf0@x", "1", "<sip:bob@example.test>", 1, body=SDP).replace("Max-Forwards: 70", "Max-Forwards: 0")
+p.send(text)
+assert p.response("mf0@x", "INVITE", "final").status == 483
+p.send(p.build("OPTIONS", "sip:127.0.0.1:%d" % PORT, "opt@x", "1", "<sip:127.0.0.1>", 1))
+assert p.response("opt@x", "OPTIONS", "final").status == 200
+PY
+
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
+[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
+grep -q "proxied" "$tmp/server.log" || true
+echo "proxy_test: all passed"

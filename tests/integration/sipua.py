@@ -209,13 +209,19 @@ class Phone:
         return text
 
     # ---- procedures ----
-    def register(self, expires=300, q=None):
+    def register(self, replace=False, expires=300, q=None):
+        """REGISTER this phone's contact; replace=True first removes every binding of the user (Contact: *),
+        so that phones of earlier tests do not ring."""
+        if replace:
+            self._register("*", 0)
+        return self._register("<%s>%s" % (self.contact, ";q=%s" % q if q else ""), expires)
+
+    def _register(self, contact, expires):
         call_id, tag = rand() + "@reg", rand(32)
         uri = "sip:" + DOMAIN
         auth = None
         for _ in range(2):
             self.cseq += 1
-            contact = "<%s>%s" % (self.contact, ";q=%s" % q if q else "")
             extra = ["Expires: %d" % expires]
             if auth:
                 extra.append("Authorization: " + auth)
@@ -227,7 +233,7 @@ class Phone:
                 auth = digest(self.user, self.password, "REGISTER", uri,
                               challenge_params(r.values("WWW-Authenticate")[0]))
                 continue
-            assert r.status == 200, "%s: REGISTER answered %s" % (self.user, r.start)
+            assert r.status == 200, "%s: REGISTER %s answered %s" % (self.user, contact, r.start)
             return r
         raise AssertionError("%s: REGISTER still challenged" % self.user)
 
