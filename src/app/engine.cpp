@@ -328,6 +328,30 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     }
     if (shutting_down_) return;
 
+    // The proxy's routing decision comes first: a request that must authenticate is challenged without
+    // a transaction (RFC 3261 22.3 allows it; nothing is kept for a client that has not proved who it
+    // is, and a lost 407 is answered anew when the request is resent).
+    std::optional<proxy::Decision> routed;
+    const sip::Method method = msg.method_id();
+    // RFC 3261 16.3 step 3: no hops left is answered 483 before anything else (below), except OPTIONS,
+    // which the server answers itself when addressed to it.
+    if (services_.router != nullptr && users_ && method != sip::Method::Register && method != sip::Method::Cancel &&
+        (msg.max_forwards() != 0 || method == sip::Method::Options)) {
+        const auto pre = proxy::preprocess_routes(msg, *services_.self);
+        routed = services_.router->route(msg, pre, *users_, services_.clock->now_s());
+        if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
+            ++counters_.auth_challenges;
+            sip::ResponseBuilder b(msg, 407);
+            char tag[17];
+            std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(new_tag()));
+            b.to_tag(std::string_view(tag, 16));
+            for (const auto& [name, value] : routed->headers) b.header(name, value);
+            b.header("Server", "sipwarden/0.1");
+            transports_.send(to, b.build());
+            return;
+        }
+    }
+
     Entry& e = create(msg, to, key);
     if (msg.method_id() == sip::Method::Cancel) {
         // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none. A proxied
@@ -366,8 +390,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         answer(e, msg, 483);
         return;
     }
-    if (msg.method_id() != sip::Method::Register && services_.router != nullptr && users_ &&
-        proxy_request(e, msg, from)) {
+    if (routed && routed->kind != proxy::Decision::Kind::Local) {
+        proxy_request(e, msg, from, std::move(*routed));
         return;
     }
     answer_locally(e, msg, from);

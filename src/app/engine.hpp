@@ -138,8 +138,8 @@ private:
     void answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from);
 
     // ---- the stateful proxy (engine_proxy.cpp) ----
-    // Routes a request that is not for the server itself; false when it is (answer locally).
-    bool proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from);
+    // Carries out the routing decision for a request that is not for the server itself.
+    void proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d);
     void handle_response(sip::Message& msg, const transport::Peer& from);
     void forward_ack(sip::Message& ack, const transport::Peer& from);
     void start_branch(Entry& server, std::size_t branch);

@@ -55,23 +55,23 @@ std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const
     return p;
 }
 
-bool Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from) {
-    const auto pre = proxy::preprocess_routes(msg, *services_.self);
-    proxy::Decision d = services_.router->route(msg, pre, *users_, services_.clock->now_s());
-    if (d.kind == proxy::Decision::Kind::Local) return false;
+void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d) {
     if (d.kind == proxy::Decision::Kind::Reply) {
-        if (d.status == 407) ++counters_.auth_challenges;
         Headers h;
         for (auto& [name, value] : d.headers) h.emplace_back(name, std::move(value));
         answer(e, msg, d.status, h, d.reason);
-        return true;
+        return;
+    }
+    if (msg.max_forwards() == 0) {
+        answer(e, msg, 483);  // an OPTIONS with no hops left, for somebody else
+        return;
     }
     // RFC 3261 16.3 step 4: our own branch prefix in a Via means this very request went through us before.
     const std::uint64_t loop = proxy::loop_hash(msg, sip_key_.k0, sip_key_.k1);
     if (proxy::looped(msg, loop)) {
         ++counters_.loops;
         answer(e, msg, 482);
-        return true;
+        return;
     }
     ++counters_.proxied;
     const bool invite = msg.method_id() == sip::Method::Invite;
@@ -90,7 +90,6 @@ bool Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& f
         ctx.responses.add_branch();
     }
     for (std::size_t i : ctx.responses.initial_branches()) start_branch(e, i);
-    return true;
 }
 
 void Engine::start_branch(Entry& server, std::size_t i) {

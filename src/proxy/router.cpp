@@ -1,5 +1,7 @@
 #include "proxy/router.hpp"
 
+#include <asio/ip/address.hpp>
+
 #include "common/text.hpp"
 #include "registrar/registrar.hpp"
 
@@ -32,6 +34,34 @@ bool privacy_id(const sip::Message& m) {
 // asserted identity still names the authenticated user.
 bool anonymous_from(const sip::Uri& from) {
     return from.is_sip() && sw::iequals(from.host, "anonymous.invalid");
+}
+
+// Addresses that cannot be reached from outside their own network: RFC 1918, RFC 6598 (carrier-grade
+// NAT), link-local, and IPv6 unique-local / link-local.
+bool private_address(std::string_view host) {
+    asio::error_code ec;
+    const auto a = asio::ip::make_address(std::string(host), ec);
+    if (ec) return false;
+    if (a.is_v4()) {
+        const auto b = a.to_v4().to_bytes();
+        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+               (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254);
+    }
+    const auto b = a.to_v6().to_bytes();
+    return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
+// Where to send a request for a binding. A phone behind NAT registers a Contact with its private
+// address; the REGISTER's source (the NAT's public side, kept open by the phone's keep-alives) is the
+// only way back, and over TCP/TLS only its own connection is. Otherwise the Contact is the address to
+// use (it may differ from the source on purpose: a registration made on another device's behalf).
+std::optional<NextHop> hop_for_binding(const registrar::Binding& b) {
+    auto source = hop_from_source(b.source, b.connection);
+    auto contact = sip::parse_uri(b.contact);
+    std::optional<NextHop> direct = contact ? hop_for_uri(*contact) : std::nullopt;
+    if (source && (b.connection != 0 || !direct)) return source;
+    if (source && contact && private_address(contact->host) && !private_address(source->host)) return source;
+    return direct ? direct : source;
 }
 
 bool dialog_forming(sip::Method m) {
@@ -181,7 +211,7 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
                 if (auto parsed = sip::parse_uri(*u)) hop = hop_for_uri(*parsed);
             }
         } else {
-            hop = hop_from_source(b.source, b.connection);
+            hop = hop_for_binding(b);
         }
         if (!hop) continue;
         t.hop = *hop;
