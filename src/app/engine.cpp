@@ -218,6 +218,10 @@ void Engine::on_tick() {
             on_timer_c(item.handle);
             continue;
         }
+        if (item.timer == kTimerNoAnswer) {
+            on_no_answer(item.handle);
+            continue;
+        }
         e->tx.on_event(Event{EventKind::TimerFired, nullptr, {}, static_cast<Timer>(item.timer)});
     }
     tick_at_ = Clock::time_point::max();
@@ -338,7 +342,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     if (services_.router != nullptr && users_ && method != sip::Method::Register && method != sip::Method::Cancel &&
         (msg.max_forwards() != 0 || method == sip::Method::Options)) {
         const auto pre = proxy::preprocess_routes(msg, *services_.self);
-        routed = services_.router->route(msg, pre, *users_, services_.clock->now_s());
+        routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
             ++counters_.auth_challenges;
             sip::ResponseBuilder b(msg, 407);

@@ -95,6 +95,8 @@ public:
     void set_services(Services s) { services_ = s; }
     // The users as the store holds them now (call on this worker's thread; the control loop posts it).
     void set_users(std::shared_ptr<const auth::UserDirectory> users) { users_ = std::move(users); }
+    // The call forwarding rules as the store holds them now (this worker's thread).
+    void set_forwards(std::shared_ptr<const pbx::ForwardingTable> f) { forwards_ = std::move(f); }
     const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
     // Call on this worker's thread.
@@ -152,6 +154,13 @@ private:
     void apply_verdict(Entry& server, std::size_t branch, const proxy::ResponseContext::Verdict& v, int status,
                        std::string* upstream);
     void on_timer_c(Handle client);
+    void on_no_answer(Handle server);
+    // Call forwarding after the callee failed (busy, unavailable, no answer): true when the call goes on
+    // to a forwarding target (or ended with the forwarding's own answer).
+    bool maybe_forward(Entry& server);
+    // Sends a 181 per new forwarding step (INVITE only), records the steps, and starts the new targets.
+    void ring_forwarded(Entry& server, proxy::Decision d);
+    void announce_forwards(Entry& server, const std::vector<proxy::ForwardHop>& hops);
     // Our address for sending to `hop`: the listener of its transport and address family.
     const proxy::LocalAddress* local_address(transport::Protocol protocol, bool ipv6) const;
     std::optional<transport::Peer> peer_for(const proxy::NextHop& hop) const;
@@ -186,6 +195,7 @@ private:
     EngineConfig config_;
     Services services_;
     std::shared_ptr<const auth::UserDirectory> users_;
+    std::shared_ptr<const pbx::ForwardingTable> forwards_;
     transport::Transports transports_;
     std::uint8_t worker_;
     std::vector<Engine*> shards_;

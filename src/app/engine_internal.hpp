@@ -16,8 +16,10 @@
 
 namespace sw::app {
 
-// Index of Timer C in Fx::timer_gen, after the transaction timers A..M.
+// Index of Timer C in Fx::timer_gen, after the transaction timers A..M, and of the no-answer
+// forwarding timer of a proxied INVITE (on its server transaction).
 inline constexpr std::size_t kTimerC = 12;
+inline constexpr std::size_t kTimerNoAnswer = 13;
 
 // Effects of one transaction, carried out with the worker's sockets and its timer queue.
 class Engine::Fx : public transaction::Effects {
@@ -44,7 +46,7 @@ public:
     void terminated() override { engine_.terminated_.push_back(handle); }
 
     Handle handle;
-    std::array<std::uint32_t, 13> timer_gen{};  // A..M, then Timer C
+    std::array<std::uint32_t, 14> timer_gen{};  // A..M, Timer C, no-answer
     transaction::Duration retire_after{0};
     const transport::Peer& peer() const { return peer_; }
 
@@ -76,6 +78,9 @@ struct ProxyContext {
     std::uint64_t loop = 0;      // loop-detection hash (branch prefix)
     transport::Peer from;        // where the request came from (the Record-Route of the inbound side)
     bool cancelled = false;      // a CANCEL came from upstream
+    bool no_answer_fired = false;  // the callee rang too long: its branches are being cancelled to forward
+    std::string original_user;   // the user first called (History-Info's first entry)
+    std::vector<proxy::ForwardHop> forwards;  // every forwarding step so far
 };
 
 struct Engine::Entry {

@@ -23,6 +23,12 @@ std::string client_key_text(std::string_view branch, std::string_view method) {
     return k;
 }
 
+std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain) {
+    // Call-Info (RFC 3261 20.9) naming the new target, with who forwarded and why as generic parameters.
+    return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" + domain +
+           "\";reason=" + std::string(pbx::diversion_reason(hop.kind));
+}
+
 std::string via_value(transport::Protocol p, const proxy::LocalAddress& local, std::string_view branch) {
     std::string v("SIP/2.0/");
     v.append(transport::protocol_name(p)).append(" ").append(local.hostport());
@@ -57,6 +63,10 @@ std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const
 
 void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d) {
     if (d.kind == proxy::Decision::Kind::Reply) {
+        if (!d.forwards.empty() && msg.method_id() == sip::Method::Invite) {
+            // Forwarded before it failed (B forwards to C, who is offline): the caller learns both.
+            for (const auto& hop : d.forwards) answer(e, msg, 181, {{"Call-Info", forwarding_info(hop, d.domain)}});
+        }
         Headers h;
         for (auto& [name, value] : d.headers) h.emplace_back(name, std::move(value));
         answer(e, msg, d.status, h, d.reason);
@@ -76,20 +86,92 @@ void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& f
     ++counters_.proxied;
     const bool invite = msg.method_id() == sip::Method::Invite;
     const bool serial = services_.router->config().serial_forking && !d.in_dialog;
-    std::vector<proxy::Target> targets = std::move(d.targets);
-    e.proxy = std::make_unique<ProxyContext>(std::move(msg), std::move(d), invite, serial);
+    proxy::Decision first = std::move(d);
+    e.proxy = std::make_unique<ProxyContext>(std::move(msg), proxy::Decision{}, invite, serial);
     ProxyContext& ctx = *e.proxy;
-    // RFC 3261 22.3: the credentials were for us; they go no further.
-    if (!ctx.decision.caller.empty()) ctx.request.remove_headers(sip::HeaderId::ProxyAuthorization);
+    if (!first.in_dialog) {
+        // RFC 3261 22.3: the credentials were for us; they go no further. Forwarding history from a phone
+        // is not trusted: the server writes its own.
+        ctx.request.remove_headers(sip::HeaderId::ProxyAuthorization);
+        ctx.request.remove_headers(sip::HeaderId::HistoryInfo);
+        ctx.request.remove_headers(sip::HeaderId::Diversion);
+        ctx.original_user = first.visited.empty() ? std::string() : first.visited.front();
+    }
     ctx.loop = loop;
     ctx.from = from;
+    ring_forwarded(e, std::move(first));
+}
+
+void Engine::announce_forwards(Entry& server, const std::vector<proxy::ForwardHop>& hops) {
+    ProxyContext& ctx = *server.proxy;
+    for (const auto& hop : hops) {
+        // One 181 per step of a chain, naming who forwarded the call and to whom.
+        if (ctx.request.method_id() == sip::Method::Invite && !ctx.responses.final_sent()) {
+            answer(server, ctx.request, 181, {{"Call-Info", forwarding_info(hop, ctx.decision.domain)}});
+        }
+        ctx.forwards.push_back(hop);
+    }
+}
+
+void Engine::ring_forwarded(Entry& server, proxy::Decision d) {
+    ProxyContext& ctx = *server.proxy;
+    std::vector<proxy::Target> targets = std::move(d.targets);
+    std::vector<proxy::ForwardHop> hops = std::move(d.forwards);
+    ctx.decision = std::move(d);
+    announce_forwards(server, hops);
     for (auto& t : targets) {
         ProxyBranch b;
         b.target = std::move(t);
         ctx.branches.push_back(std::move(b));
         ctx.responses.add_branch();
     }
-    for (std::size_t i : ctx.responses.initial_branches()) start_branch(e, i);
+    ctx.no_answer_fired = false;
+    const auto& rules = ctx.decision.callee_rules;
+    if (rules && rules->no_answer && ctx.request.method_id() == sip::Method::Invite) {
+        schedule(server.fx.handle, kTimerNoAnswer, ++server.fx.timer_gen[kTimerNoAnswer],
+                 std::chrono::seconds(rules->no_answer->seconds));
+    }
+    for (std::size_t i : ctx.responses.initial_branches()) start_branch(server, i);
+}
+
+bool Engine::maybe_forward(Entry& server) {
+    ProxyContext& ctx = *server.proxy;
+    if (ctx.cancelled || !ctx.decision.callee_rules || services_.router == nullptr) return false;
+    const auto best = ctx.responses.best();
+    const int status = best ? ctx.responses.status(*best) : 408;
+    std::optional<pbx::ForwardKind> kind;
+    if (ctx.no_answer_fired) {
+        kind = pbx::ForwardKind::NoAnswer;
+    } else if (status == 486 || status == 600) {
+        kind = pbx::ForwardKind::Busy;
+    } else if (status == 408 || status == 480 || status == 503) {
+        kind = pbx::ForwardKind::Unavailable;
+    }
+    if (!kind || !ctx.decision.callee_rules->get(*kind)) return false;
+    proxy::Decision next = services_.router->retarget(ctx.decision, *kind, *users_, forwards_.get(),
+                                                      services_.clock->now_s());
+    ctx.responses.forget_finished();  // the old callee's answers are not the call's any more
+    if (next.kind != proxy::Decision::Kind::Forward) {
+        announce_forwards(server, next.forwards);
+        ctx.responses.mark_final_sent();
+        Headers h;
+        for (auto& [name, value] : next.headers) h.emplace_back(name, std::move(value));
+        answer(server, ctx.request, next.status, h, next.reason);
+        return true;
+    }
+    ring_forwarded(server, std::move(next));
+    return true;
+}
+
+void Engine::on_no_answer(Handle h) {
+    Entry* se = find(h);
+    if (se == nullptr || !se->proxy) return;
+    ProxyContext& ctx = *se->proxy;
+    if (ctx.cancelled || ctx.responses.final_sent()) return;
+    // The callee rang for its no-answer time: stop ringing it; once its branches have ended,
+    // send_best forwards the call instead of answering.
+    ctx.no_answer_fired = true;
+    cancel_pending(*se, ctx.branches.size());
 }
 
 void Engine::start_branch(Entry& server, std::size_t i) {
@@ -116,6 +198,12 @@ void Engine::start_branch(Entry& server, std::size_t i) {
     }
     // Inside a dialog nobody asserts anything; outside, the authenticated caller (or nothing, for Privacy: id).
     if (!ctx.decision.in_dialog) spec.asserted_identity = ctx.decision.asserted_identity;
+    if (!ctx.forwards.empty()) {
+        // RFC 7044 History-Info and RFC 5806 Diversion: why the final callee's phone rings.
+        spec.extra_headers.emplace_back("History-Info",
+                                        proxy::history_info(ctx.original_user, ctx.forwards, ctx.decision.domain));
+        spec.extra_headers.emplace_back("Diversion", proxy::diversion(ctx.forwards, ctx.decision.domain));
+    }
     b.request = proxy::build_branch_request(ctx.request, spec);
     b.peer = *peer;
     const bool invite = ctx.request.method_id() == sip::Method::Invite;
@@ -229,6 +317,7 @@ void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseCo
 void Engine::send_best(Entry& server) {
     ProxyContext& ctx = *server.proxy;
     if (ctx.responses.final_sent()) return;
+    if (maybe_forward(server)) return;
     ctx.responses.mark_final_sent();
     const auto best = ctx.responses.best();
     int status = best ? ctx.responses.status(*best) : 408;
@@ -275,7 +364,7 @@ void Engine::forward_ack(sip::Message& ack, const transport::Peer& from) {
         ++counters_.stray_acks;
         return;
     }
-    proxy::Decision d = services_.router->route(ack, pre, *users_, services_.clock->now_s());
+    proxy::Decision d = services_.router->route(ack, pre, *users_, forwards_.get(), services_.clock->now_s());
     if (d.kind != proxy::Decision::Kind::Forward || d.targets.empty()) {
         ++counters_.stray_acks;
         return;

@@ -6,6 +6,7 @@
 
 #include "app/check_message.hpp"
 #include "app/config.hpp"
+#include "app/forward_command.hpp"
 #include "app/registrations_command.hpp"
 #include "app/run_command.hpp"
 #include "app/user_command.hpp"
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
 
     sw::app::UserCommand user_command;
     auto* user = sw::app::add_user_command(app, user_command);
+    sw::app::ForwardCommand forward_command;
+    auto* forward = sw::app::add_forward_command(app, forward_command);
     sw::app::RegistrationsCommand registrations_command;
     auto* registrations = sw::app::add_registrations_command(app, registrations_command);
 
@@ -119,6 +122,7 @@ int main(int argc, char** argv) {
         sw::auth::OsRandom random;
         return sw::app::run_user_command(user_command, std::cin, std::cout, std::cerr, random);
     }
+    if (*forward) return sw::app::run_forward_command(forward_command, std::cout, std::cerr);
     if (*registrations) {
         return sw::app::run_registrations(registrations_command, static_cast<std::int64_t>(std::time(nullptr)),
                                           std::cout, std::cerr);

@@ -15,6 +15,7 @@
 #include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
 #include "storage/sqlite/binding_store.hpp"
+#include "storage/sqlite/forward_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
 
@@ -121,6 +122,17 @@ int run_server(const RunOptions& options) {
     };
     auto users = load_users();
     if (!users) return 2;
+    storage::SqliteForwardStore forward_store(*store->db);
+    auto load_forwards = [&]() -> std::shared_ptr<const pbx::ForwardingTable> {
+        auto all = forward_store.load_all();
+        if (!all) {
+            spdlog::error("forwarding: {}", all.error());
+            return nullptr;
+        }
+        return std::make_shared<const pbx::ForwardingTable>(*all);
+    };
+    auto forwards = load_forwards();
+    if (!forwards) return 2;
     auth::SystemClock clock;
     auth::OsRandom random;
     auth::NonceFactory nonces(auth::NonceFactory::random_secret(),
@@ -204,6 +216,7 @@ int run_server(const RunOptions& options) {
         if (tls_context) w->engine->set_tls_context(tls_context);
         w->engine->set_services(services);
         w->engine->set_users(users);
+        w->engine->set_forwards(forwards);
         if (auto ok = w->engine->start(shared); !ok) {
             spdlog::error("cannot listen: {}", ok.error());
             return 2;
@@ -256,6 +269,10 @@ int run_server(const RunOptions& options) {
         const std::int64_t version = store->db->data_version();
         if (version != seen_version) {
             seen_version = version;
+            if (auto fresh_forwards = load_forwards()) {
+                for (auto& w : workers)
+                    asio::post(w->io, [e = w->engine.get(), fresh_forwards] { e->set_forwards(fresh_forwards); });
+            }
             if (auto fresh = load_users()) {
                 users = fresh;
                 // Bindings of users removed or disabled go once every worker has the new list: a worker

@@ -30,6 +30,11 @@ bool ResponseContext::pending() const {
     return false;
 }
 
+void ResponseContext::forget_finished() {
+    for (auto& b : branches_)
+        if (b.state == BranchState::Done) b.status = 0;
+}
+
 void ResponseContext::stop_waiting() {
     stopped_ = true;
     for (auto& b : branches_) {

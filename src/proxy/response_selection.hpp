@@ -33,6 +33,8 @@ public:
     Verdict on_response(std::size_t branch, int status);
     // A branch gave up with no final response: Timer B/F (408) or a transport failure (503).
     Verdict on_failure(std::size_t branch, int synthetic_status) { return on_response(branch, synthetic_status); }
+    // Call forwarding: the branches that have ended are no longer candidates for the best response.
+    void forget_finished();
     // Stops every branch not yet started (a CANCEL from upstream, Timer C of a serial fork ...).
     void stop_waiting();
 

@@ -1,5 +1,6 @@
 #include "proxy/router.hpp"
 
+#include <algorithm>
 #include <asio/ip/address.hpp>
 
 #include "common/text.hpp"
@@ -69,6 +70,28 @@ bool dialog_forming(sip::Method m) {
 }
 }  // namespace
 
+std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops, const std::string& domain) {
+    std::string out = "<sip:" + original + "@" + domain + ">;index=1";
+    std::string index = "1";
+    for (const auto& h : hops) {
+        const std::string parent = index;
+        index += ".1";
+        out += ", <sip:" + h.to + "@" + domain + ";cause=" + std::to_string(pbx::history_cause(h.kind)) +
+               ">;index=" + index + ";mp=" + parent;
+    }
+    return out;
+}
+
+std::string diversion(const std::vector<ForwardHop>& hops, const std::string& domain) {
+    std::string out;
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+        if (!out.empty()) out += ", ";
+        out += "<sip:" + it->from + "@" + domain + ">;reason=" + std::string(pbx::diversion_reason(it->kind)) +
+               ";counter=1";
+    }
+    return out;
+}
+
 bool routable_method(sip::Method m) {
     switch (m) {
         case sip::Method::Invite:
@@ -123,7 +146,7 @@ Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& r
 }
 
 Decision Router::route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                       std::int64_t now) const {
+                       const pbx::ForwardingTable* forwards, std::int64_t now) const {
     const sip::Method method = request.method_id();
     if (request.to().has_tag) return in_dialog(request, routes);
 
@@ -196,7 +219,15 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
         pai.append("<sip:").append(v.user).append("@").append(self_.default_domain()).append(">");
         d.asserted_identity = std::move(pai);
     }
-    for (const auto& b : location_.lookup(user + "@" + domain, now)) {
+    d.domain = domain;
+    d.visited.push_back(user);
+    resolve(d, user, users, forwards, now);
+    return d;
+}
+
+std::vector<Target> Router::targets_of(const std::string& aor, std::int64_t now) const {
+    std::vector<Target> out;
+    for (const auto& b : location_.lookup(aor, now)) {
         Target t;
         t.request_uri = b.contact;
         t.q = b.q;
@@ -215,9 +246,74 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
         }
         if (!hop) continue;
         t.hop = *hop;
-        d.targets.push_back(std::move(t));
+        out.push_back(std::move(t));
     }
-    if (d.targets.empty()) return reply(480);
+    return out;
+}
+
+bool Router::forward_step(Decision& d, std::string& user, pbx::ForwardKind kind, const std::string& target,
+                          const auth::UserDirectory& users) const {
+    // A chain that comes back to a user already on it, or grows too long, is a loop: it ends here, with
+    // one clear answer, instead of ringing round.
+    const bool seen = std::find(d.visited.begin(), d.visited.end(), target) != d.visited.end();
+    auto fail = [&d](int status, std::string reason) {
+        Decision r = reply(status, std::move(reason));
+        r.forwards = std::move(d.forwards);  // the steps taken are still told to the caller
+        r.domain = d.domain;
+        d = std::move(r);
+        return false;
+    };
+    if (seen || d.forwards.size() >= kMaxForwardHops) return fail(482, "Loop Detected (call forwarding)");
+    d.forwards.push_back(ForwardHop{user, target, kind});
+    const auth::UserRecord* next = users.find(target);
+    // Numbers outside the company go out through trunks, which do not exist yet.
+    if (next == nullptr || !next->enabled) return fail(404, "Not Found (forwarding target)");
+    user = target;
+    d.visited.push_back(user);
+    return true;
+}
+
+void Router::resolve(Decision& d, std::string user, const auth::UserDirectory& users,
+                     const pbx::ForwardingTable* forwards, std::int64_t now) const {
+    for (;;) {
+        const pbx::ForwardSet* rules = forwards != nullptr ? forwards->find(user) : nullptr;
+        if (rules != nullptr && rules->always) {
+            if (!forward_step(d, user, pbx::ForwardKind::Always, rules->always->target, users)) return;
+            continue;
+        }
+        d.targets = targets_of(user + "@" + d.domain, now);
+        if (d.targets.empty() && rules != nullptr && rules->unavailable) {
+            if (!forward_step(d, user, pbx::ForwardKind::Unavailable, rules->unavailable->target, users)) return;
+            continue;
+        }
+        d.callee = user;
+        d.callee_rules = rules != nullptr ? std::optional<pbx::ForwardSet>(*rules) : std::nullopt;
+        if (d.targets.empty()) {
+            // Keep what a caller should learn from the forwarding so far (its 181s are sent by the caller
+            // of resolve); the call itself cannot ring.
+            Decision r = reply(480);
+            r.forwards = std::move(d.forwards);
+            r.domain = d.domain;
+            d = std::move(r);
+        }
+        return;
+    }
+}
+
+Decision Router::retarget(const Decision& current, pbx::ForwardKind kind, const auth::UserDirectory& users,
+                          const pbx::ForwardingTable* forwards, std::int64_t now) const {
+    Decision d;
+    d.kind = Decision::Kind::Forward;
+    d.caller = current.caller;
+    d.record_route = current.record_route;
+    d.asserted_identity = current.asserted_identity;
+    d.domain = current.domain;
+    d.visited = current.visited;
+    std::string user = current.callee;
+    const auto& rule = current.callee_rules ? current.callee_rules->get(kind) : std::nullopt;
+    if (!rule) return reply(480);
+    if (!forward_step(d, user, kind, rule->target, users)) return d;
+    resolve(d, user, users, forwards, now);
     return d;
 }
 

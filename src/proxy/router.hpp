@@ -14,6 +14,7 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/user_directory.hpp"
+#include "pbx/forwarding.hpp"
 #include "proxy/forward.hpp"
 #include "proxy/route_set.hpp"
 #include "registrar/location_service.hpp"
@@ -27,6 +28,16 @@ struct Target {
     std::vector<std::string> routes;  // pre-loaded Route values (Path of the binding)
     int q = 1000;
 };
+
+// One step of call forwarding: `from` forwarded the call to `to` for `kind`.
+struct ForwardHop {
+    std::string from;
+    std::string to;
+    pbx::ForwardKind kind = pbx::ForwardKind::Always;
+};
+
+// Longest forwarding chain followed (B to C to D ... ); longer is treated as a loop.
+inline constexpr std::size_t kMaxForwardHops = 5;
 
 struct Decision {
     enum class Kind : std::uint8_t {
@@ -43,6 +54,13 @@ struct Decision {
     bool record_route = false;
     std::optional<std::string> asserted_identity;  // P-Asserted-Identity for the branches
     std::string caller;  // the authenticated user, when there is one
+    // Local callee (Forward): who rings in the end, at which of our domains, after which forwarding steps,
+    // and the callee's own rules for what may still happen (busy, no answer, unavailable).
+    std::string callee;
+    std::string domain;
+    std::vector<ForwardHop> forwards;  // also on a Reply (480/404/482) that came after forwarding
+    std::vector<std::string> visited;  // every user the call was meant for so far
+    std::optional<pbx::ForwardSet> callee_rules;
 };
 
 struct RouterConfig {
@@ -57,16 +75,34 @@ public:
 
     // `request` has had its routes preprocessed (preprocess_routes); `routes` tells what was removed.
     Decision route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                   std::int64_t now) const;
+                   const pbx::ForwardingTable* forwards, std::int64_t now) const;
+    // Call forwarding after the callee was tried: busy, no answer or unavailable. The callee's rule of that
+    // kind from `current`; the result rings the target (following its own always/unavailable rules), or is
+    // a Reply (480 without such a rule, 404 for a target that is not a user, 482 for a loop).
+    Decision retarget(const Decision& current, pbx::ForwardKind kind, const auth::UserDirectory& users,
+                      const pbx::ForwardingTable* forwards, std::int64_t now) const;
     const RouterConfig& config() const { return config_; }
 
 private:
     Decision in_dialog(const sip::Message& request, const RoutePreprocess& routes) const;
+    std::vector<Target> targets_of(const std::string& aor, std::int64_t now) const;
+    // Follows always / unavailable rules from `user` and fills the targets of whoever rings in the end.
+    void resolve(Decision& d, std::string user, const auth::UserDirectory& users,
+                 const pbx::ForwardingTable* forwards, std::int64_t now) const;
+    // One forwarding step from `user` to `target`; false (and `d` a Reply) on a loop or a bad target.
+    bool forward_step(Decision& d, std::string& user, pbx::ForwardKind kind, const std::string& target,
+                      const auth::UserDirectory& users) const;
     const SelfIdentity& self_;
     const auth::Authenticator& auth_;
     const registrar::LocationService& location_;
     RouterConfig config_;
 };
+
+// RFC 7044: the History-Info of a call first meant for `original` and forwarded along `hops`:
+// <sip:201@d>;index=1, <sip:202@d;cause=302>;index=1.1;mp=1, <sip:203@d;cause=486>;index=1.1.1;mp=1.1
+std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops, const std::string& domain);
+// RFC 5806: Diversion, the most recent forwarding first: <sip:202@d>;reason=user-busy;counter=1, ...
+std::string diversion(const std::vector<ForwardHop>& hops, const std::string& domain);
 
 // Methods the proxy routes to users; anything else addressed to a user gets 405.
 bool routable_method(sip::Method m);

@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*"; echo "--- server log"; tail -${LOGLINES:-50} "$tmp/ser
 
 data="$tmp/var"
 pw="Proxy-Test-pass-7731"
-for u in alice bob carol dave erin; do
+for u in alice bob carol dave erin 201 202 203 204; do
   "$bin" user add "$u" --name "User ${u^}" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null ||
     fail "user add $u"
 done
@@ -29,7 +29,7 @@ port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DG
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
 grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
-export PORT=$port PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1
+export PORT=$port PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1 SW=$bin DATA=$data
 
 run() {  # name: runs the python on stdin
   local name=$1
@@ -213,6 +213,140 @@ p.send(text)
 assert p.response("mf0@x", "INVITE", "final").status == 483
 p.send(p.build("OPTIONS", "sip:127.0.0.1:%d" % PORT, "opt@x", "1", "<sip:127.0.0.1>", 1))
 assert p.response("opt@x", "OPTIONS", "final").status == 200
+PY
+
+cat > "$tmp/fwd.py" <<'PY'
+import os, subprocess, time
+def forward(*args):
+    subprocess.run([os.environ["SW"], "forward"] + list(args) + ["--data-dir", os.environ["DATA"]], check=True,
+                   capture_output=True)
+def settle():
+    time.sleep(1.0)  # a change made with the command line reaches the running server within a second
+def call_info(r):
+    return r.first("Call-Info")
+PY
+export PYTHONPATH="$here:$tmp"
+
+run "forwarding always, in a chain: one 181 per hop with Call-Info, History-Info and Diversion at the final callee" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "201", "--always", "202"); forward("set", "202", "--always", "203")
+settle()
+alice, p203 = Phone("alice"), Phone("203")
+alice.register(True); p203.register(True)
+c = alice.call("201")
+f1 = alice.response(c.call_id, "INVITE", 181)
+f2 = alice.response(c.call_id, "INVITE", 181)
+assert f1.reason == "Call Is Being Forwarded", f1.start
+assert call_info(f1) == '<sip:202@example.test>;purpose=forwarding;forwarded-by="sip:201@example.test";reason=unconditional', call_info(f1)
+assert call_info(f2).startswith('<sip:203@example.test>;purpose=forwarding;forwarded-by="sip:202@example.test"'), call_info(f2)
+inv = incoming(p203)
+i = inv.invite
+assert i.first("History-Info") == ("<sip:201@example.test>;index=1, <sip:202@example.test;cause=302>;index=1.1;mp=1, "
+                                   "<sip:203@example.test;cause=302>;index=1.1.1;mp=1.1"), i.first("History-Info")
+assert i.first("Diversion") == ("<sip:202@example.test>;reason=unconditional;counter=1, "
+                                "<sip:201@example.test>;reason=unconditional;counter=1"), i.first("Diversion")
+assert uri_of(i.first("To")) == "sip:201@example.test", "the To stays the number dialled: %s" % i.first("To")
+inv.answer(200)
+ok = c.final()
+assert ok.status == 200 and ok.to_tag() == inv.tag, ok.start
+c.established(ok); c.ack(); p203.request("ACK", call_id=c.call_id)
+forward("clear", "201"); forward("clear", "202")
+PY
+
+run "forwarding on busy: 486 from the callee becomes a 181 and a call to the target" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "202", "--busy", "204")
+settle()
+alice, p202, p204 = Phone("alice"), Phone("202"), Phone("204")
+alice.register(True); p202.register(True); p204.register(True)
+c = alice.call("202")
+busy = incoming(p202)
+busy.answer(486)
+p202.request("ACK", call_id=c.call_id)
+f = alice.response(c.call_id, "INVITE", 181)
+assert "reason=user-busy" in call_info(f), call_info(f)
+inv = incoming(p204)
+assert "cause=486" in inv.invite.first("History-Info"), inv.invite.first("History-Info")
+inv.ring(); alice.response(c.call_id, "INVITE", 180)
+inv.answer(200)
+assert c.final().status == 200
+alice.quiet(0.3, lambda m: m.status == 486)
+forward("clear", "202")
+PY
+
+run "forwarding on no answer: after N seconds the ringing phone is cancelled and the target rings" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "203", "--no-answer", "1", "204")
+settle()
+alice, p203, p204 = Phone("alice"), Phone("203"), Phone("204")
+alice.register(True); p203.register(True); p204.register(True)
+c = alice.call("203")
+ringing = incoming(p203)
+ringing.ring()
+t0 = time.monotonic()
+can = p203.request("CANCEL", timeout=4, call_id=c.call_id)
+assert 0.7 < time.monotonic() - t0 < 2.5, "no-answer fired after %.1f s" % (time.monotonic() - t0)
+p203.reply(can, 200); ringing.answer(487)
+f = alice.response(c.call_id, "INVITE", 181)
+assert "reason=no-answer" in call_info(f), call_info(f)
+inv = incoming(p204)
+inv.answer(200)
+r = c.final()
+assert r.status == 200, "expected the target's 200, got %s" % r.start
+forward("clear", "203")
+PY
+
+run "forwarding when unavailable: a user with no binding is forwarded at once" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "201", "--unavailable", "204")
+settle()
+alice, p204 = Phone("alice"), Phone("204")
+alice.register(True); p204.register(True)
+c = alice.call("201")
+f = alice.response(c.call_id, "INVITE", 181)
+assert "reason=unavailable" in call_info(f), call_info(f)
+inv = incoming(p204)
+inv.answer(486)
+r = c.final()
+assert r.status == 486, r.start
+forward("clear", "201")
+PY
+
+run "forwarding when unavailable: a registered phone answering 480 is forwarded too" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "202", "--unavailable", "204")
+settle()
+alice, p202, p204 = Phone("alice"), Phone("202"), Phone("204")
+alice.register(True); p202.register(True); p204.register(True)
+c = alice.call("202")
+incoming(p202).answer(480)
+f = alice.response(c.call_id, "INVITE", 181)
+assert "reason=unavailable" in call_info(f), call_info(f)
+incoming(p204).answer(200)
+assert c.final().status == 200
+forward("clear", "202")
+PY
+
+run "a forwarding loop ends with 482, not a storm" <<'PY'
+from sipua import *
+from fwd import *
+forward("set", "201", "--always", "202"); forward("set", "202", "--always", "201")
+settle()
+alice = Phone("alice")
+alice.register(True)
+c = alice.call("201")
+r = c.final()
+assert r.status == 482 and "forwarding" in r.reason, r.start
+alice.quiet(0.5, lambda m: m.method == "INVITE")
+forward("clear", "201"); forward("clear", "202")
+settle()
+r = alice.call("201").final()
+assert r.status == 480, "after clearing, 201 (offline) should be 480, got %s" % r.start
 PY
 
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""

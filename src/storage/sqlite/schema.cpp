@@ -43,7 +43,18 @@ CREATE TABLE bindings(
 CREATE INDEX bindings_by_expiry ON bindings(expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations{kVersion1};
+// Version 2: call forwarding rules, one per user and kind.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE forwards(
+    user    TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('always', 'busy', 'no-answer', 'unavailable')),
+    target  TEXT NOT NULL,
+    seconds INTEGER NOT NULL DEFAULT 0 CHECK (seconds BETWEEN 0 AND 600),
+    PRIMARY KEY (user, kind)
+);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations{kVersion1, kVersion2};
 
 }  // namespace
 

@@ -151,6 +151,10 @@ Status SqliteUserStore::remove(std::string_view name) {
     bindings->bind_text(1, std::string(name) + "@");
     bindings->bind_text(2, std::string(name) + "A");
     if (auto done = bindings->run(); !done) return sw::unexpected(what + done.error());
+    auto forwards = db_.prepare("DELETE FROM forwards WHERE user = ?1");
+    if (!forwards) return sw::unexpected(what + forwards.error());
+    forwards->bind_text(1, name);
+    if (auto done = forwards->run(); !done) return sw::unexpected(what + done.error());
 
     if (auto committed = tx->commit(); !committed) return sw::unexpected(what + committed.error());
     return ok();
