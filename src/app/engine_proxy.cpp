@@ -49,14 +49,18 @@ std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const
     if (ec) return std::nullopt;
     const proxy::LocalAddress* local = local_address(hop.protocol, address.is_v6());
     if (local == nullptr) return std::nullopt;  // we do not listen on that transport and family
-    // Streams: only over a connection the peer opened (a phone's registration flow). Opening
-    // connections of our own comes with trunks.
-    if (hop.protocol != transport::Protocol::Udp && hop.connection == 0) return std::nullopt;
     transport::Peer p;
     p.protocol = hop.protocol;
     p.address = address;
     p.port = hop.port;
     p.connection = hop.connection;
+    // Streams: over the connection the peer opened when there is one (its registration flow, or the one
+    // its Contact names: phones answer from the port they are connected by).
+    if (hop.protocol != transport::Protocol::Udp && p.connection == 0) {
+        p.connection = transports_.find_connection(hop.protocol, address, hop.port);
+        // TCP: the transport opens a connection (connection 0). TLS client connections come with trunks.
+        if (p.connection == 0 && hop.protocol == transport::Protocol::Tls) return std::nullopt;
+    }
     p.listener = local->udp_listener;
     return p;
 }
@@ -192,9 +196,10 @@ void Engine::start_branch(Entry& server, std::size_t i) {
     if (ctx.decision.record_route) {
         // RFC 3261 16.6 step 4, RFC 5658: when the request leaves by another transport or address than
         // it came in by, two entries, so that each side's route set names the address it can reach.
-        spec.record_routes.push_back(out.record_route());
+        const std::string token = proxy::route_token(services_.router->config().route_key, ctx.request.call_id());
+        spec.record_routes.push_back(out.record_route(token));
         const proxy::LocalAddress* in = local_address(ctx.from.protocol, ctx.from.address.is_v6());
-        if (in != nullptr && in != &out) spec.record_routes.push_back(in->record_route());
+        if (in != nullptr && in != &out) spec.record_routes.push_back(in->record_route(token));
     }
     // Inside a dialog nobody asserts anything; outside, the authenticated caller (or nothing, for Privacy: id).
     if (!ctx.decision.in_dialog) spec.asserted_identity = ctx.decision.asserted_identity;

@@ -1,6 +1,10 @@
 #include "app/run_command.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
+#include <cstdio>
+#include <cstring>
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <atomic>
@@ -20,6 +24,34 @@
 #include "transport/tls_context.hpp"
 
 namespace sw::app {
+
+namespace {
+// The key of the dialog tokens in our Record-Route entries: made once and kept in the data folder
+// (mode 0600), so that calls set up before a restart can still be hung up after it.
+std::optional<sw::SipKey> route_key(const std::string& data_dir) {
+    const std::filesystem::path path = std::filesystem::path(data_dir) / "route.key";
+    unsigned long long k0 = 0, k1 = 0;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+        const int n = std::fscanf(f, "%16llx%16llx", &k0, &k1);
+        std::fclose(f);
+        if (n == 2) return sw::SipKey{k0, k1};
+        spdlog::warn("{}: not a key; making a new one", path.string());
+    }
+    unsigned char bytes[16];
+    auth::OsRandom().fill(bytes);
+    std::memcpy(&k0, bytes, 8);
+    std::memcpy(&k1, bytes + 8, 8);
+    const std::filesystem::path tmp = path.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return std::nullopt;
+    char text[34];
+    std::snprintf(text, sizeof text, "%016llx%016llx\n", k0, k1);
+    const bool written = ::write(fd, text, 33) == 33 && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) return std::nullopt;
+    return sw::SipKey{k0, k1};
+}
+}  // namespace
 
 int run_server(const RunOptions& options) {
     // Transactions come and go by the hundred thousand: keep freed memory instead of giving it back to the
@@ -184,6 +216,12 @@ int run_server(const RunOptions& options) {
     }
     proxy::RouterConfig router_config;
     router_config.serial_forking = options.serial_forking;
+    if (auto key = route_key(options.data_dir)) {
+        router_config.route_key = *key;
+    } else {
+        spdlog::error("cannot write {}/route.key", options.data_dir);
+        return 2;
+    }
     const proxy::Router router(self, authenticator, location, router_config);
     config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
     Services services{&authenticator, &registrar, &writer, &clock, &router, &self};

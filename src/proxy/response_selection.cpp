@@ -73,8 +73,10 @@ ResponseContext::Verdict ResponseContext::on_response(std::size_t branch, int st
         final_sent_ = true;
         return v;
     }
-    if (status >= 600 && invite_) {
-        v.cancel_others = true;
+    if (status >= 600) {
+        // RFC 3261 16.7 step 5: no new branches after a 6xx, whatever the method; INVITE branches that
+        // are still ringing are cancelled.
+        v.cancel_others = invite_;
         stop_waiting();
     }
     if (serial_ && !stopped_) {

@@ -1,5 +1,7 @@
 #include "proxy/route_set.hpp"
 
+#include <cstdio>
+
 #include "common/text.hpp"
 #include "sip/headers.hpp"
 
@@ -15,11 +17,19 @@ std::string LocalAddress::hostport() const {
     return s.append(":").append(std::to_string(port));
 }
 
-std::string LocalAddress::record_route() const {
+std::string LocalAddress::record_route(std::string_view token) const {
     std::string s = "<sip:" + hostport();
     if (protocol == transport::Protocol::Tcp) s.append(";transport=tcp");
     if (protocol == transport::Protocol::Tls) s.append(";transport=tls");
-    return s.append(";lr>");
+    s.append(";lr");
+    if (!token.empty()) s.append(";sw=").append(token);
+    return s.append(">");
+}
+
+std::string route_token(const sw::SipKey& key, std::string_view call_id) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(sw::siphash24(key, call_id)));
+    return std::string(buf, 16);
 }
 
 bool SelfIdentity::is_local_host(std::string_view host) const {
@@ -83,6 +93,7 @@ RoutePreprocess preprocess_routes(sip::Message& request, const SelfIdentity& sel
     // Our Record-Route URIs carry no user part and lr; a Request-URI like that means a strict router.
     if (ruri.is_sip() && !ruri.has_user && ruri.has_param("lr") && self.names_us(ruri) && !routes.empty()) {
         if (auto last = route_uri(routes.back())) {
+            if (auto t = ruri.param("sw")) out.tokens.emplace_back(t->value);
             request.set_request_uri(*last);
             routes.pop_back();
             out.strict_router_fixed = true;
@@ -94,6 +105,7 @@ RoutePreprocess preprocess_routes(sip::Message& request, const SelfIdentity& sel
         if (!u) break;
         auto parsed = sip::parse_uri(*u);
         if (!parsed || !self.names_us(*parsed)) break;
+        if (auto t = parsed->param("sw")) out.tokens.emplace_back(t->value);
         routes.erase(routes.begin());
         ++out.own_routes_removed;
         changed = true;

@@ -114,7 +114,13 @@ bool routable_method(sip::Method m) {
 Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& routes) const {
     const sip::Uri& ruri = request.request_uri();
     const auto rest = list_values(request, sip::HeaderId::Route);
-    if (routes.own_routes_removed == 0) {
+    // Through the route set we recorded: our entry (or, after a strict router, our Request-URI) carries
+    // the token of this Call-ID. A forged one does not, so nobody can relay through us by writing our
+    // address into a Route.
+    const std::string expected = route_token(config_.route_key, request.call_id());
+    bool ours = false;
+    for (const auto& t : routes.tokens) ours = ours || t == expected;
+    if (!ours) {
         // Not through the route set we recorded: either for the server itself, or somebody trying to
         // use us as a relay for a dialog we never saw.
         if (rest.empty() && (self_.names_us(ruri) || (ruri.is_sip() && !ruri.has_user && self_.is_local_host(ruri.host)))) {

@@ -65,6 +65,7 @@ struct Decision {
 
 struct RouterConfig {
     bool serial_forking = false;  // by q value, one contact at a time
+    sw::SipKey route_key;         // the key of the dialog tokens in our Record-Route (route_token)
 };
 
 class Router {

@@ -67,6 +67,7 @@ TransportCounters& TransportCounters::operator+=(const TransportCounters& o) {
     tls_handshake_failures += o.tls_handshake_failures;
     slow_senders_closed += o.slow_senders_closed;
     send_failures += o.send_failures;
+    connections_opened += o.connections_opened;
     return *this;
 }
 
@@ -88,6 +89,23 @@ void ConnectionBudget::give_back(const asio::ip::address& address) {
     if (it == per_address_.end()) return;
     if (--it->second == 0) per_address_.erase(it);
     --total_;
+}
+
+void ConnectionBudget::bind(const Peer& p) {
+    std::lock_guard lock(mutex_);
+    by_remote_[Remote{p.protocol, p.address, p.port}] = p.connection;
+}
+
+void ConnectionBudget::unbind(const Peer& p) {
+    std::lock_guard lock(mutex_);
+    auto it = by_remote_.find(Remote{p.protocol, p.address, p.port});
+    if (it != by_remote_.end() && it->second == p.connection) by_remote_.erase(it);
+}
+
+std::uint64_t ConnectionBudget::find(Protocol protocol, const asio::ip::address& address, std::uint16_t port) const {
+    std::lock_guard lock(mutex_);
+    auto it = by_remote_.find(Remote{protocol, address, port});
+    return it == by_remote_.end() ? 0 : it->second;
 }
 
 std::size_t ConnectionBudget::open() const {
@@ -137,6 +155,7 @@ struct Transports::Connection {
     std::deque<std::string> out;
     Peer peer;
     bool closing = false;
+    bool connecting = false;  // an outgoing connection not yet established: writes wait in `out`
     Connection(std::uint64_t i, asio::ip::tcp::socket s, std::size_t max)
         : id(i),
           socket(std::move(s)),
@@ -342,6 +361,7 @@ void Transports::accept_tcp(TcpListener& l, bool tls) {
                     c->tls = std::make_unique<Connection::TlsStream>(std::move(c->socket), *c->context);
                 }
                 connections_[c->id] = c;
+                budget_.bind(c->peer);
                 start_connection(c);
             }
         }
@@ -444,10 +464,40 @@ void Transports::watch_message_deadline(const std::shared_ptr<Connection>& c, bo
     });
 }
 
+void Transports::connect_tcp(const Peer& to, std::string bytes) {
+    // RFC 3261 18.1.1 / 18.2.2: a TCP peer we have no connection to (a phone that listens on its
+    // Contact's port) gets a new connection. It counts against the same limits as accepted ones.
+    if (!budget_.take(to.address, limits_)) {
+        ++counters_.connections_refused;
+        return;
+    }
+    const std::uint64_t id = (next_connection_++ << 8) | worker_;
+    auto c = std::make_shared<Connection>(id, asio::ip::tcp::socket(io_), limits_.max_message_size);
+    c->peer = Peer{Protocol::Tcp, to.address, to.port, id};
+    c->connecting = true;
+    c->out.push_back(std::move(bytes));
+    connections_[id] = c;
+    budget_.bind(c->peer);  // requests sent meanwhile find it and queue behind the connect
+    ++counters_.connections_opened;
+    arm_deadline(c, limits_.handshake_timeout, counters_.send_failures);
+    c->socket.async_connect(asio::ip::tcp::endpoint(to.address, to.port), [this, c](const asio::error_code& ec) {
+        if (ec || stopped_ || c->closing) {
+            ++counters_.send_failures;
+            close_connection(c->id);
+            return;
+        }
+        c->connecting = false;
+        start_connection(c);
+        std::deque<std::string> queued;
+        queued.swap(c->out);
+        for (auto& b : queued) write_connection(c, std::move(b));
+    });
+}
+
 void Transports::write_connection(std::shared_ptr<Connection> c, std::string bytes) {
     const bool idle = c->out.empty();
     c->out.push_back(std::move(bytes));
-    if (!idle) return;
+    if (!idle || c->connecting) return;
     auto pump = std::make_shared<std::function<void()>>();
     *pump = [this, c, pump]() {
         c->with_stream([&](auto& stream) {
@@ -476,6 +526,7 @@ void Transports::close_connection(std::uint64_t id) {
     if (it == connections_.end()) return;
     auto c = it->second;
     connections_.erase(it);
+    budget_.unbind(c->peer);
     budget_.give_back(c->peer.address);
     asio::error_code ec;
     c->idle.cancel();
@@ -500,6 +551,22 @@ void Transports::send(const Peer& to, std::string bytes) {
                 if (!stopped_) flush_udp(l);
             });
         }
+        return;
+    }
+    if (to.connection == 0) {
+        // A request for a stream peer without a known connection (an in-dialog request to a phone's
+        // Contact): the connection that peer opened, if it is still open (RFC 3261 18.2.2 / RFC 5923 reuse).
+        Peer via = to;
+        via.connection = budget_.find(to.protocol, to.address, to.port);
+        if (via.connection == 0) {
+            if (to.protocol != Protocol::Tcp) {
+                ++counters_.send_failures;  // TLS client connections come with trunks
+                return;
+            }
+            connect_tcp(to, std::move(bytes));
+            return;
+        }
+        send(via, std::move(bytes));
         return;
     }
     const std::uint8_t owner = connection_worker(to.connection);

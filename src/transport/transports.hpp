@@ -58,19 +58,37 @@ struct Limits {
     std::chrono::milliseconds message_timeout{std::chrono::seconds(20)};
 };
 
-// Connections open in all and per source address, shared by every worker's Transports. Its lock is taken
-// only when a connection opens or closes, never on the path of a message.
+// Connections open in all and per source address, shared by every worker's Transports, and which
+// connection reaches a remote transport address. Its lock is taken when a connection opens or closes, and
+// to find the connection of a request sent to a stream peer by address (an in-dialog request to a
+// phone's Contact); never for answers or for requests to a registered flow.
 class ConnectionBudget {
 public:
     // Takes a slot for a connection from `address`, or false when a limit is reached.
     bool take(const asio::ip::address& address, const Limits& limits);
     void give_back(const asio::ip::address& address);
     std::size_t open() const;
+    // The connection `p` names is open (bind) or closed (unbind).
+    void bind(const Peer& p);
+    void unbind(const Peer& p);
+    // The open connection with that remote end, or 0.
+    std::uint64_t find(Protocol protocol, const asio::ip::address& address, std::uint16_t port) const;
 
 private:
+    struct Remote {
+        Protocol protocol;
+        asio::ip::address address;
+        std::uint16_t port;
+        bool operator<(const Remote& o) const {
+            if (protocol != o.protocol) return protocol < o.protocol;
+            if (port != o.port) return port < o.port;
+            return address < o.address;
+        }
+    };
     mutable std::mutex mutex_;
     std::size_t total_ = 0;
     std::map<asio::ip::address, std::size_t> per_address_;
+    std::map<Remote, std::uint64_t> by_remote_;
 };
 
 struct TransportCounters {
@@ -84,6 +102,7 @@ struct TransportCounters {
     std::uint64_t tls_handshake_failures = 0;
     std::uint64_t slow_senders_closed = 0;
     std::uint64_t send_failures = 0;
+    std::uint64_t connections_opened = 0;  // outgoing TCP connections
 
     TransportCounters& operator+=(const TransportCounters& o);
 };
@@ -107,6 +126,10 @@ public:
     // UDP: a datagram to the peer's address from the socket it came in on; streams: on the peer's
     // connection (posted to its worker; dropped if it is gone). Called on this worker's thread.
     void send(const Peer& to, std::string bytes);
+    // The open connection (of any worker) whose remote end is this, or 0.
+    std::uint64_t find_connection(Protocol protocol, const asio::ip::address& address, std::uint16_t port) const {
+        return budget_.find(protocol, address, port);
+    }
     // Stop accepting and receiving; close every connection.
     void stop();
     // The TLS context for connections accepted from now on; established ones keep theirs (SIGHUP reload).
@@ -133,6 +156,7 @@ private:
     // Closes the connection (and counts it) unless re-armed or cancelled within `after`.
     void arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after, std::uint64_t& counter);
     void write_connection(std::shared_ptr<Connection> c, std::string bytes);
+    void connect_tcp(const Peer& to, std::string bytes);
     void close_connection(std::uint64_t id);
 
     asio::io_context& io_;

@@ -45,7 +45,8 @@ c = alice.call("bob")
 inv = incoming(bob)
 i = inv.invite
 rr = i.values("Record-Route")
-assert rr == ["<sip:127.0.0.1:%d;lr>" % PORT], "Record-Route at the callee: %s" % rr
+assert len(rr) == 1 and re.fullmatch(r"<sip:127\.0\.0\.1:%d;lr;sw=[0-9a-f]{16}>" % PORT, rr[0]), \
+    "Record-Route at the callee: %s" % rr
 assert i.uri == bob.contact, "Request-URI should be bob's contact, is %s" % i.uri
 assert i.first("P-Asserted-Identity") == '"User Alice" <sip:alice@example.test>', i.first("P-Asserted-Identity")
 vias = i.values("Via")
@@ -58,7 +59,7 @@ inv.answer(200)
 ok = c.final()
 assert ok.status == 200, ok.start
 c.established(ok)
-assert c.route == ["<sip:127.0.0.1:%d;lr>" % PORT], c.route
+assert c.route == rr, c.route
 c.ack()
 ack = bob.request("ACK", call_id=c.call_id)
 assert ack.uri == bob.contact and not ack.values("Route"), "ACK at the callee:\n%s" % ack
@@ -68,6 +69,18 @@ assert bye.uri == bob.contact and len(bye.values("Via")) == 2, "BYE at the calle
 bob.reply(bye, 200)
 r = alice.response(c.call_id, "BYE", "final")
 assert r.status == 200, r.start
+PY
+
+run "no relay for forged in-dialog requests: our Route without the dialog's token gets 403" <<'PY'
+from sipua import *
+mallory, victim = Phone("mallory"), Phone("victim")
+for route in ("<sip:127.0.0.1:%d;lr>" % PORT, "<sip:127.0.0.1:%d;lr;sw=0123456789abcdef>" % PORT):
+    c = Call(mallory, "sip:victim@127.0.0.1:%d" % victim.port)
+    c.to_tag, c.remote, c.route = "x1", "sip:victim@127.0.0.1:%d" % victim.port, [route]
+    c.bye()
+    r = mallory.response(c.call_id, "BYE", "final")
+    assert r.status == 403, "a forged BYE via %s answered %s" % (route, r.start)
+victim.quiet(0.3)
 PY
 
 run "busy: 486 goes upstream, the proxy ACKs the callee hop by hop" <<'PY'

@@ -229,6 +229,19 @@ TEST(ResponseContextTest, SerialForkStopsAfterASixHundred) {
     EXPECT_EQ(ctx.best(), std::optional<std::size_t>(0));
 }
 
+// RFC 3261 16.7 step 5: once a 6xx has been received no new branch is created, for any method.
+TEST(ResponseContextTest, SerialForkOfANonInviteStopsAfterASixHundred) {
+    ResponseContext ctx(false, true);
+    for (int i = 0; i < 2; ++i) (void)ctx.add_branch();
+    EXPECT_EQ(ctx.initial_branches(), Indices{0});
+    auto v = ctx.on_response(0, 603);
+    EXPECT_FALSE(v.cancel_others);  // nothing to cancel for a non-INVITE
+    EXPECT_FALSE(v.start_branch);
+    EXPECT_NE(ctx.state(1), State::Trying);
+    EXPECT_TRUE(v.final_ready);
+    EXPECT_EQ(ctx.best(), std::optional<std::size_t>(0));
+}
+
 TEST(ResponseContextTest, StopWaitingEndsBranchesNotYetStarted) {
     ResponseContext ctx(true, true);
     for (int i = 0; i < 3; ++i) (void)ctx.add_branch();

@@ -208,6 +208,26 @@ TEST_F(ProxyRouterTest, WrongPasswordIsChallengedAgain) {
     EXPECT_EQ(header_values(d, "Proxy-Authenticate").size(), 3u);
 }
 
+TEST_F(ProxyRouterTest, StaleNonceIsChallengedWithStale) {
+    bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060");
+    const std::string old_nonce = nonces.make(kRealm);
+    clock.advance(301);  // past the nonce lifetime
+    auto m = Message::parse(Req{}.text(old_nonce));
+    ASSERT_TRUE(m.has_value());
+    const auto pre = preprocess_routes(*m, self);
+    const Decision d = router.route(*m, pre, users, nullptr, kNow);
+    EXPECT_EQ(d.kind, Kind::Reply);
+    EXPECT_EQ(d.status, 407);
+    const auto challenges = header_values(d, "Proxy-Authenticate");
+    ASSERT_FALSE(challenges.empty());
+    for (const auto& c : challenges) {
+        auto p = sw::sip::parse_auth(c);
+        ASSERT_TRUE(p.has_value()) << c;
+        EXPECT_EQ(p->get("stale"), "true");  // RFC 7616 3.3: the password was right, ask again quietly
+        EXPECT_NE(p->get("nonce"), old_nonce);
+    }
+}
+
 TEST_F(ProxyRouterTest, AuthenticatedInviteIsForwardedToEveryBinding) {
     bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060", 500);
     bind("bob@example.com", "sip:bob@198.51.100.21:5070;transport=tcp", "tcp:198.51.100.21:40001", 1000, {}, 77);
@@ -375,6 +395,9 @@ TEST_F(ProxyRouterTest, PrivacyIdMeansNoAssertedIdentity) {
     EXPECT_EQ(to201.asserted_identity, std::optional<std::string>("<sip:bob@example.com>"));
 }
 
+// The dialog token our Record-Route carries for the test requests' Call-ID (the router's default key).
+std::string token() { return sw::proxy::route_token(sw::SipKey{}, "call-1@203.0.113.10"); }
+
 TEST_F(ProxyRouterTest, InDialogRequestWithoutOurRouteIsForbidden) {
     // A To tag and no Route of ours: somebody using us as a relay for a dialog we never saw.
     const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5060").t("<sip:bob@example.com>;tag=b1"));
@@ -389,7 +412,7 @@ TEST_F(ProxyRouterTest, InDialogRequestWithoutOurRouteIsForbidden) {
 
 TEST_F(ProxyRouterTest, InDialogRequestThroughOurRouteGoesToTheRequestUri) {
     const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062").t("<sip:bob@example.com>;tag=b1")
-                                 .h("Route: <sip:192.0.2.1:5060;lr>"));
+                                 .h("Route: <sip:192.0.2.1:5060;lr;sw=" + token() + ">"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
     EXPECT_TRUE(d.in_dialog);
     EXPECT_FALSE(d.record_route);
@@ -404,7 +427,7 @@ TEST_F(ProxyRouterTest, InDialogRequestThroughOurRouteGoesToTheRequestUri) {
 TEST_F(ProxyRouterTest, InDialogRequestGoesToTheNextRouteWhenThereIsOne) {
     // RFC 3261 16.12: loose routing, the Request-URI stays; the next hop is the next Route.
     const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062").t("<sip:bob@example.com>;tag=b1")
-                                 .h("Route: <sip:192.0.2.1;lr>, <sip:198.51.100.60:5080;transport=tcp;lr>"));
+                                 .h("Route: <sip:192.0.2.1;lr;sw=" + token() + ">, <sip:198.51.100.60:5080;transport=tcp;lr>"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status;
     ASSERT_EQ(d.targets.size(), 1u);
     EXPECT_EQ(d.targets[0].request_uri, "sip:bob@198.51.100.20:5062");
@@ -415,24 +438,31 @@ TEST_F(ProxyRouterTest, InDialogRequestGoesToTheNextRouteWhenThereIsOne) {
 
 TEST_F(ProxyRouterTest, InDialogRequestToANameHasNoRoute) {
     const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@phone.example.net").t("<sip:bob@example.com>;tag=b1")
-                                 .h("Route: <sip:192.0.2.1;lr>"));
+                                 .h("Route: <sip:192.0.2.1;lr;sw=" + token() + ">"));
     EXPECT_EQ(d.kind, Kind::Reply);
     EXPECT_EQ(d.status, 503);
 }
 
-// BUG: RFC 3261 16.4 - a strict router before us puts our Record-Route URI into the Request-URI and the
-// remote target at the end of the Route set. preprocess_routes() undoes that (strict_router_fixed, and
-// the Request-URI becomes sip:bob@198.51.100.20:5062), but Router::in_dialog() only looks at
-// own_routes_removed, which is 0 here, so the request of an established dialog is refused with 403
-// "not a dialog of this server" instead of being forwarded to the remote target.
+// RFC 3261 16.4: a strict router before us puts our Record-Route URI into the Request-URI and the remote
+// target at the end of the Route set; the request is forwarded to the remote target.
 TEST_F(ProxyRouterTest, InDialogRequestFromAStrictRouterIsForwarded) {
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:192.0.2.1:5060;lr").t("<sip:bob@example.com>;tag=b1")
+    const Decision d = route(Req{}.m("BYE").as("").r("sip:192.0.2.1:5060;lr;sw=" + token()).t("<sip:bob@example.com>;tag=b1")
                                  .h("Route: <sip:bob@198.51.100.20:5062>"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
     ASSERT_EQ(d.targets.size(), 1u);
     EXPECT_EQ(d.targets[0].request_uri, "sip:bob@198.51.100.20:5062");
     EXPECT_EQ(d.targets[0].hop.host, "198.51.100.20");
     EXPECT_EQ(d.targets[0].hop.port, 5062);
+}
+
+TEST_F(ProxyRouterTest, InDialogRequestWithAForgedTokenIsForbidden) {
+    // Our address in a Route is not enough: without this dialog's token it is a relay attempt.
+    for (const std::string route : {"<sip:192.0.2.1:5060;lr>", "<sip:192.0.2.1:5060;lr;sw=0123456789abcdef>"}) {
+        const Decision d = this->route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062")
+                                           .t("<sip:bob@example.com>;tag=b1").h("Route: " + route));
+        EXPECT_EQ(d.kind, Kind::Reply) << route;
+        EXPECT_EQ(d.status, 403) << route;
+    }
 }
 
 TEST_F(ProxyRouterTest, RequestsForTheServerItselfAreLocal) {
