@@ -57,7 +57,7 @@ while b"\r\n\r\n" not in data:
     data += s.recv(4096)
 assert data.startswith(b"SIP/2.0 200 OK"), data[:40]
 PY
-sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 407 copies by resending itself
+sip invite_retransmit u1 -nr  # -nr: sipp must not answer our 480 copies by resending itself
 
 # Graceful stop: SIGTERM, exit status 0, and the counters show one transaction for the INVITE and its copy.
 kill -TERM "$pid"
