@@ -65,6 +65,7 @@ struct ProxyBranch {
     bool provisional = false;          // a provisional response arrived: it may be cancelled (9.1)
     bool cancel_wanted = false;        // cancel as soon as a provisional arrives
     bool cancel_sent = false;
+    bool timed_out = false;            // cancelled by Timer C: its 487 counts as 408 Request Timeout
 };
 
 // The response context of a proxied request (RFC 3261 16.7), owned by its server transaction.

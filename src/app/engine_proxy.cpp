@@ -295,6 +295,12 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
         }
     } else {
         ++ce->fx.timer_gen[kTimerC];  // a final response stops Timer C
+        if (status == 487 && b.timed_out) {
+            // RFC 3261 16.8: the branch was cancelled because nobody answered in time; the caller hears
+            // 408 Request Timeout (made here), not that somebody terminated its request.
+            apply_verdict(*se, i, ctx.responses.on_failure(i, 408), 408, nullptr);
+            return;
+        }
     }
     apply_verdict(*se, i, ctx.responses.on_response(i, status), status, &upstream);
 }
@@ -344,6 +350,7 @@ void Engine::on_timer_c(Handle client) {
     if (se == nullptr || !se->proxy) return;
     // RFC 3261 16.8: Timer C fired on a branch that rang without an answer: CANCEL it (its 487 or
     // whatever it answers ends it); a branch that never answered ends by Timer B on its own.
+    se->proxy->branches[ce->branch].timed_out = true;
     cancel_branch(*se, ce->branch);
 }
 
