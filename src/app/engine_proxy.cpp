@@ -240,7 +240,8 @@ void Engine::cancel_branch(Entry& server, std::size_t i) {
     if (!b.provisional) {
         if (b.cancel_wanted) return;
         b.cancel_wanted = true;
-        apply_verdict(server, i, ctx.responses.on_failure(i, 487), 487, nullptr);
+        const int status = b.timed_out ? 408 : 487;  // Timer C on a silent branch: a timeout (16.8)
+        apply_verdict(server, i, ctx.responses.on_failure(i, status), status, nullptr);
         return;
     }
     send_cancel(b);
