@@ -27,7 +27,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
         "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "message_timeout",
         "workers", "realm", "allow_md5", "md5_first", "nonce_lifetime", "min_expires", "max_expires", "default_expires",
-        "max_contacts", "serial_forking", "timer_c", "tls"};
+        "max_contacts", "serial_forking", "timer_c", "md5_only_agents", "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -73,6 +73,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             r = strings(o.listen);
         } else if (key == "domains") {
             r = strings(o.domains);
+        } else if (key == "md5_only_agents") {
+            r = strings(o.md5_only_agents);
         } else if (key == "data_dir" || key == "log_level") {
             if (!v.is_string()) return bad(path, key, "must be a string");
             const std::string s = *v.value<std::string>();

@@ -509,7 +509,8 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     if (v.verdict != auth::Verdict::Ok) {
         ++counters_.auth_challenges;
         Headers h;
-        for (auto& c : services_.authenticator->challenges(v.verdict == auth::Verdict::Stale)) {
+        for (auto& c : services_.authenticator->challenges(v.verdict == auth::Verdict::Stale,
+                                                           req.header(sip::HeaderId::UserAgent))) {
             h.emplace_back("WWW-Authenticate", std::move(c));
         }
         answer(e, req, 401, h);

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
     run->add_flag("!--no-md5", ro.allow_md5, "Never offer nor accept MD5 digest (SHA-256 and SHA-512-256 only)");
     run->add_flag("--md5-first", ro.md5_first,
                   "Offer MD5 before SHA-256 (only for old clients that read just the first challenge, e.g. sipp)");
+    run->add_option("--md5-only-agent", ro.md5_only_agents,
+                    "Offer only MD5 to clients whose User-Agent contains this text (repeatable; for clients that "
+                    "fail on SHA-256 challenges, e.g. \"baresip\" 1.0)")
+        ->type_name("TEXT");
     run->add_option("--nonce-lifetime", ro.nonce_lifetime_s, "Seconds a digest nonce stays fresh (default 300)")
         ->check(CLI::Range(1.0, 86400.0));
     run->add_option("--min-expires", ro.min_expires, "Shortest registration accepted, seconds (default 60; 423 below)")

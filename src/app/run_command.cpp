@@ -173,6 +173,7 @@ int run_server(const RunOptions& options) {
     auth::DigestPolicy policy;
     policy.allow_md5 = options.allow_md5;
     policy.md5_first = options.md5_first;
+    policy.md5_only_agents = options.md5_only_agents;
     policy.own_hosts = options.domains;
     for (const auto& spec : config.listen) policy.own_hosts.push_back(spec.host);
     policy.nonce_lifetime = std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s));

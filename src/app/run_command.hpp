@@ -22,6 +22,7 @@ struct RunOptions {
     std::string realm;     // empty: the store's, else the first domain, else "sipwarden"
     bool allow_md5 = true; // false: MD5 digest neither offered nor accepted (RFC 8760)
     bool md5_first = false; // legacy clients that read only the first challenge
+    std::vector<std::string> md5_only_agents;  // User-Agent substrings offered MD5 alone (baresip 1.0)
     double nonce_lifetime_s = 300;
     unsigned min_expires = 60;
     unsigned max_expires = 7200;

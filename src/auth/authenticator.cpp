@@ -79,14 +79,21 @@ bool names_this_server(std::string_view uri_text, const std::vector<std::string>
 }
 }  // namespace
 
-std::vector<std::string> Authenticator::challenges(bool stale) const {
+std::vector<std::string> Authenticator::challenges(bool stale, std::string_view user_agent) const {
     const std::string nonce = nonces_.make(realm_);
     const std::string realm = quoted(realm_);
     std::vector<std::string> out;
+    bool md5_only = false;
+    if (policy_.allow_md5 && !user_agent.empty()) {
+        const std::string ua = sw::to_lower(user_agent);
+        for (const auto& agent : policy_.md5_only_agents)
+            md5_only = md5_only || (!agent.empty() && ua.find(sw::to_lower(agent)) != std::string::npos);
+    }
     static constexpr Algorithm kPreferred[] = {Algorithm::Sha256, Algorithm::Sha512_256, Algorithm::Md5};
     static constexpr Algorithm kMd5First[] = {Algorithm::Md5, Algorithm::Sha256, Algorithm::Sha512_256};
     for (Algorithm a : policy_.md5_first ? kMd5First : kPreferred) {
         if (a == Algorithm::Md5 && !policy_.allow_md5) continue;
+        if (md5_only && a != Algorithm::Md5) continue;
         std::string c = "Digest realm=" + realm + ", nonce=\"" + nonce + "\", algorithm=";
         c.append(algorithm_name(a)).append(", qop=\"auth\"");
         if (stale) c.append(", stale=true");

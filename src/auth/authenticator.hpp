@@ -26,6 +26,10 @@ struct DigestPolicy {
     // Offer MD5 first: only for clients that read just the first challenge and know nothing but MD5
     // (sipp 3.6, some old phones). Off by default: RFC 8760 2.4 wants the preferred algorithm first.
     bool md5_first = false;
+    // User agents (substrings of User-Agent, any case) that fail on any challenge but MD5 (baresip 1.0's
+    // libre gives up when one of several challenges names another algorithm): they are offered MD5
+    // alone. Empty by default; without allow_md5 it changes nothing.
+    std::vector<std::string> md5_only_agents;
     // Hosts that name this server (its domains and listening addresses). RFC 7616 3.4.6 wants the
     // digest-uri to match the Request-URI; some clients (sipp) put the server's address there instead,
     // so a SIP URI naming one of these hosts is accepted too.
@@ -58,7 +62,8 @@ public:
     // order of preference (RFC 7616 3.3, RFC 8760 2.3) - SHA-256, SHA-512-256, then MD5 only when the
     // policy allows it. All share one fresh nonce. stale=true when the
     // previous request failed only because its nonce was stale.
-    std::vector<std::string> challenges(bool stale) const;
+    // user_agent: the request's User-Agent, matched against md5_only_agents.
+    std::vector<std::string> challenges(bool stale, std::string_view user_agent = {}) const;
 
     // Checks the request's Authorization (proxy=false) or Proxy-Authorization (proxy=true) credentials
     // for our realm against users.

@@ -174,7 +174,7 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
     const auto v = auth_.verify(request, true, users);
     if (v.verdict != auth::Verdict::Ok) {
         Decision d = reply(407);
-        for (auto& c : auth_.challenges(v.verdict == auth::Verdict::Stale))
+        for (auto& c : auth_.challenges(v.verdict == auth::Verdict::Stale, request.header(sip::HeaderId::UserAgent)))
             d.headers.emplace_back("Proxy-Authenticate", std::move(c));
         return d;
     }
