@@ -219,6 +219,17 @@ assert m.final().status == 200
 assert alice.call("erin", method="MESSAGE", body="anyone?").final().status == 480
 PY
 
+run "OPTIONS to a user is routed like INVITE (authenticated, to the phone)" <<'PY'
+from sipua import *
+alice, bob = Phone("alice"), Phone("bob")
+alice.register(True); bob.register(True)
+o = alice.call("bob", method="OPTIONS", body="")
+req = bob.request("OPTIONS", call_id=o.call_id)
+bob.reply(req, 200, extra=["Allow: INVITE, ACK, BYE"])
+r = o.final()
+assert r.status == 200 and r.first("Allow") == "INVITE, ACK, BYE", "the phone's own answer should come back:\n%s" % r
+PY
+
 run "Max-Forwards 0 gets 483; OPTIONS to the server itself still 200" <<'PY'
 from sipua import *
 p = Phone("alice")
@@ -365,5 +376,25 @@ PY
 
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 [ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
-grep -q "proxied" "$tmp/server.log" || true
+
+# --- serial forking (--serial-forking): contacts one at a time, highest q first.
+"$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 1 --serial-forking \
+  --shutdown-grace 1 --log-level info >> "$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do [ "$(grep -c "sipwarden running" "$tmp/server.log")" -ge 2 ] && break; sleep 0.1; done
+run "serial forking: the q=1.0 contact first; its 486 makes the q=0.5 contact ring; the first never sees a second INVITE" <<'PY'
+from sipua import *
+alice, hi, lo = Phone("alice"), Phone("dave", contact_user="dave-hi"), Phone("dave", contact_user="dave-lo")
+alice.register(True); hi.register(True, q="1.0"); lo.register(q="0.5")
+c = alice.call("dave")
+first = incoming(hi)
+lo.quiet(0.5, lambda m: m.method == "INVITE")
+first.answer(486)
+hi.request("ACK", call_id=c.call_id)
+second = incoming(lo)
+second.answer(200)
+assert c.final().status == 200
+PY
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
+[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
 echo "proxy_test: all passed"
