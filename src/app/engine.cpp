@@ -339,8 +339,12 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     const sip::Method method = msg.method_id();
     // RFC 3261 16.3 step 3: no hops left is answered 483 before anything else (below), except OPTIONS,
     // which the server answers itself when addressed to it.
+    // A request for the server itself (no user part, no Route: OPTIONS pings, mostly) skips routing.
+    const sip::Uri& ruri = msg.request_uri();
+    const bool for_server = ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) &&
+                            services_.self != nullptr && services_.self->is_local_host(ruri.host);
     if (services_.router != nullptr && users_ && method != sip::Method::Register && method != sip::Method::Cancel &&
-        (msg.max_forwards() != 0 || method == sip::Method::Options)) {
+        !for_server && (msg.max_forwards() != 0 || method == sip::Method::Options)) {
         const auto pre = proxy::preprocess_routes(msg, *services_.self);
         routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {

@@ -235,6 +235,9 @@ private:
     EngineCounters counters_;
     std::uint64_t tag_counter_ = 0;
     std::uint64_t branch_counter_ = 0;
+    // The response handle_response is passing to a client transaction: the same object the transaction
+    // hands to on_branch_response (as const), which may edit it instead of copying it.
+    sip::Message* response_in_flight_ = nullptr;
     std::uint64_t tag_seed_ = 0;
     bool shutting_down_ = false;
     asio::steady_timer grace_timer_;

@@ -272,8 +272,14 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
     const int status = response.status();
     Entry* se = find(ce->server);
     std::string upstream;
-    if (auto copy = sip::Message::parse(response.serialize())) {
-        if (auto up = proxy::response_for_upstream(*copy)) upstream = std::move(*up);
+    if (status > 100 && se != nullptr && se->proxy) {
+        // The response as the previous hop gets it: our Via popped. handle_response lent us the message
+        // it owns, so no copy is made (a 100 Trying goes no further and needs none).
+        if (response_in_flight_ == &response) {
+            if (auto up = proxy::response_for_upstream(*response_in_flight_)) upstream = std::move(*up);
+        } else if (auto copy = sip::Message::parse(response.serialize())) {
+            if (auto up = proxy::response_for_upstream(*copy)) upstream = std::move(*up);
+        }
     }
     if (se == nullptr || !se->proxy) {
         // The server transaction has ended (Timer L, 64*T1 after the first 2xx went up): the caller
@@ -362,7 +368,9 @@ void Engine::handle_response(sip::Message& msg, const transport::Peer& from) {
         if (it != by_key_.end()) {
             Entry* ce = find(it->second);
             if (ce != nullptr && ce->client) {
+                response_in_flight_ = &msg;
                 ce->tx.on_event(Event{EventKind::Response, &msg, {}, transaction::Timer::A});
+                response_in_flight_ = nullptr;
                 return;
             }
         }
