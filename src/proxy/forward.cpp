@@ -7,6 +7,7 @@
 #include "common/text.hpp"
 #include "proxy/route_set.hpp"
 #include "sip/headers.hpp"
+#include "transaction/transaction.hpp"
 
 namespace sw::proxy {
 
@@ -71,27 +72,7 @@ std::string build_branch_request(const sip::Message& request, const BranchSpec& 
 }
 
 std::string build_cancel(const sip::Message& branch_request) {
-    std::string out;
-    out.reserve(512);
-    out.append("CANCEL ").append(branch_request.request_uri().raw).append(" SIP/2.0\r\n");
-    for (const auto& f : branch_request.headers()) {
-        if (f.id != sip::HeaderId::Via) continue;
-        sip::for_each_list_element(f.value, [&](std::string_view first) {
-            out.append("Via: ").append(first).append("\r\n");
-            return false;
-        });
-        break;
-    }
-    out.append("Max-Forwards: 70\r\n");
-    out.append("From: ").append(branch_request.header(sip::HeaderId::From)).append("\r\n");
-    out.append("To: ").append(branch_request.header(sip::HeaderId::To)).append("\r\n");
-    out.append("Call-ID: ").append(branch_request.call_id()).append("\r\n");
-    out.append("CSeq: ").append(std::to_string(branch_request.cseq().number)).append(" CANCEL\r\n");
-    for (const auto& f : branch_request.headers()) {
-        if (f.id == sip::HeaderId::Route) out.append("Route: ").append(f.value).append("\r\n");
-    }
-    out.append("Content-Length: 0\r\n\r\n");
-    return out;
+    return transaction::build_same_branch_request(branch_request, "CANCEL", branch_request.header(sip::HeaderId::To));
 }
 
 std::optional<std::string> response_for_upstream(sip::Message& response) {

@@ -276,11 +276,11 @@ void Transaction::send_ack_for(const sip::Message& response) {
     fx_.send(ack_);
 }
 
-std::string build_ack_for_non_2xx(const sip::Message& invite, const sip::Message& response) {
+std::string build_same_branch_request(const sip::Message& invite, std::string_view method, std::string_view to) {
     std::string out;
     out.reserve(512);
-    out.append("ACK ").append(invite.request_uri().raw).append(" SIP/2.0\r\n");
-    // Only the top Via of the request (17.1.1.3).
+    out.append(method).append(" ").append(invite.request_uri().raw).append(" SIP/2.0\r\n");
+    // Only the top Via of the request (17.1.1.3, 9.1).
     for (const auto& f : invite.headers()) {
         if (f.id != sip::HeaderId::Via) continue;
         sip::for_each_list_element(f.value, [&](std::string_view first) {
@@ -291,14 +291,18 @@ std::string build_ack_for_non_2xx(const sip::Message& invite, const sip::Message
     }
     out.append("Max-Forwards: 70\r\n");
     out.append("From: ").append(invite.header(sip::HeaderId::From)).append("\r\n");
-    out.append("To: ").append(response.header(sip::HeaderId::To)).append("\r\n");
+    out.append("To: ").append(to).append("\r\n");
     out.append("Call-ID: ").append(invite.call_id()).append("\r\n");
-    out.append("CSeq: ").append(std::to_string(invite.cseq().number)).append(" ACK\r\n");
+    out.append("CSeq: ").append(std::to_string(invite.cseq().number)).append(" ").append(method).append("\r\n");
     for (const auto& f : invite.headers()) {
         if (f.id == sip::HeaderId::Route) out.append("Route: ").append(f.value).append("\r\n");
     }
     out.append("Content-Length: 0\r\n\r\n");
     return out;
+}
+
+std::string build_ack_for_non_2xx(const sip::Message& invite, const sip::Message& response) {
+    return build_same_branch_request(invite, "ACK", response.header(sip::HeaderId::To));
 }
 
 }  // namespace sw::transaction

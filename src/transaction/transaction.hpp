@@ -105,5 +105,8 @@ private:
 // Request-URI, Call-ID, From, CSeq number and top Via; the response's To (with its tag); the request's
 // Route headers.
 std::string build_ack_for_non_2xx(const sip::Message& invite, const sip::Message& response);
+// What the ACK above and a CANCEL (RFC 3261 9.1) share: `method` for the same Request-URI, top Via,
+// From, Call-ID, CSeq number and Route headers as the INVITE, with the given To.
+std::string build_same_branch_request(const sip::Message& invite, std::string_view method, std::string_view to);
 
 }  // namespace sw::transaction
