@@ -346,7 +346,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     if (services_.router != nullptr && users_ && method != sip::Method::Register && method != sip::Method::Cancel &&
         !for_server && (msg.max_forwards() != 0 || method == sip::Method::Options)) {
         const auto pre = proxy::preprocess_routes(msg, *services_.self);
-        routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s());
+        routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(), aliases_.get());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
             ++counters_.auth_challenges;
             sip::ResponseBuilder b(msg, 407);

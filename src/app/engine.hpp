@@ -97,6 +97,7 @@ public:
     void set_users(std::shared_ptr<const auth::UserDirectory> users) { users_ = std::move(users); }
     // The call forwarding rules as the store holds them now (this worker's thread).
     void set_forwards(std::shared_ptr<const pbx::ForwardingTable> f) { forwards_ = std::move(f); }
+    void set_aliases(std::shared_ptr<const pbx::AliasTable> a) { aliases_ = std::move(a); }
     const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
     // Call on this worker's thread.
@@ -196,6 +197,7 @@ private:
     Services services_;
     std::shared_ptr<const auth::UserDirectory> users_;
     std::shared_ptr<const pbx::ForwardingTable> forwards_;
+    std::shared_ptr<const pbx::AliasTable> aliases_;
     transport::Transports transports_;
     std::uint8_t worker_;
     std::vector<Engine*> shards_;

@@ -19,6 +19,7 @@
 #include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
 #include "storage/sqlite/binding_store.hpp"
+#include "storage/sqlite/alias_store.hpp"
 #include "storage/sqlite/forward_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
@@ -165,6 +166,17 @@ int run_server(const RunOptions& options) {
     };
     auto forwards = load_forwards();
     if (!forwards) return 2;
+    storage::SqliteAliasStore alias_store(*store->db);
+    auto load_aliases = [&]() -> std::shared_ptr<const pbx::AliasTable> {
+        auto all = alias_store.load_all();
+        if (!all) {
+            spdlog::error("aliases: {}", all.error());
+            return nullptr;
+        }
+        return std::make_shared<const pbx::AliasTable>(*all);
+    };
+    auto aliases = load_aliases();
+    if (!aliases) return 2;
     auth::SystemClock clock;
     auth::OsRandom random;
     auth::NonceFactory nonces(auth::NonceFactory::random_secret(),
@@ -256,6 +268,7 @@ int run_server(const RunOptions& options) {
         w->engine->set_services(services);
         w->engine->set_users(users);
         w->engine->set_forwards(forwards);
+        w->engine->set_aliases(aliases);
         if (auto ok = w->engine->start(shared); !ok) {
             spdlog::error("cannot listen: {}", ok.error());
             return 2;
@@ -308,9 +321,13 @@ int run_server(const RunOptions& options) {
         const std::int64_t version = store->db->data_version();
         if (version != seen_version) {
             seen_version = version;
-            if (auto fresh_forwards = load_forwards()) {
-                for (auto& w : workers)
-                    asio::post(w->io, [e = w->engine.get(), fresh_forwards] { e->set_forwards(fresh_forwards); });
+            auto fresh_forwards = load_forwards();
+            auto fresh_aliases = load_aliases();
+            for (auto& w : workers) {
+                asio::post(w->io, [e = w->engine.get(), fresh_forwards, fresh_aliases] {
+                    if (fresh_forwards) e->set_forwards(fresh_forwards);
+                    if (fresh_aliases) e->set_aliases(fresh_aliases);
+                });
             }
             if (auto fresh = load_users()) {
                 users = fresh;

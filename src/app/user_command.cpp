@@ -13,6 +13,7 @@
 #include "auth/digest.hpp"
 #include "auth/password_policy.hpp"
 #include "common/text.hpp"
+#include "storage/sqlite/alias_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "storage/user_rules.hpp"
 
@@ -101,6 +102,9 @@ int add_user(const UserCommand& command, std::istream& in, std::ostream& out, st
     auto existing = users.find(command.name);
     if (!existing) return store_error(err, existing.error());
     if (*existing) return refuse(err, "user " + command.name + " exists");
+    auto alias_of = storage::SqliteAliasStore(**db).user_of(command.name);
+    if (!alias_of) return store_error(err, alias_of.error());
+    if (*alias_of) return refuse(err, "user " + command.name + ": is an alias of " + **alias_of);
     auto realm = settle_realm(**db, command.domains, command.realm);
     if (!realm) return store_error(err, realm.error());
 
@@ -155,6 +159,33 @@ int change_user(const UserCommand& command, std::ostream& out, std::ostream& err
     auto done = remove ? users.remove(command.name) : users.set_enabled(command.name, enable);
     if (!done) return store_error(err, done.error());
     out << (remove ? "removed" : enable ? "enabled" : "disabled") << " user " << command.name << "\n";
+    return kDone;
+}
+
+// `user alias EXT NAME`, `user unalias NAME`, `user aliases`.
+int alias_command(const UserCommand& command, std::ostream& out, std::ostream& err) {
+    auto db = open_database(command.data_dir, command.realm);
+    if (!db) return store_error(err, db.error());
+    storage::SqliteAliasStore aliases(**db);
+    if (command.action == Action::Alias) {
+        if (auto done = aliases.add(command.name, command.alias); !done) return refuse(err, done.error());
+        out << "alias " << command.alias << " of user " << command.name << "\n";
+        return kDone;
+    }
+    if (command.action == Action::Unalias) {
+        if (auto done = aliases.remove(command.alias); !done) return refuse(err, done.error());
+        out << "removed alias " << command.alias << "\n";
+        return kDone;
+    }
+    auto all = aliases.load_all();
+    if (!all) return store_error(err, all.error());
+    if (all->empty()) {
+        out << "no aliases\n";
+        return kDone;
+    }
+    std::vector<std::vector<std::string>> rows{{"ALIAS", "USER"}};
+    for (const auto& a : *all) rows.push_back({a.alias, a.user});
+    print_table(out, rows);
     return kDone;
 }
 
@@ -340,10 +371,23 @@ CLI::App* add_user_command(CLI::App& app, UserCommand& command) {
         "Overwrite users that exist already (display name, password, MD5 setting; enabled again)");
     import->add_flag("--no-md5", command.no_md5, "Store no MD5 hash for the imported users");
     add_store_options(*import, command);
-    import->callback([&command] { command.action = Action::Import;
-});
-return user;
-}  // namespace sw::app
+    import->callback([&command] { command.action = Action::Import; });
+
+    auto* alias = user->add_subcommand(
+        "alias", "Give user EXT another name: calls to NAME reach EXT, and EXT may present NAME in From.");
+    alias->add_option("EXT", command.name, "The user")->required();
+    alias->add_option("NAME", command.alias, "The alias, such as sales or 9")->required();
+    add_store_options(*alias, command);
+    alias->callback([&command] { command.action = Action::Alias; });
+    auto* unalias = user->add_subcommand("unalias", "Remove an alias.");
+    unalias->add_option("NAME", command.alias, "The alias")->required();
+    add_store_options(*unalias, command);
+    unalias->callback([&command] { command.action = Action::Unalias; });
+    auto* aliases = user->add_subcommand("aliases", "List the aliases: alias, user.");
+    add_store_options(*aliases, command);
+    aliases->callback([&command] { command.action = Action::Aliases; });
+    return user;
+}
 
 int run_user_command(const UserCommand& command, std::istream& in, std::ostream& out, std::ostream& err,
                      auth::Random& random) {
@@ -360,6 +404,10 @@ int run_user_command(const UserCommand& command, std::istream& in, std::ostream&
             return change_user(command, out, err);
         case Action::Import:
             return import_users(command, out, err);
+        case Action::Alias:
+        case Action::Unalias:
+        case Action::Aliases:
+            return alias_command(command, out, err);
         case Action::None:
             break;
     }

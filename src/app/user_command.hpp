@@ -1,4 +1,4 @@
-// `sipwarden user add|list|passwd|disable|enable|remove|import`: the accounts in DATA_DIR/sipwarden.db.
+// `sipwarden user add|list|passwd|disable|enable|remove|import|alias|unalias|aliases`: the accounts in DATA_DIR/sipwarden.db.
 // Passwords are never stored, printed or logged: the store keeps one HA1 per digest algorithm (RFC 7616
 // 3.4.2), and the only password ever shown is one the command generated, once, on stdout.
 #pragma once
@@ -18,7 +18,7 @@ class Random;
 namespace sw::app {
 
 struct UserCommand {
-    enum class Action { None, Add, List, Passwd, Disable, Enable, Remove, Import };
+    enum class Action { None, Add, List, Passwd, Disable, Enable, Remove, Import, Alias, Unalias, Aliases };
     Action action = Action::None;
     std::string data_dir = "./var";
     std::vector<std::string> domains;
@@ -29,6 +29,7 @@ struct UserCommand {
     bool no_md5 = false;               // add, import
     std::string file;                  // import
     bool replace = false;              // import
+    std::string alias;                 // alias, unalias
 };
 
 // Declares `user` and its subcommands on `app`; parsing fills `command`, which must outlive the parse.

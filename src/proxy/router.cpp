@@ -152,7 +152,7 @@ Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& r
 }
 
 Decision Router::route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                       const pbx::ForwardingTable* forwards, std::int64_t now) const {
+                       const pbx::ForwardingTable* forwards, std::int64_t now, const pbx::AliasTable* aliases) const {
     const sip::Method method = request.method_id();
     if (request.to().has_tag) return in_dialog(request, routes);
 
@@ -181,10 +181,12 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
     const auth::UserRecord* caller = users.find(v.user);
     if (caller == nullptr) return reply(403);  // verified a moment ago; the snapshot cannot lose it
 
-    // Caller identity: the From must be the authenticated user at one of our domains (or anonymous).
+    // Caller identity: the From must be the authenticated user at one of our domains, or an alias the
+    // administrator gave that user, or anonymous.
     const sip::Uri& from = request.from().uri;
-    const bool own_from = from.is_sip() && from.has_user && sip::unescape(from.user) == v.user &&
-                          self_.is_local_host(from.host);
+    const std::string from_user = from.is_sip() && from.has_user ? sip::unescape(from.user) : std::string();
+    const bool own_from = !from_user.empty() && self_.is_local_host(from.host) &&
+                          (from_user == v.user || (aliases != nullptr && aliases->user_of(from_user) == v.user));
     if (!own_from && !anonymous_from(from)) return reply(403, "Forbidden (From is not the authenticated user)");
 
     // No pre-loaded routes to elsewhere from phones: that would make us a relay.
@@ -206,6 +208,12 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
     }
 
     const auth::UserRecord* callee = users.find(user);
+    if (callee == nullptr && aliases != nullptr) {
+        if (const std::string_view real = aliases->user_of(user); !real.empty()) {
+            user = std::string(real);  // an alias reaches its user
+            callee = users.find(user);
+        }
+    }
     if (callee == nullptr || !callee->enabled) return reply(404);
 
     Decision d;

@@ -14,6 +14,7 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/user_directory.hpp"
+#include "pbx/aliases.hpp"
 #include "pbx/forwarding.hpp"
 #include "proxy/forward.hpp"
 #include "proxy/route_set.hpp"
@@ -75,8 +76,10 @@ public:
         : self_(self), auth_(authenticator), location_(location), config_(config) {}
 
     // `request` has had its routes preprocessed (preprocess_routes); `routes` tells what was removed.
+    // aliases: other names of users (may be null).
     Decision route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                   const pbx::ForwardingTable* forwards, std::int64_t now) const;
+                   const pbx::ForwardingTable* forwards, std::int64_t now,
+                   const pbx::AliasTable* aliases = nullptr) const;
     // Call forwarding after the callee was tried: busy, no answer or unavailable. The callee's rule of that
     // kind from `current`; the result rings the target (following its own always/unavailable rules), or is
     // a Reply (480 without such a rule, 404 for a target that is not a user, 482 for a loop).

@@ -357,6 +357,41 @@ assert c.final().status == 200
 forward("clear", "202")
 PY
 
+run "aliases: a call to an alias reaches its user, who may present it in From; nobody else may" <<'PY'
+import subprocess
+from sipua import *
+from fwd import *
+def sw(*args):
+    return subprocess.run([os.environ["SW"]] + list(args) + ["--data-dir", os.environ["DATA"]], capture_output=True, text=True)
+assert sw("user", "alias", "201", "sales").returncode == 0
+r = sw("user", "alias", "nobody", "x1")
+assert r.returncode == 1 and "no such user" in r.stderr, r.stderr
+r = sw("user", "alias", "201", "bob")
+assert r.returncode == 1 and "name of a user" in r.stderr, r.stderr
+r = subprocess.run([os.environ["SW"], "user", "add", "sales", "--data-dir", os.environ["DATA"]], capture_output=True, text=True)
+assert r.returncode == 1 and "alias of 201" in r.stderr, r.stderr
+assert "sales  201" in sw("user", "aliases").stdout
+settle()
+alice, p201, p202, bob = Phone("alice"), Phone("201"), Phone("202"), Phone("bob")
+alice.register(True); p201.register(True); p202.register(True); bob.register(True)
+c = alice.call("sales")
+inv = incoming(p201)
+inv.answer(200)
+assert c.final().status == 200
+m = p201.call("bob", method="MESSAGE", body="from the sales line", from_user="sales")
+req = bob.request("MESSAGE", call_id=m.call_id)
+assert uri_of(req.first("From")) == "sip:sales@example.test", req.first("From")
+assert req.first("P-Asserted-Identity").endswith("<sip:201@example.test>"), req.first("P-Asserted-Identity")
+bob.reply(req, 200)
+assert m.final().status == 200
+r = p202.call("bob", method="MESSAGE", body="pretending", from_user="sales").final()
+assert r.status == 403, "202 presenting 201's alias must be refused, got %s" % r.start
+assert sw("user", "unalias", "sales").returncode == 0
+settle()
+assert alice.call("sales").final().status == 404
+p201._register("*", 0)  # 201 is offline again for the tests after this one
+PY
+
 run "a forwarding loop ends with 482, not a storm" <<'PY'
 from sipua import *
 from fwd import *

@@ -54,7 +54,16 @@ CREATE TABLE forwards(
 );
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kVersion1, kVersion2};
+// Version 3: user aliases (other names that reach a user and that it may present in From).
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE aliases(
+    alias TEXT PRIMARY KEY NOT NULL,
+    user  TEXT NOT NULL
+);
+CREATE INDEX aliases_by_user ON aliases(user);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kVersion1, kVersion2, kVersion3};
 
 }  // namespace
 

@@ -90,6 +90,13 @@ Status SqliteUserStore::set_realm(std::string_view realm) {
 
 Status SqliteUserStore::add(const auth::UserRecord& user) {
     if (auto bad = check_user(user)) return sw::unexpected("user " + quoted(user.name) + ": " + *bad);
+    auto alias = db_.prepare("SELECT user FROM aliases WHERE alias = ?1");
+    if (!alias) return sw::unexpected("adding user " + user.name + ": " + alias.error());
+    alias->bind_text(1, user.name);
+    auto row = alias->step();
+    if (!row) return sw::unexpected("adding user " + user.name + ": " + row.error());
+    if (*row) return sw::unexpected("user " + user.name + ": is an alias of " + alias->column_text(0));
+    alias->reset();
     auto stmt = db_.prepare(insert_sql());
     if (!stmt) return sw::unexpected("adding user " + user.name + ": " + stmt.error());
     bind_user(*stmt, user);
@@ -151,10 +158,12 @@ Status SqliteUserStore::remove(std::string_view name) {
     bindings->bind_text(1, std::string(name) + "@");
     bindings->bind_text(2, std::string(name) + "A");
     if (auto done = bindings->run(); !done) return sw::unexpected(what + done.error());
-    auto forwards = db_.prepare("DELETE FROM forwards WHERE user = ?1");
-    if (!forwards) return sw::unexpected(what + forwards.error());
-    forwards->bind_text(1, name);
-    if (auto done = forwards->run(); !done) return sw::unexpected(what + done.error());
+    for (const char* sql : {"DELETE FROM forwards WHERE user = ?1", "DELETE FROM aliases WHERE user = ?1"}) {
+        auto stmt = db_.prepare(sql);
+        if (!stmt) return sw::unexpected(what + stmt.error());
+        stmt->bind_text(1, name);
+        if (auto done = stmt->run(); !done) return sw::unexpected(what + done.error());
+    }
 
     if (auto committed = tx->commit(); !committed) return sw::unexpected(what + committed.error());
     return ok();
