@@ -38,6 +38,13 @@ std::string storage_failure_from(std::string_view ok) {
     return out;
 }
 
+// Call-ID, From tag and CSeq number: what an INVITE and the ACK of its non-2xx answer share.
+std::string ack_key_text(const sip::Message& m) {
+    std::string k("k|");
+    k.append(m.call_id()).append("|").append(m.from().tag).append("|").append(std::to_string(m.cseq().number));
+    return k;
+}
+
 // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER came from.
 std::string source_text(const transport::Peer& p) {
     std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
@@ -180,6 +187,10 @@ void Engine::flush_terminated() {
             auto m = merges_.find(e->merge_key);
             if (m != merges_.end() && m->second == h) merges_.erase(m);
         }
+        if (e->ack_key != 0) {
+            auto a = invites_by_ack_key_.find(e->ack_key);
+            if (a != invites_by_ack_key_.end() && a->second == h) invites_by_ack_key_.erase(a);
+        }
         by_key_.erase(e->key);
         Slot& s = slots_[h.slot];
         s.entry.reset();
@@ -321,6 +332,15 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         return;
     }
     if (msg.method_id() == sip::Method::Ack) {
+        // An ACK for our non-2xx that carries a branch of its own: the INVITE transaction it belongs to
+        // is found by Call-ID, From tag and CSeq, and absorbs it (no more retransmissions of the answer).
+        if (auto a = invites_by_ack_key_.find(hash_key(ack_key_text(msg))); a != invites_by_ack_key_.end()) {
+            Entry* inv = find(a->second);
+            if (inv != nullptr && inv->tx.state() == transaction::State::Completed) {
+                inv->tx.on_event(Event{EventKind::Request, &msg, {}, Timer::A});
+                return;
+            }
+        }
         // An ACK for a 2xx is a request of its own, sent end to end along the route set (RFC 3261 13.2.2.4):
         // forwarded without a transaction. Anything else is for nothing we know: no response to an ACK.
         if (services_.router != nullptr && msg.to().has_tag) {
@@ -459,7 +479,11 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
     ++counters_.transactions_created;
     const bool invite = msg.method_id() == sip::Method::Invite;
     Entry& e = new_entry(invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, to, {});
-    if (invite) e.request = msg.serialize();
+    if (invite) {
+        e.request = msg.serialize();
+        e.ack_key = hash_key(ack_key_text(msg));
+        invites_by_ack_key_[e.ack_key] = e.fx.handle;
+    }
     e.to_tag = new_tag();
     e.key = key;
     by_key_.emplace(key, e.fx.handle);

@@ -213,6 +213,9 @@ private:
     SipKey sip_key_;
     std::unordered_map<std::uint64_t, Handle, IdentityHash> by_key_;
     std::unordered_map<std::uint64_t, Handle, IdentityHash> merges_;
+    // Server INVITE transactions by Call-ID, From tag and CSeq number: for ACKs of a non-2xx that come
+    // with a branch of their own (sipp's scenarios do that) instead of the INVITE's (RFC 3261 17.1.1.3).
+    std::unordered_map<std::uint64_t, Handle, IdentityHash> invites_by_ack_key_;
     std::unordered_map<std::uint64_t, std::uint64_t, IdentityHash> retired_by_key_;  // key -> sequence
     std::vector<Handle> terminated_;
     struct Retired {

@@ -35,11 +35,14 @@ public:
             retire_after = after;  // the engine retires the transaction once on_event returns
             return;
         }
-        engine_.schedule(handle, static_cast<std::size_t>(t), ++timer_gen[static_cast<std::size_t>(t)], after);
+        engine_.schedule(handle, static_cast<std::size_t>(t), ++timer_gen[static_cast<std::size_t>(t)],
+                         after);
     }
     void stop_timer(transaction::Timer t) override { ++timer_gen[static_cast<std::size_t>(t)]; }
     // Client transactions (proxy branches): responses go to the response context.
-    void pass_response(const sip::Message& response) override { engine_.on_branch_response(handle, response); }
+    void pass_response(const sip::Message& response) override {
+        engine_.on_branch_response(handle, response);
+    }
     void pass_ack(const sip::Message&) override {}  // 2xx ACKs are forwarded statelessly by the proxy
     void timed_out() override { engine_.on_branch_failed(handle, 408); }
     void transport_error() override { engine_.on_branch_failed(handle, 503); }
@@ -58,14 +61,14 @@ private:
 // One branch of a proxied request (RFC 3261 16.6): its client transaction and what it has heard.
 struct ProxyBranch {
     proxy::Target target;
-    Engine::Handle client{};           // its client transaction (once started)
-    std::string request;               // as sent, for its CANCEL
-    std::string final_response;        // its final response as it goes upstream (Via popped)
+    Engine::Handle client{};     // its client transaction (once started)
+    std::string request;         // as sent, for its CANCEL
+    std::string final_response;  // its final response as it goes upstream (Via popped)
     transport::Peer peer;
-    bool provisional = false;          // a provisional response arrived: it may be cancelled (9.1)
-    bool cancel_wanted = false;        // cancel as soon as a provisional arrives
+    bool provisional = false;    // a provisional response arrived: it may be cancelled (9.1)
+    bool cancel_wanted = false;  // cancel as soon as a provisional arrives
     bool cancel_sent = false;
-    bool timed_out = false;            // cancelled by Timer C: its 487 counts as 408 Request Timeout
+    bool timed_out = false;  // cancelled by Timer C: its 487 counts as 408 Request Timeout
 };
 
 // The response context of a proxied request (RFC 3261 16.7), owned by its server transaction.
@@ -76,11 +79,11 @@ struct ProxyContext {
     proxy::Decision decision;
     proxy::ResponseContext responses;
     std::vector<ProxyBranch> branches;
-    std::uint64_t loop = 0;      // loop-detection hash (branch prefix)
-    transport::Peer from;        // where the request came from (the Record-Route of the inbound side)
-    bool cancelled = false;      // a CANCEL came from upstream
+    std::uint64_t loop = 0;        // loop-detection hash (branch prefix)
+    transport::Peer from;          // where the request came from (the Record-Route of the inbound side)
+    bool cancelled = false;        // a CANCEL came from upstream
     bool no_answer_fired = false;  // the callee rang too long: its branches are being cancelled to forward
-    std::string original_user;   // the user first called (History-Info's first entry)
+    std::string original_user;     // the user first called (History-Info's first entry)
     std::vector<proxy::ForwardHop> forwards;  // every forwarding step so far
 };
 
@@ -90,8 +93,9 @@ struct Engine::Entry {
     std::uint64_t key = 0;        // hash of its matching key (by_key_)
     std::uint64_t merge_key = 0;  // hash of its merged-request key (merges_), when has_merge
     bool has_merge = false;
-    std::string request;  // server INVITE: as received, with received/rport added (CANCEL -> 487)
-    std::uint64_t to_tag = 0;  // printed as 16 hex digits
+    std::string request;        // server INVITE: as received, with received/rport added (CANCEL -> 487)
+    std::uint64_t ack_key = 0;  // server INVITE: hash of Call-ID, From tag and CSeq (invites_by_ack_key_)
+    std::uint64_t to_tag = 0;   // printed as 16 hex digits
     std::unique_ptr<ProxyContext> proxy;  // server transaction of a proxied request
     Handle server{};                      // client transaction: the server transaction it serves
     std::uint32_t branch = 0;             // client transaction: its branch in that context

@@ -25,8 +25,8 @@ std::string client_key_text(std::string_view branch, std::string_view method) {
 
 std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain) {
     // Call-Info (RFC 3261 20.9) naming the new target, with who forwarded and why as generic parameters.
-    return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" + domain +
-           "\";reason=" + std::string(pbx::diversion_reason(hop.kind));
+    return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" +
+           domain + "\";reason=" + std::string(pbx::diversion_reason(hop.kind));
 }
 
 std::string via_value(transport::Protocol p, const proxy::LocalAddress& local, std::string_view branch) {
@@ -69,10 +69,12 @@ void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& f
     if (d.kind == proxy::Decision::Kind::Reply) {
         if (!d.forwards.empty() && msg.method_id() == sip::Method::Invite) {
             // Forwarded before it failed (B forwards to C, who is offline): the caller learns both.
-            for (const auto& hop : d.forwards) answer(e, msg, 181, {{"Call-Info", forwarding_info(hop, d.domain)}});
+            for (const auto& hop : d.forwards)
+                answer(e, msg, 181, {{"Call-Info", forwarding_info(hop, d.domain)}});
         }
         Headers h;
-        for (auto& [name, value] : d.headers) h.emplace_back(name, std::move(value));
+        for (auto& [name, value] : d.headers)
+            h.emplace_back(name, std::move(value));
         answer(e, msg, d.status, h, d.reason);
         return;
     }
@@ -135,7 +137,8 @@ void Engine::ring_forwarded(Entry& server, proxy::Decision d) {
         schedule(server.fx.handle, kTimerNoAnswer, ++server.fx.timer_gen[kTimerNoAnswer],
                  std::chrono::seconds(rules->no_answer->seconds));
     }
-    for (std::size_t i : ctx.responses.initial_branches()) start_branch(server, i);
+    for (std::size_t i : ctx.responses.initial_branches())
+        start_branch(server, i);
 }
 
 bool Engine::maybe_forward(Entry& server) {
@@ -152,14 +155,15 @@ bool Engine::maybe_forward(Entry& server) {
         kind = pbx::ForwardKind::Unavailable;
     }
     if (!kind || !ctx.decision.callee_rules->get(*kind)) return false;
-    proxy::Decision next = services_.router->retarget(ctx.decision, *kind, *users_, forwards_.get(),
-                                                      services_.clock->now_s());
+    proxy::Decision next =
+        services_.router->retarget(ctx.decision, *kind, *users_, forwards_.get(), services_.clock->now_s());
     ctx.responses.forget_finished();  // the old callee's answers are not the call's any more
     if (next.kind != proxy::Decision::Kind::Forward) {
         announce_forwards(server, next.forwards);
         ctx.responses.mark_final_sent();
         Headers h;
-        for (auto& [name, value] : next.headers) h.emplace_back(name, std::move(value));
+        for (auto& [name, value] : next.headers)
+            h.emplace_back(name, std::move(value));
         answer(server, ctx.request, next.status, h, next.reason);
         return true;
     }
@@ -196,24 +200,26 @@ void Engine::start_branch(Entry& server, std::size_t i) {
     if (ctx.decision.record_route) {
         // RFC 3261 16.6 step 4, RFC 5658: when the request leaves by another transport or address than
         // it came in by, two entries, so that each side's route set names the address it can reach.
-        const std::string token = proxy::route_token(services_.router->config().route_key, ctx.request.call_id());
+        const std::string token =
+            proxy::route_token(services_.router->config().route_key, ctx.request.call_id());
         spec.record_routes.push_back(out.record_route(token));
         const proxy::LocalAddress* in = local_address(ctx.from.protocol, ctx.from.address.is_v6());
         if (in != nullptr && in != &out) spec.record_routes.push_back(in->record_route(token));
     }
-    // Inside a dialog nobody asserts anything; outside, the authenticated caller (or nothing, for Privacy: id).
+    // Inside a dialog nobody asserts anything; outside, the authenticated caller (or nothing, for Privacy:
+    // id).
     if (!ctx.decision.in_dialog) spec.asserted_identity = ctx.decision.asserted_identity;
     if (!ctx.forwards.empty()) {
         // RFC 7044 History-Info and RFC 5806 Diversion: why the final callee's phone rings.
-        spec.extra_headers.emplace_back("History-Info",
-                                        proxy::history_info(ctx.original_user, ctx.forwards, ctx.decision.domain));
+        spec.extra_headers.emplace_back(
+            "History-Info", proxy::history_info(ctx.original_user, ctx.forwards, ctx.decision.domain));
         spec.extra_headers.emplace_back("Diversion", proxy::diversion(ctx.forwards, ctx.decision.domain));
     }
     b.request = proxy::build_branch_request(ctx.request, spec);
     b.peer = *peer;
     const bool invite = ctx.request.method_id() == sip::Method::Invite;
-    Entry& ce = new_entry(invite ? transaction::Kind::ClientInvite : transaction::Kind::ClientNonInvite, *peer,
-                          b.request);
+    Entry& ce = new_entry(invite ? transaction::Kind::ClientInvite : transaction::Kind::ClientNonInvite,
+                          *peer, b.request);
     ce.client = true;
     ce.server = server.fx.handle;
     ce.branch = static_cast<std::uint32_t>(i);
@@ -231,7 +237,8 @@ void Engine::cancel_branch(Entry& server, std::size_t i) {
     ProxyBranch& b = ctx.branches[i];
     const auto state = ctx.responses.state(i);
     if (b.cancel_sent || state == proxy::ResponseContext::BranchState::Done ||
-        state == proxy::ResponseContext::BranchState::Waiting || ctx.request.method_id() != sip::Method::Invite) {
+        state == proxy::ResponseContext::BranchState::Waiting ||
+        ctx.request.method_id() != sip::Method::Invite) {
         return;
     }
     // RFC 3261 9.1: a CANCEL only after a provisional response; until then it waits. The branch counts

@@ -16,19 +16,22 @@ CLI::App* add_forward_command(CLI::App& app, ForwardCommand& command) {
         "is unreachable. Changes reach a running server within a second.");
     sub->require_subcommand(1);
     auto data_dir = [&](CLI::App* s) {
-        s->add_option("--data-dir", command.data_dir, "Folder of the server's data (default ./var)")->type_name("DIR");
+        s->add_option("--data-dir", command.data_dir, "Folder of the server's data (default ./var)")
+            ->type_name("DIR");
     };
-    auto* set = sub->add_subcommand(
-        "set", "Forward EXT's calls to TARGET (an extension or a number): "
-               "forward set EXT --always|--busy|--no-answer SECONDS|--unavailable TARGET");
+    auto* set =
+        sub->add_subcommand("set",
+                            "Forward EXT's calls to TARGET (an extension or a number): "
+                            "forward set EXT --always|--busy|--no-answer SECONDS|--unavailable TARGET");
     set->add_option("EXT", command.user, "The user whose calls are forwarded")->required();
     set->add_option("TARGET", command.target, "Where they go: an extension, or a number such as +4930123456")
         ->required();
     auto* a = set->add_flag("--always", command.always, "Every call, without ringing EXT (unconditional)");
     auto* b = set->add_flag("--busy", command.busy, "When EXT answers busy (486 or 600)");
-    auto* n = set->add_option("--no-answer", command.no_answer, "When EXT has rung this many seconds unanswered")
-                  ->check(CLI::Range(1, 600))
-                  ->type_name("SECONDS");
+    auto* n =
+        set->add_option("--no-answer", command.no_answer, "When EXT has rung this many seconds unanswered")
+            ->check(CLI::Range(1, 600))
+            ->type_name("SECONDS");
     auto* u = set->add_flag("--unavailable", command.unavailable,
                             "When EXT is not registered or cannot be reached (480, 408)");
     a->excludes(b)->excludes(n)->excludes(u);
@@ -36,8 +39,9 @@ CLI::App* add_forward_command(CLI::App& app, ForwardCommand& command) {
     n->excludes(u);
     data_dir(set);
     set->callback([&] { command.action = ForwardCommand::Action::Set; });
-    auto* clear = sub->add_subcommand("clear", "Remove EXT's forwarding: one KIND (always, busy, no-answer, "
-                                               "unavailable) or all of it");
+    auto* clear = sub->add_subcommand("clear",
+                                      "Remove EXT's forwarding: one KIND (always, busy, no-answer, "
+                                      "unavailable) or all of it");
     clear->add_option("EXT", command.user, "The user")->required();
     clear->add_option("KIND", command.kind, "always, busy, no-answer or unavailable (default: all)")
         ->check(CLI::IsMember({"always", "busy", "no-answer", "unavailable"}));

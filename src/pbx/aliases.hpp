@@ -20,7 +20,8 @@ class AliasTable {
 public:
     AliasTable() = default;
     explicit AliasTable(const std::vector<Alias>& aliases) {
-        for (const auto& a : aliases) by_alias_.emplace(a.alias, a.user);
+        for (const auto& a : aliases)
+            by_alias_.emplace(a.alias, a.user);
     }
     // The user an alias names; empty when it is none.
     std::string_view user_of(std::string_view alias) const {

@@ -4,26 +4,35 @@ namespace sw::pbx {
 
 std::string_view kind_name(ForwardKind k) {
     switch (k) {
-        case ForwardKind::Always: return "always";
-        case ForwardKind::Busy: return "busy";
-        case ForwardKind::NoAnswer: return "no-answer";
-        case ForwardKind::Unavailable: return "unavailable";
+        case ForwardKind::Always:
+            return "always";
+        case ForwardKind::Busy:
+            return "busy";
+        case ForwardKind::NoAnswer:
+            return "no-answer";
+        case ForwardKind::Unavailable:
+            return "unavailable";
     }
     return "always";
 }
 
 std::optional<ForwardKind> kind_from(std::string_view text) {
-    for (ForwardKind k : {ForwardKind::Always, ForwardKind::Busy, ForwardKind::NoAnswer, ForwardKind::Unavailable})
+    for (ForwardKind k :
+         {ForwardKind::Always, ForwardKind::Busy, ForwardKind::NoAnswer, ForwardKind::Unavailable})
         if (kind_name(k) == text) return k;
     return std::nullopt;
 }
 
 std::string_view diversion_reason(ForwardKind k) {
     switch (k) {
-        case ForwardKind::Always: return "unconditional";
-        case ForwardKind::Busy: return "user-busy";
-        case ForwardKind::NoAnswer: return "no-answer";
-        case ForwardKind::Unavailable: return "unavailable";
+        case ForwardKind::Always:
+            return "unconditional";
+        case ForwardKind::Busy:
+            return "user-busy";
+        case ForwardKind::NoAnswer:
+            return "no-answer";
+        case ForwardKind::Unavailable:
+            return "unavailable";
     }
     return "unknown";
 }
@@ -31,20 +40,28 @@ std::string_view diversion_reason(ForwardKind k) {
 int history_cause(ForwardKind k) {
     // RFC 4458 / RFC 7044 section 9.3: the cause that made the request be retargeted.
     switch (k) {
-        case ForwardKind::Always: return 302;
-        case ForwardKind::Busy: return 486;
-        case ForwardKind::NoAnswer: return 408;
-        case ForwardKind::Unavailable: return 480;
+        case ForwardKind::Always:
+            return 302;
+        case ForwardKind::Busy:
+            return 486;
+        case ForwardKind::NoAnswer:
+            return 408;
+        case ForwardKind::Unavailable:
+            return 480;
     }
     return 302;
 }
 
 const std::optional<ForwardRule>& ForwardSet::get(ForwardKind k) const {
     switch (k) {
-        case ForwardKind::Always: return always;
-        case ForwardKind::Busy: return busy;
-        case ForwardKind::NoAnswer: return no_answer;
-        case ForwardKind::Unavailable: return unavailable;
+        case ForwardKind::Always:
+            return always;
+        case ForwardKind::Busy:
+            return busy;
+        case ForwardKind::NoAnswer:
+            return no_answer;
+        case ForwardKind::Unavailable:
+            return unavailable;
     }
     return always;
 }
@@ -53,10 +70,18 @@ ForwardingTable::ForwardingTable(const std::vector<ForwardRule>& rules) {
     for (const auto& r : rules) {
         ForwardSet& s = users_[r.user];
         switch (r.kind) {
-            case ForwardKind::Always: s.always = r; break;
-            case ForwardKind::Busy: s.busy = r; break;
-            case ForwardKind::NoAnswer: s.no_answer = r; break;
-            case ForwardKind::Unavailable: s.unavailable = r; break;
+            case ForwardKind::Always:
+                s.always = r;
+                break;
+            case ForwardKind::Busy:
+                s.busy = r;
+                break;
+            case ForwardKind::NoAnswer:
+                s.no_answer = r;
+                break;
+            case ForwardKind::Unavailable:
+                s.unavailable = r;
+                break;
         }
     }
 }
@@ -77,8 +102,8 @@ std::optional<std::string> check_target(std::string_view target) {
         return std::nullopt;
     }
     for (char c : target) {
-        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-                        c == '-' || c == '_';
+        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        c == '.' || c == '-' || c == '_';
         if (!ok) return "the target may hold letters, digits, '.', '-' and '_' (or be +digits)";
     }
     return std::nullopt;

@@ -22,9 +22,9 @@ std::string_view diversion_reason(ForwardKind k);  // "unconditional", "user-bus
 int history_cause(ForwardKind k);                  // 302, 486, 408, 480
 
 struct ForwardRule {
-    std::string user;    // whose calls
+    std::string user;  // whose calls
     ForwardKind kind = ForwardKind::Always;
-    std::string target;  // an extension ("202") or a number ("+4930123456"), as the user part to route
+    std::string target;         // an extension ("202") or a number ("+4930123456"), as the user part to route
     std::uint32_t seconds = 0;  // NoAnswer: ring this long first
 };
 

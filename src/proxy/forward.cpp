@@ -37,8 +37,8 @@ std::optional<NextHop> hop_for_uri(const sip::Uri& uri) {
     } else if (!t.empty() && !sw::iequals(t, "udp")) {
         return std::nullopt;  // sctp, ws ...: not served
     }
-    h.port = static_cast<std::uint16_t>(uri.port > 0 ? uri.port
-                                                      : (h.protocol == transport::Protocol::Tls ? 5061 : 5060));
+    h.port = static_cast<std::uint16_t>(
+        uri.port > 0 ? uri.port : (h.protocol == transport::Protocol::Tls ? 5061 : 5060));
     return h;
 }
 
@@ -51,14 +51,17 @@ std::string build_branch_request(const sip::Message& request, const BranchSpec& 
     m.set_max_forwards(mf ? *mf - 1 : 70);
     if (!spec.routes.empty()) {
         std::vector<std::string> routes = spec.routes;
-        for (auto& r : list_values(m, sip::HeaderId::Route)) routes.push_back(std::move(r));
+        for (auto& r : list_values(m, sip::HeaderId::Route))
+            routes.push_back(std::move(r));
         set_routes(m, routes);
     }
     if (!spec.record_routes.empty()) {
         std::vector<std::string> rr = spec.record_routes;
-        for (auto& r : list_values(m, sip::HeaderId::RecordRoute)) rr.push_back(std::move(r));
+        for (auto& r : list_values(m, sip::HeaderId::RecordRoute))
+            rr.push_back(std::move(r));
         std::string joined;
-        for (const auto& v : rr) joined.append(joined.empty() ? "" : ", ").append(v);
+        for (const auto& v : rr)
+            joined.append(joined.empty() ? "" : ", ").append(v);
         m.remove_headers(sip::HeaderId::RecordRoute);
         m.add_header("Record-Route", joined);
     }
@@ -66,13 +69,15 @@ std::string build_branch_request(const sip::Message& request, const BranchSpec& 
         m.remove_headers("P-Asserted-Identity");
         if (spec.asserted_identity) m.add_header("P-Asserted-Identity", *spec.asserted_identity);
     }
-    for (const auto& [name, value] : spec.extra_headers) m.add_header(name, value);
+    for (const auto& [name, value] : spec.extra_headers)
+        m.add_header(name, value);
     (void)m.push_via(spec.via);
     return m.serialize();
 }
 
 std::string build_cancel(const sip::Message& branch_request) {
-    return transaction::build_same_branch_request(branch_request, "CANCEL", branch_request.header(sip::HeaderId::To));
+    return transaction::build_same_branch_request(branch_request, "CANCEL",
+                                                  branch_request.header(sip::HeaderId::To));
 }
 
 std::optional<std::string> response_for_upstream(sip::Message& response) {

@@ -36,7 +36,7 @@ struct BranchSpec {
     std::string via;                         // our Via value, branch included
     std::vector<std::string> record_routes;  // our Record-Route values to put on top (0, 1 or 2)
     std::optional<std::string> asserted_identity;  // P-Asserted-Identity to set; nullopt: remove any
-    bool keep_asserted_identity = false;     // true: leave P-Asserted-Identity as it came
+    bool keep_asserted_identity = false;           // true: leave P-Asserted-Identity as it came
     std::vector<std::pair<std::string, std::string>> extra_headers;  // added as they are
 };
 
@@ -55,8 +55,8 @@ std::optional<std::string> response_for_upstream(sip::Message& response);
 // RFC 3261 16.6 step 8) and the branch number.
 std::string branch_id(std::uint64_t prefix, std::size_t branch);
 // The loop-detection hash of a request (RFC 3261 16.3 step 4): Request-URI, From tag, To tag,
-// Call-ID, CSeq number and method: what a looped copy still carries unchanged (not the Vias). The same request reaching us again
-// with the same hash is a loop; keyed so that nobody outside can forge it.
+// Call-ID, CSeq number and method: what a looped copy still carries unchanged (not the Vias). The same
+// request reaching us again with the same hash is a loop; keyed so that nobody outside can forge it.
 std::uint64_t loop_hash(const sip::Message& request, std::uint64_t k0, std::uint64_t k1);
 // Whether a Via of the request carries a branch of ours with this hash (a loop, not a spiral: a
 // spiral comes back with another Request-URI and so another hash).

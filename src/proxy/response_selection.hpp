@@ -32,7 +32,9 @@ public:
     // A response received on a branch.
     Verdict on_response(std::size_t branch, int status);
     // A branch gave up with no final response: Timer B/F (408) or a transport failure (503).
-    Verdict on_failure(std::size_t branch, int synthetic_status) { return on_response(branch, synthetic_status); }
+    Verdict on_failure(std::size_t branch, int synthetic_status) {
+        return on_response(branch, synthetic_status);
+    }
     // Call forwarding: the branches that have ended are no longer candidates for the best response.
     void forget_finished();
     // Stops every branch not yet started (a CANCEL from upstream, Timer C of a serial fork ...).
@@ -66,6 +68,8 @@ private:
 
 // RFC 3261 16.7 step 6: a 503 chosen as the best response goes upstream as 500 (the 503 was about the
 // next hop, not about us).
-inline int upstream_status(int best_status) { return best_status == 503 ? 500 : best_status; }
+inline int upstream_status(int best_status) {
+    return best_status == 503 ? 500 : best_status;
+}
 
 }  // namespace sw::proxy

@@ -75,7 +75,8 @@ void set_routes(sip::Message& m, const std::vector<std::string>& values) {
     m.remove_headers(sip::HeaderId::Route);
     if (values.empty()) return;
     std::string joined;
-    for (const auto& v : values) joined.append(joined.empty() ? "" : ", ").append(v);
+    for (const auto& v : values)
+        joined.append(joined.empty() ? "" : ", ").append(v);
     m.add_header("Route", joined);
 }
 

@@ -22,8 +22,8 @@ struct LocalAddress {
     std::string host;  // IP literal without brackets, or a name when the listener is a wildcard
     std::uint16_t port = 5060;
     std::uint8_t udp_listener = 0;  // UDP: the listener index (Peer::listener)
-    bool ipv6 = false;       // host is an IPv6 literal (written in brackets)
-    bool v6_family = false;  // the listener's address family
+    bool ipv6 = false;              // host is an IPv6 literal (written in brackets)
+    bool v6_family = false;         // the listener's address family
 
     // "host:port" with brackets for IPv6.
     std::string hostport() const;
@@ -55,7 +55,7 @@ std::optional<std::string> route_uri(std::string_view element);
 struct RoutePreprocess {
     bool strict_router_fixed = false;  // the Request-URI was our Record-Route (a strict router before us)
     int own_routes_removed = 0;
-    std::vector<std::string> tokens;   // the sw= parameters of the entries of ours that were removed
+    std::vector<std::string> tokens;  // the sw= parameters of the entries of ours that were removed
 };
 
 // The token our Record-Route entries carry for a dialog (parameter sw=): a keyed hash of the Call-ID, so

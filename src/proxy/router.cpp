@@ -70,7 +70,8 @@ bool dialog_forming(sip::Method m) {
 }
 }  // namespace
 
-std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops, const std::string& domain) {
+std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops,
+                         const std::string& domain) {
     std::string out = "<sip:" + original + "@" + domain + ">;index=1";
     std::string index = "1";
     for (const auto& h : hops) {
@@ -86,8 +87,8 @@ std::string diversion(const std::vector<ForwardHop>& hops, const std::string& do
     std::string out;
     for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
         if (!out.empty()) out += ", ";
-        out += "<sip:" + it->from + "@" + domain + ">;reason=" + std::string(pbx::diversion_reason(it->kind)) +
-               ";counter=1";
+        out += "<sip:" + it->from + "@" + domain +
+               ">;reason=" + std::string(pbx::diversion_reason(it->kind)) + ";counter=1";
     }
     return out;
 }
@@ -119,11 +120,13 @@ Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& r
     // address into a Route.
     const std::string expected = route_token(config_.route_key, request.call_id());
     bool ours = false;
-    for (const auto& t : routes.tokens) ours = ours || t == expected;
+    for (const auto& t : routes.tokens)
+        ours = ours || t == expected;
     if (!ours) {
         // Not through the route set we recorded: either for the server itself, or somebody trying to
         // use us as a relay for a dialog we never saw.
-        if (rest.empty() && (self_.names_us(ruri) || (ruri.is_sip() && !ruri.has_user && self_.is_local_host(ruri.host)))) {
+        if (rest.empty() &&
+            (self_.names_us(ruri) || (ruri.is_sip() && !ruri.has_user && self_.is_local_host(ruri.host)))) {
             Decision d;
             d.kind = Decision::Kind::Local;
             return d;
@@ -151,8 +154,9 @@ Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& r
     return d;
 }
 
-Decision Router::route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                       const pbx::ForwardingTable* forwards, std::int64_t now, const pbx::AliasTable* aliases) const {
+Decision Router::route(const sip::Message& request, const RoutePreprocess& routes,
+                       const auth::UserDirectory& users, const pbx::ForwardingTable* forwards,
+                       std::int64_t now, const pbx::AliasTable* aliases) const {
     const sip::Method method = request.method_id();
     if (request.to().has_tag) return in_dialog(request, routes);
 
@@ -174,7 +178,8 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
     const auto v = auth_.verify(request, true, users);
     if (v.verdict != auth::Verdict::Ok) {
         Decision d = reply(407);
-        for (auto& c : auth_.challenges(v.verdict == auth::Verdict::Stale, request.header(sip::HeaderId::UserAgent)))
+        for (auto& c :
+             auth_.challenges(v.verdict == auth::Verdict::Stale, request.header(sip::HeaderId::UserAgent)))
             d.headers.emplace_back("Proxy-Authenticate", std::move(c));
         return d;
     }
@@ -185,9 +190,11 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
     // administrator gave that user, or anonymous.
     const sip::Uri& from = request.from().uri;
     const std::string from_user = from.is_sip() && from.has_user ? sip::unescape(from.user) : std::string();
-    const bool own_from = !from_user.empty() && self_.is_local_host(from.host) &&
-                          (from_user == v.user || (aliases != nullptr && aliases->user_of(from_user) == v.user));
-    if (!own_from && !anonymous_from(from)) return reply(403, "Forbidden (From is not the authenticated user)");
+    const bool own_from =
+        !from_user.empty() && self_.is_local_host(from.host) &&
+        (from_user == v.user || (aliases != nullptr && aliases->user_of(from_user) == v.user));
+    if (!own_from && !anonymous_from(from))
+        return reply(403, "Forbidden (From is not the authenticated user)");
 
     // No pre-loaded routes to elsewhere from phones: that would make us a relay.
     if (!rest.empty()) return reply(403, "Forbidden (pre-loaded Route)");
@@ -201,7 +208,8 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
         user = sip::unescape(ruri.user);
         domain = sw::to_lower(ruri.host);
         bool is_domain = false;
-        for (const auto& dname : self_.domains) is_domain = is_domain || dname == domain;
+        for (const auto& dname : self_.domains)
+            is_domain = is_domain || dname == domain;
         if (!is_domain) domain = self_.default_domain();  // sip:201@192.0.2.1 means our 201
     } else {
         return reply(403, "Forbidden (relaying denied)");
@@ -247,7 +255,8 @@ std::vector<Target> Router::targets_of(const std::string& aor, std::int64_t now)
         t.q = b.q;
         std::optional<NextHop> hop;
         if (!b.path.empty()) {
-            // RFC 3327 5: the Path becomes the Route set towards the phone; its first element is the next hop.
+            // RFC 3327 5: the Path becomes the Route set towards the phone; its first element is the next
+            // hop.
             sip::for_each_list_element(b.path, [&](std::string_view item) {
                 t.routes.emplace_back(item);
                 return true;
@@ -297,7 +306,8 @@ void Router::resolve(Decision& d, std::string user, const auth::UserDirectory& u
         }
         d.targets = targets_of(user + "@" + d.domain, now);
         if (d.targets.empty() && rules != nullptr && rules->unavailable) {
-            if (!forward_step(d, user, pbx::ForwardKind::Unavailable, rules->unavailable->target, users)) return;
+            if (!forward_step(d, user, pbx::ForwardKind::Unavailable, rules->unavailable->target, users))
+                return;
             continue;
         }
         d.callee = user;

@@ -42,19 +42,19 @@ inline constexpr std::size_t kMaxForwardHops = 5;
 
 struct Decision {
     enum class Kind : std::uint8_t {
-        Reply,  // answer with status (and headers)
+        Reply,    // answer with status (and headers)
         Forward,  // send a branch to each target
-        Local,  // addressed to the server itself (no user part): the server answers as a UAS
+        Local,    // addressed to the server itself (no user part): the server answers as a UAS
     };
     Kind kind = Kind::Reply;
     int status = 500;
     std::string reason;  // empty: the standard phrase
     std::vector<std::pair<std::string, std::string>> headers;
     std::vector<Target> targets;
-    bool in_dialog = false;   // follows a route set: no Record-Route, no identity rewriting
+    bool in_dialog = false;  // follows a route set: no Record-Route, no identity rewriting
     bool record_route = false;
     std::optional<std::string> asserted_identity;  // P-Asserted-Identity for the branches
-    std::string caller;  // the authenticated user, when there is one
+    std::string caller;                            // the authenticated user, when there is one
     // Local callee (Forward): who rings in the end, at which of our domains, after which forwarding steps,
     // and the callee's own rules for what may still happen (busy, no answer, unavailable).
     std::string callee;
@@ -77,8 +77,8 @@ public:
 
     // `request` has had its routes preprocessed (preprocess_routes); `routes` tells what was removed.
     // aliases: other names of users (may be null).
-    Decision route(const sip::Message& request, const RoutePreprocess& routes, const auth::UserDirectory& users,
-                   const pbx::ForwardingTable* forwards, std::int64_t now,
+    Decision route(const sip::Message& request, const RoutePreprocess& routes,
+                   const auth::UserDirectory& users, const pbx::ForwardingTable* forwards, std::int64_t now,
                    const pbx::AliasTable* aliases = nullptr) const;
     // Call forwarding after the callee was tried: busy, no answer or unavailable. The callee's rule of that
     // kind from `current`; the result rings the target (following its own always/unavailable rules), or is
@@ -104,7 +104,8 @@ private:
 
 // RFC 7044: the History-Info of a call first meant for `original` and forwarded along `hops`:
 // <sip:201@d>;index=1, <sip:202@d;cause=302>;index=1.1;mp=1, <sip:203@d;cause=486>;index=1.1.1;mp=1.1
-std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops, const std::string& domain);
+std::string history_info(const std::string& original, const std::vector<ForwardHop>& hops,
+                         const std::string& domain);
 // RFC 5806: Diversion, the most recent forwarding first: <sip:202@d>;reason=user-busy;counter=1, ...
 std::string diversion(const std::vector<ForwardHop>& hops, const std::string& domain);
 

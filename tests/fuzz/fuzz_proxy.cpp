@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (b->request_uri().raw != spec.request_uri) __builtin_trap();
     if (b->method_id() == sip::Method::Invite) {
         auto cancel = sip::Message::parse(proxy::build_cancel(*b));
-        if (!cancel || cancel->method_id() != sip::Method::Cancel || cancel->top_via().branch != b->top_via().branch)
+        if (!cancel || cancel->method_id() != sip::Method::Cancel ||
+            cancel->top_via().branch != b->top_via().branch)
             __builtin_trap();
     }
     return 0;

@@ -99,6 +99,20 @@ assert ack.first("CSeq").startswith(inv.invite.first("CSeq").split()[0]), ack
 bob.quiet(0.5, lambda m: m.status is not None and m.status >= 200 and m.cseq_method == "INVITE")
 PY
 
+run "an ACK for the 486 with a branch of its own still stops the 486's retransmissions" <<'PY'
+from sipua import *
+bob, carol = Phone("bob"), Phone("carol")
+bob.register(True); carol.register(True)
+c = bob.call("carol")
+incoming(carol).answer(486)
+r = c.final()
+assert r.status == 486
+carol.request("ACK", call_id=c.call_id)
+c.branch = "z9hG4bK" + rand()   # like sipp's scenarios: not the INVITE's branch
+c.ack_non2xx(r)
+bob.quiet(2.0, lambda m: m.status == 486)  # Timer G would resend it after 0.5 s and 1.5 s
+PY
+
 run "CANCEL while ringing: 200 for the CANCEL, the callee is cancelled, 487 upstream at once even with a dead contact" <<'PY'
 from sipua import *
 alice, bob, dead = Phone("alice"), Phone("bob"), Phone("bob", contact_user="bob-dead")

@@ -50,7 +50,8 @@ Status SqliteAliasStore::remove(std::string_view alias) {
     auto stmt = db_.prepare("DELETE FROM aliases WHERE alias = ?1");
     if (!stmt) return sw::unexpected("removing alias " + std::string(alias) + ": " + stmt.error());
     stmt->bind_text(1, alias);
-    if (auto done = stmt->run(); !done) return sw::unexpected("removing alias " + std::string(alias) + ": " + done.error());
+    if (auto done = stmt->run(); !done)
+        return sw::unexpected("removing alias " + std::string(alias) + ": " + done.error());
     if (db_.changes() == 0) return sw::unexpected("no such alias " + std::string(alias));
     return ok();
 }

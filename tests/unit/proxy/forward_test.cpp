@@ -33,7 +33,8 @@ namespace {
 
 constexpr std::uint64_t kK0 = 0x0706050403020100ull;
 constexpr std::uint64_t kK1 = 0x0f0e0d0c0b0a0908ull;
-constexpr std::string_view kSdp = "v=0\r\no=alice 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n";
+constexpr std::string_view kSdp =
+    "v=0\r\no=alice 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n";
 
 Message parse(std::string_view text) {
     auto m = Message::parse(text);
@@ -77,7 +78,8 @@ BranchSpec spec() {
 
 std::vector<std::string> values(const Message& m, HeaderId id) {
     std::vector<std::string> out;
-    for (auto v : m.values(id)) out.emplace_back(v);
+    for (auto v : m.values(id))
+        out.emplace_back(v);
     return out;
 }
 
@@ -178,8 +180,8 @@ TEST(ProxyForwardTest, BranchRequestRewritesTheRequestLineViaAndMaxForwards) {
     EXPECT_TRUE(m.is_request());
     EXPECT_EQ(m.method(), "INVITE");
     EXPECT_EQ(m.request_uri().raw, "sip:bob@192.0.2.20:5062");  // RFC 3261 16.6 step 2
-    EXPECT_EQ(m.max_forwards(), std::optional<int>(69));      // step 3
-    ASSERT_EQ(m.vias().size(), 2u);                            // step 8: ours on top
+    EXPECT_EQ(m.max_forwards(), std::optional<int>(69));        // step 3
+    ASSERT_EQ(m.vias().size(), 2u);                             // step 8: ours on top
     EXPECT_EQ(m.vias()[0].host, "192.0.2.1");
     EXPECT_EQ(m.vias()[0].branch, "z9hG4bK00000000000000aa.1");
     EXPECT_EQ(m.vias()[1].branch, "z9hG4bK-caller1");
@@ -206,8 +208,8 @@ TEST(ProxyForwardTest, BranchRequestAddsMaxForwardsWhenAbsent) {
 }
 
 TEST(ProxyForwardTest, BranchRequestPutsOurRecordRoutesAboveExistingOnes) {
-    const Message in =
-        parse(invite("sip:bob@example.com", "Record-Route: <sip:edge.example.net;lr>, <sip:core.example.net;lr>\r\n"));
+    const Message in = parse(invite(
+        "sip:bob@example.com", "Record-Route: <sip:edge.example.net;lr>, <sip:core.example.net;lr>\r\n"));
     BranchSpec s = spec();
     s.record_routes = {"<sip:192.0.2.1:5060;lr>", "<sip:192.0.2.1:5060;transport=tcp;lr>"};
     const Message m = parse(build_branch_request(in, s));
@@ -227,8 +229,9 @@ TEST(ProxyForwardTest, BranchRequestPutsOurRecordRoutesAboveExistingOnes) {
 }
 
 TEST(ProxyForwardTest, BranchRequestReplacesOrRemovesTheAssertedIdentity) {
-    const Message in = parse(invite("sip:bob@example.com", "P-Asserted-Identity: <sip:boss@example.com>\r\n"
-                                                           "P-Asserted-Identity: <tel:+12015550100>\r\n"));
+    const Message in = parse(invite("sip:bob@example.com",
+                                    "P-Asserted-Identity: <sip:boss@example.com>\r\n"
+                                    "P-Asserted-Identity: <tel:+12015550100>\r\n"));
     BranchSpec s = spec();
     s.asserted_identity = "\"Alice\" <sip:alice@example.com>";
     const Message replaced = parse(build_branch_request(in, s));
@@ -256,8 +259,9 @@ TEST(ProxyForwardTest, BranchRequestPutsPreloadedRoutesOnTop) {
     BranchSpec s = spec();
     s.routes = {"<sip:edge1.example.net;lr>", "<sip:edge2.example.net;lr;ob>"};
     const Message m = parse(build_branch_request(in, s));
-    EXPECT_EQ(list_values(m, HeaderId::Route),
-              (Strings{"<sip:edge1.example.net;lr>", "<sip:edge2.example.net;lr;ob>", "<sip:p2.example.net;lr>"}));
+    EXPECT_EQ(
+        list_values(m, HeaderId::Route),
+        (Strings{"<sip:edge1.example.net;lr>", "<sip:edge2.example.net;lr;ob>", "<sip:p2.example.net;lr>"}));
 
     // No pre-loaded routes: the request's own Route set is left as it is.
     EXPECT_EQ(list_values(parse(build_branch_request(in, spec())), HeaderId::Route),
@@ -305,7 +309,8 @@ TEST(ProxyForwardTest, CancelMatchesTheBranchRequest) {
 TEST(ProxyForwardTest, CancelTakesOnlyTheTopViaOfACommaList) {
     const Message branch = parse(
         "INVITE sip:bob@192.0.2.20 SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKours.3, SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-caller\r\n"
+        "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKours.3, SIP/2.0/UDP "
+        "192.0.2.10;branch=z9hG4bK-caller\r\n"
         "Max-Forwards: 69\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n"
         "Call-ID: c2@192.0.2.10\r\nCSeq: 4711 INVITE\r\n"
         "Route: <sip:r1.example.net;lr>\r\nRoute: <sip:r2.example.net;lr>\r\nContent-Length: 0\r\n\r\n");
@@ -314,7 +319,8 @@ TEST(ProxyForwardTest, CancelTakesOnlyTheTopViaOfACommaList) {
     EXPECT_EQ(c.vias()[0].branch, "z9hG4bKours.3");
     EXPECT_EQ(c.cseq().number, 4711u);
     EXPECT_EQ(c.cseq().method, "CANCEL");
-    EXPECT_EQ(list_values(c, HeaderId::Route), (Strings{"<sip:r1.example.net;lr>", "<sip:r2.example.net;lr>"}));
+    EXPECT_EQ(list_values(c, HeaderId::Route),
+              (Strings{"<sip:r1.example.net;lr>", "<sip:r2.example.net;lr>"}));
 }
 
 // ---- responses ----

@@ -18,7 +18,8 @@ namespace {
 // A context with n branches, the initial ones already started.
 ResponseContext started(bool invite, bool serial, std::size_t n) {
     ResponseContext ctx(invite, serial);
-    for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(ctx.add_branch(), i);
+    for (std::size_t i = 0; i < n; ++i)
+        EXPECT_EQ(ctx.add_branch(), i);
     (void)ctx.initial_branches();
     return ctx;
 }
@@ -34,7 +35,8 @@ TEST(ResponseContextTest, ParallelForkStartsEveryBranchOnce) {
     EXPECT_EQ(ctx.state(0), State::Waiting);
     EXPECT_TRUE(ctx.pending());
     EXPECT_EQ(ctx.initial_branches(), (Indices{0, 1, 2}));
-    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(ctx.state(i), State::Trying) << i;
+    for (std::size_t i = 0; i < 3; ++i)
+        EXPECT_EQ(ctx.state(i), State::Trying) << i;
     EXPECT_TRUE(ctx.initial_branches().empty());  // already started
     EXPECT_FALSE(ctx.best());                     // nothing final yet
 }
@@ -182,7 +184,8 @@ TEST(ResponseContextTest, NoFinalReadyOnceTheFinalResponseWasSent) {
 
 TEST(ResponseContextTest, SerialForkStartsTheNextBranchAfterAFailure) {
     ResponseContext ctx(true, true);
-    for (int i = 0; i < 3; ++i) (void)ctx.add_branch();
+    for (int i = 0; i < 3; ++i)
+        (void)ctx.add_branch();
     EXPECT_EQ(ctx.initial_branches(), Indices{0});
     EXPECT_EQ(ctx.state(1), State::Waiting);
     EXPECT_EQ(ctx.state(2), State::Waiting);
@@ -207,7 +210,8 @@ TEST(ResponseContextTest, SerialForkStartsTheNextBranchAfterAFailure) {
 
 TEST(ResponseContextTest, SerialForkStopsAfterATwoHundred) {
     ResponseContext ctx(true, true);
-    for (int i = 0; i < 3; ++i) (void)ctx.add_branch();
+    for (int i = 0; i < 3; ++i)
+        (void)ctx.add_branch();
     EXPECT_EQ(ctx.initial_branches(), Indices{0});
     auto v = ctx.on_response(0, 200);
     EXPECT_TRUE(v.forward_now);
@@ -220,7 +224,8 @@ TEST(ResponseContextTest, SerialForkStopsAfterATwoHundred) {
 
 TEST(ResponseContextTest, SerialForkStopsAfterASixHundred) {
     ResponseContext ctx(true, true);
-    for (int i = 0; i < 3; ++i) (void)ctx.add_branch();
+    for (int i = 0; i < 3; ++i)
+        (void)ctx.add_branch();
     EXPECT_EQ(ctx.initial_branches(), Indices{0});
     auto v = ctx.on_response(0, 603);
     EXPECT_FALSE(v.start_branch);
@@ -232,7 +237,8 @@ TEST(ResponseContextTest, SerialForkStopsAfterASixHundred) {
 // RFC 3261 16.7 step 5: once a 6xx has been received no new branch is created, for any method.
 TEST(ResponseContextTest, SerialForkOfANonInviteStopsAfterASixHundred) {
     ResponseContext ctx(false, true);
-    for (int i = 0; i < 2; ++i) (void)ctx.add_branch();
+    for (int i = 0; i < 2; ++i)
+        (void)ctx.add_branch();
     EXPECT_EQ(ctx.initial_branches(), Indices{0});
     auto v = ctx.on_response(0, 603);
     EXPECT_FALSE(v.cancel_others);  // nothing to cancel for a non-INVITE
@@ -244,9 +250,10 @@ TEST(ResponseContextTest, SerialForkOfANonInviteStopsAfterASixHundred) {
 
 TEST(ResponseContextTest, StopWaitingEndsBranchesNotYetStarted) {
     ResponseContext ctx(true, true);
-    for (int i = 0; i < 3; ++i) (void)ctx.add_branch();
+    for (int i = 0; i < 3; ++i)
+        (void)ctx.add_branch();
     EXPECT_EQ(ctx.initial_branches(), Indices{0});
-    ctx.stop_waiting();  // a CANCEL from upstream, or Timer C
+    ctx.stop_waiting();                      // a CANCEL from upstream, or Timer C
     EXPECT_EQ(ctx.state(0), State::Trying);  // the running branch is cancelled, not ended
     EXPECT_EQ(ctx.state(1), State::Done);
     EXPECT_EQ(ctx.state(2), State::Done);

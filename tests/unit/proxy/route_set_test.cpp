@@ -38,7 +38,8 @@ SelfIdentity self() {
     SelfIdentity s;
     s.domains = {"example.com", "example.org"};
     s.addresses = {address(Protocol::Udp, "192.0.2.1", 5060), address(Protocol::Tcp, "192.0.2.1", 5060),
-                   address(Protocol::Tls, "192.0.2.1", 5061), address(Protocol::Udp, "2001:db8::1", 5060, true)};
+                   address(Protocol::Tls, "192.0.2.1", 5061),
+                   address(Protocol::Udp, "2001:db8::1", 5060, true)};
     return s;
 }
 
@@ -57,7 +58,8 @@ Message request(std::string_view ruri, const Strings& route_fields, std::string_
     t += "To: <sip:bob@example.com>;tag=b1\r\n";
     t += "Call-ID: dlg-1@198.51.100.7\r\n";
     t += "CSeq: 2 BYE\r\n";
-    for (const auto& r : route_fields) t += "Route: " + r + "\r\n";
+    for (const auto& r : route_fields)
+        t += "Route: " + r + "\r\n";
     t += std::string(extra);
     t += "Content-Length: 0\r\n\r\n";
     auto m = Message::parse(t);
@@ -186,7 +188,8 @@ TEST(ProxyRouteSetTest, SetRoutesReplacesEveryRouteField) {
     Message m = request("sip:bob@192.0.2.20", {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"});
     set_routes(m, {"<sip:n1.example.com;lr>", "<sip:n2.example.com;lr>"});
     Message again = reparsed(m);
-    EXPECT_EQ(list_values(again, HeaderId::Route), (Strings{"<sip:n1.example.com;lr>", "<sip:n2.example.com;lr>"}));
+    EXPECT_EQ(list_values(again, HeaderId::Route),
+              (Strings{"<sip:n1.example.com;lr>", "<sip:n2.example.com;lr>"}));
     set_routes(m, {});
     EXPECT_FALSE(reparsed(m).has(HeaderId::Route));
 }
@@ -199,7 +202,8 @@ TEST(ProxyRouteSetTest, PreprocessRemovesOurRouteAtTheTop) {
     EXPECT_EQ(r.own_routes_removed, 1);
     EXPECT_EQ(m.request_uri().raw, "sip:bob@192.0.2.20:5062");
     const Message again = reparsed(m);
-    EXPECT_EQ(list_values(again, HeaderId::Route), (Strings{"<sip:p2.example.net;lr>", "<sip:p3.example.net;lr>"}));
+    EXPECT_EQ(list_values(again, HeaderId::Route),
+              (Strings{"<sip:p2.example.net;lr>", "<sip:p3.example.net;lr>"}));
     EXPECT_EQ(again.request_uri().raw, "sip:bob@192.0.2.20:5062");
 }
 

@@ -103,11 +103,12 @@ struct Req {
             const std::string ha1 = compute_ha1(Algorithm::Sha256, auth_user, kRealm, password);
             const std::string resp =
                 compute_response(Algorithm::Sha256, ha1, nonce, "00000001", "0a4f113b", "auth", method, ruri);
-            s += "Proxy-Authorization: Digest username=\"" + auth_user + "\", realm=\"" + std::string(kRealm) +
-                 "\", nonce=\"" + nonce + "\", uri=\"" + ruri + "\", response=\"" + resp +
-                 "\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"0a4f113b\"\r\n";
+            s += "Proxy-Authorization: Digest username=\"" + auth_user + "\", realm=\"" +
+                 std::string(kRealm) + "\", nonce=\"" + nonce + "\", uri=\"" + ruri + "\", response=\"" +
+                 resp + "\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"0a4f113b\"\r\n";
         }
-        for (const auto& line : extra) s += line + "\r\n";
+        for (const auto& line : extra)
+            s += line + "\r\n";
         s += "Content-Length: 0\r\n\r\n";
         return s;
     }
@@ -122,7 +123,8 @@ std::vector<std::string> header_values(const Decision& d, std::string_view name)
 
 std::vector<std::string> request_uris(const Decision& d) {
     std::vector<std::string> out;
-    for (const Target& t : d.targets) out.push_back(t.request_uri);
+    for (const Target& t : d.targets)
+        out.push_back(t.request_uri);
     return out;
 }
 
@@ -230,14 +232,16 @@ TEST_F(ProxyRouterTest, StaleNonceIsChallengedWithStale) {
 
 TEST_F(ProxyRouterTest, AuthenticatedInviteIsForwardedToEveryBinding) {
     bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060", 500);
-    bind("bob@example.com", "sip:bob@198.51.100.21:5070;transport=tcp", "tcp:198.51.100.21:40001", 1000, {}, 77);
+    bind("bob@example.com", "sip:bob@198.51.100.21:5070;transport=tcp", "tcp:198.51.100.21:40001", 1000, {},
+         77);
     const Decision d = route(Req{});
     ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
     EXPECT_EQ(d.caller, "alice");
     EXPECT_TRUE(d.record_route);  // INVITE forms a dialog
     EXPECT_FALSE(d.in_dialog);
     // Highest q first, each with the contact as its Request-URI.
-    EXPECT_EQ(request_uris(d), (Strings{"sip:bob@198.51.100.21:5070;transport=tcp", "sip:bob@198.51.100.20:5060"}));
+    EXPECT_EQ(request_uris(d),
+              (Strings{"sip:bob@198.51.100.21:5070;transport=tcp", "sip:bob@198.51.100.20:5060"}));
     EXPECT_EQ(d.targets[0].q, 1000);
     EXPECT_EQ(d.targets[1].q, 500);
     // A stream binding goes over its own connection.
@@ -250,7 +254,8 @@ TEST_F(ProxyRouterTest, AuthenticatedInviteIsForwardedToEveryBinding) {
     EXPECT_EQ(d.targets[1].hop.port, 5060);
     EXPECT_TRUE(d.targets[1].routes.empty());
     // The asserted identity names the authenticated user at the default domain, display name escaped.
-    EXPECT_EQ(d.asserted_identity, std::optional<std::string>("\"Alice \\\"Al\\\" Liddell\" <sip:alice@example.com>"));
+    EXPECT_EQ(d.asserted_identity,
+              std::optional<std::string>("\"Alice \\\"Al\\\" Liddell\" <sip:alice@example.com>"));
 }
 
 TEST_F(ProxyRouterTest, CalleeByOurAddressMeansTheDefaultDomain) {
@@ -320,7 +325,8 @@ TEST_F(ProxyRouterTest, CalleeWithoutBindingIsTemporarilyUnavailable) {
     EXPECT_EQ(d.kind, Kind::Reply);
     EXPECT_EQ(d.status, 480);
     // An expired binding is no binding.
-    bind("carol@example.com", "sip:carol@198.51.100.20:5060", "udp:198.51.100.20:5060", 1000, {}, 0, kNow - 1);
+    bind("carol@example.com", "sip:carol@198.51.100.20:5060", "udp:198.51.100.20:5060", 1000, {}, 0,
+         kNow - 1);
     EXPECT_EQ(route(Req{}.r("sip:carol@example.com")).status, 480);
     // Nor is one that cannot be reached (a host name, and no usable source).
     bind("carol@example.com", "sip:carol@phone.example.net", "");
@@ -385,7 +391,8 @@ TEST_F(ProxyRouterTest, PrivacyIdMeansNoAssertedIdentity) {
 
     const Decision none = route(Req{}.h("Privacy: none"));
     ASSERT_EQ(none.kind, Kind::Forward);
-    EXPECT_EQ(none.asserted_identity, std::optional<std::string>("\"Alice \\\"Al\\\" Liddell\" <sip:alice@example.com>"));
+    EXPECT_EQ(none.asserted_identity,
+              std::optional<std::string>("\"Alice \\\"Al\\\" Liddell\" <sip:alice@example.com>"));
 
     const Decision plain = route(Req{}.as("bob").f("<sip:bob@example.com>;tag=b1").r("sip:201@example.com"));
     EXPECT_EQ(plain.status, 480);  // 201 has no binding; bob has no display name either way
@@ -396,22 +403,33 @@ TEST_F(ProxyRouterTest, PrivacyIdMeansNoAssertedIdentity) {
 }
 
 // The dialog token our Record-Route carries for the test requests' Call-ID (the router's default key).
-std::string token() { return sw::proxy::route_token(sw::SipKey{}, "call-1@203.0.113.10"); }
+std::string token() {
+    return sw::proxy::route_token(sw::SipKey{}, "call-1@203.0.113.10");
+}
 
 TEST_F(ProxyRouterTest, InDialogRequestWithoutOurRouteIsForbidden) {
     // A To tag and no Route of ours: somebody using us as a relay for a dialog we never saw.
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5060").t("<sip:bob@example.com>;tag=b1"));
+    const Decision d =
+        route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5060").t("<sip:bob@example.com>;tag=b1"));
     EXPECT_EQ(d.kind, Kind::Reply);
     EXPECT_EQ(d.status, 403);
     // Somebody else's Route on top does not make it ours.
-    const Decision other = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5060").t("<sip:bob@example.com>;tag=b1")
+    const Decision other = route(Req{}
+                                     .m("BYE")
+                                     .as("")
+                                     .r("sip:bob@198.51.100.20:5060")
+                                     .t("<sip:bob@example.com>;tag=b1")
                                      .h("Route: <sip:198.51.100.99;lr>, <sip:192.0.2.1;lr>"));
     EXPECT_EQ(other.kind, Kind::Reply);
     EXPECT_EQ(other.status, 403);
 }
 
 TEST_F(ProxyRouterTest, InDialogRequestThroughOurRouteGoesToTheRequestUri) {
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062").t("<sip:bob@example.com>;tag=b1")
+    const Decision d = route(Req{}
+                                 .m("BYE")
+                                 .as("")
+                                 .r("sip:bob@198.51.100.20:5062")
+                                 .t("<sip:bob@example.com>;tag=b1")
                                  .h("Route: <sip:192.0.2.1:5060;lr;sw=" + token() + ">"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
     EXPECT_TRUE(d.in_dialog);
@@ -426,8 +444,13 @@ TEST_F(ProxyRouterTest, InDialogRequestThroughOurRouteGoesToTheRequestUri) {
 
 TEST_F(ProxyRouterTest, InDialogRequestGoesToTheNextRouteWhenThereIsOne) {
     // RFC 3261 16.12: loose routing, the Request-URI stays; the next hop is the next Route.
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062").t("<sip:bob@example.com>;tag=b1")
-                                 .h("Route: <sip:192.0.2.1;lr;sw=" + token() + ">, <sip:198.51.100.60:5080;transport=tcp;lr>"));
+    const Decision d = route(
+        Req{}
+            .m("BYE")
+            .as("")
+            .r("sip:bob@198.51.100.20:5062")
+            .t("<sip:bob@example.com>;tag=b1")
+            .h("Route: <sip:192.0.2.1;lr;sw=" + token() + ">, <sip:198.51.100.60:5080;transport=tcp;lr>"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status;
     ASSERT_EQ(d.targets.size(), 1u);
     EXPECT_EQ(d.targets[0].request_uri, "sip:bob@198.51.100.20:5062");
@@ -437,7 +460,11 @@ TEST_F(ProxyRouterTest, InDialogRequestGoesToTheNextRouteWhenThereIsOne) {
 }
 
 TEST_F(ProxyRouterTest, InDialogRequestToANameHasNoRoute) {
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:bob@phone.example.net").t("<sip:bob@example.com>;tag=b1")
+    const Decision d = route(Req{}
+                                 .m("BYE")
+                                 .as("")
+                                 .r("sip:bob@phone.example.net")
+                                 .t("<sip:bob@example.com>;tag=b1")
                                  .h("Route: <sip:192.0.2.1;lr;sw=" + token() + ">"));
     EXPECT_EQ(d.kind, Kind::Reply);
     EXPECT_EQ(d.status, 503);
@@ -446,7 +473,11 @@ TEST_F(ProxyRouterTest, InDialogRequestToANameHasNoRoute) {
 // RFC 3261 16.4: a strict router before us puts our Record-Route URI into the Request-URI and the remote
 // target at the end of the Route set; the request is forwarded to the remote target.
 TEST_F(ProxyRouterTest, InDialogRequestFromAStrictRouterIsForwarded) {
-    const Decision d = route(Req{}.m("BYE").as("").r("sip:192.0.2.1:5060;lr;sw=" + token()).t("<sip:bob@example.com>;tag=b1")
+    const Decision d = route(Req{}
+                                 .m("BYE")
+                                 .as("")
+                                 .r("sip:192.0.2.1:5060;lr;sw=" + token())
+                                 .t("<sip:bob@example.com>;tag=b1")
                                  .h("Route: <sip:bob@198.51.100.20:5062>"));
     ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
     ASSERT_EQ(d.targets.size(), 1u);
@@ -457,9 +488,14 @@ TEST_F(ProxyRouterTest, InDialogRequestFromAStrictRouterIsForwarded) {
 
 TEST_F(ProxyRouterTest, InDialogRequestWithAForgedTokenIsForbidden) {
     // Our address in a Route is not enough: without this dialog's token it is a relay attempt.
-    for (const std::string route : {"<sip:192.0.2.1:5060;lr>", "<sip:192.0.2.1:5060;lr;sw=0123456789abcdef>"}) {
-        const Decision d = this->route(Req{}.m("BYE").as("").r("sip:bob@198.51.100.20:5062")
-                                           .t("<sip:bob@example.com>;tag=b1").h("Route: " + route));
+    for (const std::string route :
+         {"<sip:192.0.2.1:5060;lr>", "<sip:192.0.2.1:5060;lr;sw=0123456789abcdef>"}) {
+        const Decision d = this->route(Req{}
+                                           .m("BYE")
+                                           .as("")
+                                           .r("sip:bob@198.51.100.20:5062")
+                                           .t("<sip:bob@example.com>;tag=b1")
+                                           .h("Route: " + route));
         EXPECT_EQ(d.kind, Kind::Reply) << route;
         EXPECT_EQ(d.status, 403) << route;
     }
