@@ -145,7 +145,9 @@ protected:
         EXPECT_TRUE(m.has_value()) << r.text("n");
         if (!m) return {};
         const auto pre = preprocess_routes(*m, self);
-        return with.route(*m, pre, users, nullptr, kNow);  // no call forwarding here
+        // Call forwarding and aliases only where a test sets them.
+        return with.route(*m, pre, users, forwards ? &*forwards : nullptr, kNow,
+                          aliases ? &*aliases : nullptr);
     }
     Decision route(const Req& r) { return route(r, router); }
 
@@ -175,6 +177,8 @@ protected:
     LocationService location;
     SelfIdentity self;
     Router router{self, auth, location};
+    std::optional<sw::pbx::ForwardingTable> forwards;
+    std::optional<sw::pbx::AliasTable> aliases;
 };
 
 using Strings = std::vector<std::string>;
@@ -537,4 +541,88 @@ TEST_F(ProxyRouterTest, SerialForkingIsAConfigurationOfTheRouter) {
     const Decision d = route(Req{}, serial);
     ASSERT_EQ(d.kind, Kind::Forward);
     EXPECT_EQ(request_uris(d), (Strings{"sip:bob@198.51.100.21:5060", "sip:bob@198.51.100.20:5060"}));
+}
+
+// ---- call forwarding and aliases ----
+
+using sw::pbx::ForwardKind;
+
+TEST_F(ProxyRouterTest, ForwardAlwaysFollowsTheChainAndRingsTheLastUser) {
+    bind("carol@example.com", "sip:carol@198.51.100.30:5060", "udp:198.51.100.30:5060");
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "201", 0},
+                                                       {"201", ForwardKind::Always, "carol", 0},
+                                                       {"carol", ForwardKind::Busy, "alice", 0}});
+    const Decision d = route(Req{});
+    ASSERT_EQ(d.kind, Kind::Forward) << d.status << " " << d.reason;
+    EXPECT_EQ(request_uris(d), Strings{"sip:carol@198.51.100.30:5060"});
+    ASSERT_EQ(d.forwards.size(), 2u);
+    EXPECT_EQ(d.forwards[0].from, "bob");
+    EXPECT_EQ(d.forwards[0].to, "201");
+    EXPECT_EQ(d.forwards[1].from, "201");
+    EXPECT_EQ(d.forwards[1].to, "carol");
+    EXPECT_EQ(d.callee, "carol");
+    EXPECT_EQ(d.visited, (Strings{"bob", "201", "carol"}));
+    ASSERT_TRUE(d.callee_rules && d.callee_rules->busy);  // what may still happen at carol
+    EXPECT_EQ(sw::proxy::history_info("bob", d.forwards, d.domain),
+              "<sip:bob@example.com>;index=1, <sip:201@example.com;cause=302>;index=1.1;mp=1, "
+              "<sip:carol@example.com;cause=302>;index=1.1.1;mp=1.1");
+    EXPECT_EQ(sw::proxy::diversion(d.forwards, d.domain),
+              "<sip:201@example.com>;reason=unconditional;counter=1, "
+              "<sip:bob@example.com>;reason=unconditional;counter=1");
+}
+
+TEST_F(ProxyRouterTest, ForwardingLoopsAndLongChainsEndWith482) {
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "carol", 0},
+                                                       {"carol", ForwardKind::Always, "bob", 0}});
+    const Decision d = route(Req{});
+    EXPECT_EQ(d.kind, Kind::Reply);
+    EXPECT_EQ(d.status, 482);
+    EXPECT_EQ(d.forwards.size(), 1u);  // bob to carol was still a step the caller hears of
+}
+
+TEST_F(ProxyRouterTest, ForwardingToSomebodyWhoIsNotAUserIs404) {
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "+4930123456", 0}});
+    const Decision d = route(Req{});
+    EXPECT_EQ(d.kind, Kind::Reply);
+    EXPECT_EQ(d.status, 404);
+}
+
+TEST_F(ProxyRouterTest, UnavailableForwardingWhenTheCalleeHasNoBinding) {
+    bind("carol@example.com", "sip:carol@198.51.100.30:5060", "udp:198.51.100.30:5060");
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Unavailable, "carol", 0}});
+    const Decision d = route(Req{});
+    ASSERT_EQ(d.kind, Kind::Forward) << d.status;
+    ASSERT_EQ(d.forwards.size(), 1u);
+    EXPECT_EQ(d.forwards[0].kind, ForwardKind::Unavailable);
+    EXPECT_EQ(d.callee, "carol");
+}
+
+TEST_F(ProxyRouterTest, RetargetOnBusyGoesToTheBusyTargetAndNowhereElse) {
+    bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060");
+    bind("carol@example.com", "sip:carol@198.51.100.30:5060", "udp:198.51.100.30:5060");
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Busy, "carol", 0}});
+    const Decision first = route(Req{});
+    ASSERT_EQ(first.kind, Kind::Forward);
+    EXPECT_EQ(request_uris(first), Strings{"sip:bob@198.51.100.20:5060"});
+    const Decision busy = router.retarget(first, ForwardKind::Busy, users, &*forwards, kNow);
+    ASSERT_EQ(busy.kind, Kind::Forward) << busy.status;
+    EXPECT_EQ(request_uris(busy), Strings{"sip:carol@198.51.100.30:5060"});
+    EXPECT_EQ(busy.caller, "alice");
+    EXPECT_EQ(busy.asserted_identity, first.asserted_identity);
+    const Decision none = router.retarget(first, ForwardKind::NoAnswer, users, &*forwards, kNow);
+    EXPECT_EQ(none.kind, Kind::Reply);  // bob has no no-answer rule
+}
+
+TEST_F(ProxyRouterTest, AnAliasReachesItsUserAndMayBeItsFrom) {
+    bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060");
+    aliases.emplace(std::vector<sw::pbx::Alias>{{"sales", "bob"}, {"front", "alice"}});
+    const Decision to_alias = route(Req{}.r("sip:sales@example.com").t("<sip:sales@example.com>"));
+    ASSERT_EQ(to_alias.kind, Kind::Forward) << to_alias.status;
+    EXPECT_EQ(request_uris(to_alias), Strings{"sip:bob@198.51.100.20:5060"});
+    const Decision as_alias = route(Req{}.f("<sip:front@example.com>;tag=a1"));
+    EXPECT_EQ(as_alias.kind, Kind::Forward) << as_alias.status;
+    // Somebody else's alias is still a forged From.
+    const Decision other = route(Req{}.f("<sip:sales@example.com>;tag=a1"));
+    EXPECT_EQ(other.kind, Kind::Reply);
+    EXPECT_EQ(other.status, 403);
 }
