@@ -6,6 +6,7 @@
 
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
+#include "sip/builder.hpp"
 #include "transaction/matching.hpp"
 
 namespace sw::app {
@@ -67,6 +68,13 @@ std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const
 
 void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d) {
     if (d.kind == proxy::Decision::Kind::Reply) {
+        if (d.status == 403 || d.status == 482) {
+            // Refusals an operator wants to see (relay attempts, forged identities or dialogs,
+            // forwarding loops), once per request; 404/480 are ordinary.
+            spdlog::info("{} {} from {} (From {}): {} {}", msg.method(), msg.request_uri().raw,
+                         from.address.to_string(), msg.from().uri.raw, d.status,
+                         d.reason.empty() ? std::string(sip::default_reason(d.status)) : d.reason);
+        }
         if (!d.forwards.empty() && msg.method_id() == sip::Method::Invite) {
             // Forwarded before it failed (B forwards to C, who is offline): the caller learns both.
             for (const auto& hop : d.forwards)

@@ -82,6 +82,8 @@ for route in ("<sip:127.0.0.1:%d;lr>" % PORT, "<sip:127.0.0.1:%d;lr;sw=012345678
     assert r.status == 403, "a forged BYE via %s answered %s" % (route, r.start)
 victim.quiet(0.3)
 PY
+grep -q "BYE sip:victim@127.0.0.1:[0-9]* from 127.0.0.1 (From sip:mallory@example.test): 403 Forbidden (not a dialog" \
+  "$tmp/server.log" || fail "the refused relay attempt should be logged"
 
 run "busy: 486 goes upstream, the proxy ACKs the callee hop by hop" <<'PY'
 from sipua import *
