@@ -280,7 +280,7 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
 
 void Engine::handle_message(sip::Message& msg, const transport::Peer& from) {
     if (msg.is_response()) {
-        handle_response(msg, from);
+        handle_response(msg);
     } else {
         handle_request(msg, from);
     }
@@ -344,7 +344,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         // An ACK for a 2xx is a request of its own, sent end to end along the route set (RFC 3261 13.2.2.4):
         // forwarded without a transaction. Anything else is for nothing we know: no response to an ACK.
         if (services_.router != nullptr && msg.to().has_tag) {
-            forward_ack(msg, from);
+            forward_ack(msg);
         } else {
             ++counters_.stray_acks;
         }
@@ -369,13 +369,9 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(), aliases_.get());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
             ++counters_.auth_challenges;
-            sip::ResponseBuilder b(msg, 407);
-            char tag[17];
-            std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(new_tag()));
-            b.to_tag(std::string_view(tag, 16));
-            for (const auto& [name, value] : routed->headers) b.header(name, value);
-            b.header("Server", "sipwarden/0.1");
-            transports_.send(to, b.build());
+            Headers h;
+            for (auto& [name, value] : routed->headers) h.emplace_back(name, std::move(value));
+            transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
             return;
         }
     }
@@ -426,6 +422,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
 }
 
 void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from) {
+    // Kept for a CANCEL of this INVITE, which gets its 487 built from it (a proxied INVITE needs none).
+    if (msg.method_id() == sip::Method::Invite) e.request = msg.serialize();
     // RFC 3261 8.2.2.2: the same request arriving again by another path (a merged fork) gets 482.
     if (auto mk = transaction::merge_key(msg)) {
         const std::uint64_t mh = hash_key(*mk);
@@ -480,7 +478,6 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
     const bool invite = msg.method_id() == sip::Method::Invite;
     Entry& e = new_entry(invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, to, {});
     if (invite) {
-        e.request = msg.serialize();
         e.ack_key = hash_key(ack_key_text(msg));
         invites_by_ack_key_[e.ack_key] = e.fx.handle;
     }
@@ -510,9 +507,14 @@ Engine::Entry& Engine::new_entry(transaction::Kind kind, const transport::Peer& 
 
 std::string Engine::build_answer(const Entry& e, const sip::Message& req, int status, const Headers& extra,
                                  std::string_view reason) {
+    return build_tagged_answer(req, e.to_tag, status, extra, reason);
+}
+
+std::string Engine::build_tagged_answer(const sip::Message& req, std::uint64_t to_tag, int status,
+                                        const Headers& extra, std::string_view reason) {
     sip::ResponseBuilder b(req, status, reason);
     char tag[17];
-    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(e.to_tag));
+    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(to_tag));
     b.to_tag(std::string_view(tag, 16));
     for (const auto& [name, value] : extra) b.header(name, value);
     b.header("Server", "sipwarden/0.1");

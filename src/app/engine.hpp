@@ -143,8 +143,8 @@ private:
     // ---- the stateful proxy (engine_proxy.cpp) ----
     // Carries out the routing decision for a request that is not for the server itself.
     void proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d);
-    void handle_response(sip::Message& msg, const transport::Peer& from);
-    void forward_ack(sip::Message& ack, const transport::Peer& from);
+    void handle_response(sip::Message& msg);
+    void forward_ack(sip::Message& ack);
     void start_branch(Entry& server, std::size_t branch);
     void cancel_branch(Entry& server, std::size_t branch);
     void cancel_pending(Entry& server, std::size_t except);
@@ -172,6 +172,9 @@ private:
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
     void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {}, std::string_view reason = {});
+    // An answer with the given To tag (a transaction's, or a fresh one for an answer without a transaction).
+    std::string build_tagged_answer(const sip::Message& req, std::uint64_t to_tag, int status, const Headers& extra,
+                                    std::string_view reason);
     std::string build_answer(const Entry& e, const sip::Message& req, int status, const Headers& extra,
                              std::string_view reason);
     void send_answer(Entry& e, int status, std::string_view bytes);

@@ -287,14 +287,11 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
     const int status = response.status();
     Entry* se = find(ce->server);
     std::string upstream;
-    if (status > 100 && se != nullptr && se->proxy) {
-        // The response as the previous hop gets it: our Via popped. handle_response lent us the message
-        // it owns, so no copy is made (a 100 Trying goes no further and needs none).
-        if (response_in_flight_ == &response) {
-            if (auto up = proxy::response_for_upstream(*response_in_flight_)) upstream = std::move(*up);
-        } else if (auto copy = sip::Message::parse(response.serialize())) {
-            if (auto up = proxy::response_for_upstream(*copy)) upstream = std::move(*up);
-        }
+    if (status > 100 && se != nullptr && se->proxy && response_in_flight_ != nullptr) {
+        // The response as the previous hop gets it: our Via popped. Client transactions pass responses
+        // up only from handle_response, which lends the message it owns, so no copy is made (a 100
+        // Trying goes no further and needs none).
+        if (auto up = proxy::response_for_upstream(*response_in_flight_)) upstream = std::move(*up);
     }
     if (se == nullptr || !se->proxy) {
         // The server transaction has ended (Timer L, 64*T1 after the first 2xx went up): the caller
@@ -376,8 +373,7 @@ void Engine::on_timer_c(Handle client) {
     cancel_branch(*se, ce->branch);
 }
 
-void Engine::handle_response(sip::Message& msg, const transport::Peer& from) {
-    (void)from;
+void Engine::handle_response(sip::Message& msg) {
     if (auto ck = transaction::client_key(msg)) {
         auto it = by_key_.find(hash_key(*ck));
         if (it != by_key_.end()) {
@@ -393,8 +389,7 @@ void Engine::handle_response(sip::Message& msg, const transport::Peer& from) {
     ++counters_.responses_ignored;
 }
 
-void Engine::forward_ack(sip::Message& ack, const transport::Peer& from) {
-    (void)from;
+void Engine::forward_ack(sip::Message& ack) {
     const auto pre = proxy::preprocess_routes(ack, *services_.self);
     if (pre.own_routes_removed == 0) {
         ++counters_.stray_acks;

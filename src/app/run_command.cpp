@@ -383,9 +383,9 @@ int run_server(const RunOptions& options) {
     for (auto& w : workers)
         c += w->engine->counters();
     spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions, {} handed to "
-                 "another worker, {} registrations",
+                 "another worker, {} registrations, {} proxied, {} branches, {} forwarded statelessly, {} loops",
                  c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
-                 c.registrations);
+                 c.registrations, c.proxied, c.branches, c.stateless_forwards, c.loops);
     return 0;
 }
 

@@ -112,6 +112,16 @@ bool routable_method(sip::Method m) {
     }
 }
 
+namespace {
+// The next hop a Route / Path element names.
+std::optional<NextHop> hop_for_route(std::string_view element) {
+    auto u = route_uri(element);
+    if (!u) return std::nullopt;
+    auto parsed = sip::parse_uri(*u);
+    return parsed ? hop_for_uri(*parsed) : std::nullopt;
+}
+}  // namespace
+
 Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& routes) const {
     const sip::Uri& ruri = request.request_uri();
     const auto rest = list_values(request, sip::HeaderId::Route);
@@ -136,9 +146,7 @@ Decision Router::in_dialog(const sip::Message& request, const RoutePreprocess& r
     std::optional<NextHop> hop;
     if (!rest.empty()) {
         // RFC 3261 16.12: loose routing, the next hop is the top Route.
-        if (auto u = route_uri(rest.front())) {
-            if (auto parsed = sip::parse_uri(*u)) hop = hop_for_uri(*parsed);
-        }
+        hop = hop_for_route(rest.front());
     } else if (self_.names_us(ruri)) {
         Decision d;
         d.kind = Decision::Kind::Local;
@@ -261,9 +269,7 @@ std::vector<Target> Router::targets_of(const std::string& aor, std::int64_t now)
                 t.routes.emplace_back(item);
                 return true;
             });
-            if (auto u = route_uri(t.routes.front())) {
-                if (auto parsed = sip::parse_uri(*u)) hop = hop_for_uri(*parsed);
-            }
+            hop = hop_for_route(t.routes.front());
         } else {
             hop = hop_for_binding(b);
         }
