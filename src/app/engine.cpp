@@ -41,10 +41,23 @@ std::string storage_failure_from(std::string_view ok) {
 // Call-ID, From tag and CSeq number: what an INVITE and the ACK of its non-2xx answer share.
 std::string ack_key_text(const sip::Message& m) {
     std::string k("k|");
-    k.append(m.call_id()).append("|").append(m.from().tag).append("|").append(std::to_string(m.cseq().number));
+    k.append(m.call_id())
+        .append("|")
+        .append(m.from().tag)
+        .append("|")
+        .append(std::to_string(m.cseq().number));
     return k;
 }
 
+}  // namespace
+
+std::string dialog_key_text(std::string_view call_id, std::string_view local_tag) {
+    std::string k("d|");
+    k.append(call_id).append("|").append(local_tag);
+    return k;
+}
+
+namespace {
 // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER came from.
 std::string source_text(const transport::Peer& p) {
     std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
@@ -74,6 +87,8 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     branches += o.branches;
     stateless_forwards += o.stateless_forwards;
     loops += o.loops;
+    trunk_calls += o.trunk_calls;
+    trunk_registers += o.trunk_registers;
     return *this;
 }
 
@@ -223,6 +238,18 @@ void Engine::on_tick() {
     while (!timers_.empty() && timers_.top().at <= now) {
         const TimerItem item = timers_.top();
         timers_.pop();
+        if (item.timer == kRegisterTimer) {
+            if (item.handle.slot < registrations_.size() &&
+                registrations_[item.handle.slot].gen == item.handle.gen)
+                on_register_timer(item.handle.slot);
+            continue;
+        }
+        if (item.timer >= kCallTimer2xxA) {
+            B2buaCall* c = find_call(item.handle);
+            if (c != nullptr && c->timer_gen[item.timer] == item.timer_gen)
+                on_call_timer(item.handle, item.timer);
+            continue;
+        }
         Entry* e = find(item.handle);
         if (e == nullptr || e->fx.timer_gen[item.timer] != item.timer_gen) continue;
         if (item.timer == kTimerC) {
@@ -292,7 +319,8 @@ void Engine::end_of_burst() {
         if (outbox_[i].empty()) continue;
         Engine* other = shards_[i];
         asio::post(other->io_, [other, batch = std::move(outbox_[i])]() mutable {
-            for (auto& h : batch) other->handle_message(h.message, h.from);
+            for (auto& h : batch)
+                other->handle_message(h.message, h.from);
             other->flush_terminated();
         });
         outbox_[i].clear();
@@ -331,6 +359,16 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         transports_.send(done.peer, done.response);
         return;
     }
+    if (msg.to().has_tag && !calls_by_dialog_.empty()) {
+        // A request inside a dialog of a B2BUA call (either leg; the ACK of our 2xx included).
+        auto d = calls_by_dialog_.find(hash_key(dialog_key_text(msg.call_id(), msg.to().tag)));
+        if (d != calls_by_dialog_.end()) {
+            if (shutting_down_ && msg.method_id() != sip::Method::Ack && msg.method_id() != sip::Method::Bye)
+                return;
+            call_in_dialog(msg, to, d->second.call, d->second.leg);
+            return;
+        }
+    }
     if (msg.method_id() == sip::Method::Ack) {
         // An ACK for our non-2xx that carries a branch of its own: the INVITE transaction it belongs to
         // is found by Call-ID, From tag and CSeq, and absorbs it (no more retransmissions of the answer).
@@ -355,22 +393,30 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // The proxy's routing decision comes first: a request that must authenticate is challenged without
     // a transaction (RFC 3261 22.3 allows it; nothing is kept for a client that has not proved who it
     // is, and a lost 407 is answered anew when the request is resent).
-    std::optional<proxy::Decision> routed;
     const sip::Method method = msg.method_id();
+    // A trunk's requests (by source address) are not authenticated: the provider does not know our users.
+    const b2bua::Trunk* trunk = nullptr;
+    if (trunks_.trunks && !trunks_.trunks->empty() && !msg.to().has_tag &&
+        (method == sip::Method::Invite || method == sip::Method::Options))
+        trunk = trunk_for_source(from.address);
+    std::optional<proxy::Decision> routed;
     // RFC 3261 16.3 step 3: no hops left is answered 483 before anything else (below), except OPTIONS,
     // which the server answers itself when addressed to it.
     // A request for the server itself (no user part, no Route: OPTIONS pings, mostly) skips routing.
     const sip::Uri& ruri = msg.request_uri();
     const bool for_server = ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) &&
                             services_.self != nullptr && services_.self->is_local_host(ruri.host);
-    if (services_.router != nullptr && users_ && method != sip::Method::Register && method != sip::Method::Cancel &&
-        !for_server && (msg.max_forwards() != 0 || method == sip::Method::Options)) {
+    if (services_.router != nullptr && users_ && method != sip::Method::Register &&
+        method != sip::Method::Cancel && !for_server && trunk == nullptr &&
+        (msg.max_forwards() != 0 || method == sip::Method::Options)) {
         const auto pre = proxy::preprocess_routes(msg, *services_.self);
-        routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(), aliases_.get());
+        routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(),
+                                         aliases_.get());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
             ++counters_.auth_challenges;
             Headers h;
-            for (auto& [name, value] : routed->headers) h.emplace_back(name, std::move(value));
+            for (auto& [name, value] : routed->headers)
+                h.emplace_back(name, std::move(value));
             transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
             return;
         }
@@ -382,11 +428,16 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         // INVITE (16.10): its pending branches are cancelled and their 487 goes upstream.
         auto target = by_key_.find(hash_key(transaction::cancel_target_key(msg)));
         Entry* inv_entry = target == by_key_.end() ? nullptr : find(target->second);
-        if (inv_entry == nullptr || inv_entry->client || inv_entry->tx.state() != transaction::State::Proceeding) {
+        if (inv_entry == nullptr || inv_entry->client ||
+            inv_entry->tx.state() != transaction::State::Proceeding) {
             answer(e, msg, 481);
             return;
         }
         answer(e, msg, 200);
+        if (inv_entry->role == Role::CallInvite) {
+            if (B2buaCall* c = find_call(inv_entry->call)) cancel_call(inv_entry->call, *c);
+            return;
+        }
         if (inv_entry->proxy) {
             ProxyContext& ctx = *inv_entry->proxy;
             ctx.cancelled = true;
@@ -412,6 +463,18 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // RFC 3261 16.3 step 3 / 11: with no hops left only OPTIONS addressed to us is answered.
     if (msg.max_forwards() == 0 && msg.method_id() != sip::Method::Options) {
         answer(e, msg, 483);
+        return;
+    }
+    if (trunk != nullptr) {
+        if (method == sip::Method::Invite) {
+            start_inbound_call(e, msg, from, *trunk);
+        } else {
+            answer(e, msg, 200, {{"Allow", std::string(kAllow)}});  // a provider's OPTIONS keep-alive
+        }
+        return;
+    }
+    if (routed && routed->kind == proxy::Decision::Kind::External) {
+        start_outbound_call(e, msg, from, *routed);
         return;
     }
     if (routed && routed->kind != proxy::Decision::Kind::Local) {
@@ -476,7 +539,8 @@ void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& 
 Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::uint64_t key) {
     ++counters_.transactions_created;
     const bool invite = msg.method_id() == sip::Method::Invite;
-    Entry& e = new_entry(invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, to, {});
+    Entry& e =
+        new_entry(invite ? transaction::Kind::ServerInvite : transaction::Kind::ServerNonInvite, to, {});
     if (invite) {
         e.ack_key = hash_key(ack_key_text(msg));
         invites_by_ack_key_[e.ack_key] = e.fx.handle;
@@ -488,7 +552,8 @@ Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std:
     return e;
 }
 
-Engine::Entry& Engine::new_entry(transaction::Kind kind, const transport::Peer& peer, std::string request_bytes) {
+Engine::Entry& Engine::new_entry(transaction::Kind kind, const transport::Peer& peer,
+                                 std::string request_bytes) {
     const bool reliable = peer.protocol != transport::Protocol::Udp;
     std::uint32_t slot;
     if (!free_slots_.empty()) {
@@ -516,7 +581,8 @@ std::string Engine::build_tagged_answer(const sip::Message& req, std::uint64_t t
     char tag[17];
     std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(to_tag));
     b.to_tag(std::string_view(tag, 16));
-    for (const auto& [name, value] : extra) b.header(name, value);
+    for (const auto& [name, value] : extra)
+        b.header(name, value);
     b.header("Server", "sipwarden/0.1");
     return b.build();
 }
@@ -528,7 +594,8 @@ void Engine::send_answer(Entry& e, int status, std::string_view bytes) {
     if (e.fx.retire_after.count() > 0) retire(e, std::exchange(e.fx.retire_after, transaction::Duration{0}));
 }
 
-void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra, std::string_view reason) {
+void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers& extra,
+                    std::string_view reason) {
     send_answer(e, status, build_answer(e, req, status, extra, reason));
 }
 
@@ -547,10 +614,11 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
         return;
     }
     const std::int64_t now = services_.clock->now_s();
-    auto outcome = services_.registrar->handle(req, v.user, registrar::RegisterSource{source_text(from), from.connection},
-                                               now);
+    auto outcome = services_.registrar->handle(
+        req, v.user, registrar::RegisterSource{source_text(from), from.connection}, now);
     Headers h;
-    for (auto& [name, value] : outcome.headers) h.emplace_back(name, std::move(value));
+    for (auto& [name, value] : outcome.headers)
+        h.emplace_back(name, std::move(value));
     if (outcome.status != 200 || outcome.changes.empty() || services_.writer == nullptr) {
         if (outcome.status == 200) ++counters_.registrations;
         answer(e, req, outcome.status, h, outcome.reason);
@@ -559,19 +627,19 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     // The binding is written to disk before the phone is told it is registered (group commit).
     ++counters_.registrations;
     std::string ok = build_answer(e, req, 200, h, {});
-    services_.writer->submit(
-        std::move(outcome.changes), [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
-            asio::post(io_, [this, handle, written, ok = std::move(ok)] {
-                Entry* entry = find(handle);
-                if (entry == nullptr) return;
-                if (written) {
-                    send_answer(*entry, 200, ok);
-                } else {
-                    send_answer(*entry, 500, storage_failure_from(ok));
-                }
-                flush_terminated();
-            });
-        });
+    services_.writer->submit(std::move(outcome.changes),
+                             [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
+                                 asio::post(io_, [this, handle, written, ok = std::move(ok)] {
+                                     Entry* entry = find(handle);
+                                     if (entry == nullptr) return;
+                                     if (written) {
+                                         send_answer(*entry, 200, ok);
+                                     } else {
+                                         send_answer(*entry, 500, storage_failure_from(ok));
+                                     }
+                                     flush_terminated();
+                                 });
+                             });
 }
 
 }  // namespace sw::app

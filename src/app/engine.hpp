@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <queue>
 #include <string>
@@ -18,11 +19,14 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "b2bua/dial_plan.hpp"
+#include "b2bua/trunk.hpp"
+#include "common/siphash.hpp"
+#include "dialog/dialog.hpp"
 #include "proxy/forward.hpp"
 #include "proxy/response_selection.hpp"
 #include "proxy/route_set.hpp"
 #include "proxy/router.hpp"
-#include "common/siphash.hpp"
 #include "registrar/binding_writer.hpp"
 #include "registrar/registrar.hpp"
 #include "sip/message.hpp"
@@ -34,6 +38,11 @@ namespace sw::app {
 
 struct ProxyContext;
 struct ProxyBranch;
+struct B2buaCall;
+struct CallLeg;
+struct CallFork;
+enum class Role : std::uint8_t;
+struct TrunkRegistration;
 
 struct EngineConfig {
     std::vector<transport::ListenSpec> listen;
@@ -56,10 +65,12 @@ struct EngineCounters {
     std::uint64_t handed_to_other_worker = 0;
     std::uint64_t registrations = 0;
     std::uint64_t auth_challenges = 0;
-    std::uint64_t proxied = 0;          // requests forwarded statefully
-    std::uint64_t branches = 0;         // client transactions started
+    std::uint64_t proxied = 0;             // requests forwarded statefully
+    std::uint64_t branches = 0;            // client transactions started
     std::uint64_t stateless_forwards = 0;  // 2xx ACKs and stray responses
-    std::uint64_t loops = 0;            // 482 Loop Detected
+    std::uint64_t loops = 0;               // 482 Loop Detected
+    std::uint64_t trunk_calls = 0;         // B2BUA calls begun (outbound and inbound)
+    std::uint64_t trunk_registers = 0;     // REGISTERs sent to providers
 
     EngineCounters& operator+=(const EngineCounters& o);
 };
@@ -71,12 +82,25 @@ struct Services {
     registrar::Registrar* registrar = nullptr;
     registrar::BindingWriter* writer = nullptr;
     const auth::Clock* clock = nullptr;
-    const proxy::Router* router = nullptr;        // null: requests for users get 480 (no proxy)
-    const proxy::SelfIdentity* self = nullptr;    // our domains and addresses (with router)
+    const proxy::Router* router = nullptr;      // null: requests for users get 480 (no proxy)
+    const proxy::SelfIdentity* self = nullptr;  // our domains and addresses (with router)
+    // Worker 0 reports what its trunk registrations do (called on its thread; the callee posts).
+    std::function<void(const b2bua::TrunkStatus&)> trunk_status;
+};
+
+// The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
+struct TrunkSet {
+    std::shared_ptr<const std::vector<b2bua::Trunk>> trunks;
+    std::shared_ptr<const b2bua::DialPlan> plan;
+    std::shared_ptr<const b2bua::DidTable> dids;
 };
 
 // Which worker owns a Call-ID (stable for the life of the process).
 std::size_t shard_of(std::string_view call_id, std::size_t workers);
+
+struct IdentityHashFwd {
+    std::size_t operator()(std::uint64_t h) const { return static_cast<std::size_t>(h); }
+};
 
 class Engine : public transport::Receiver {
 public:
@@ -98,6 +122,10 @@ public:
     // The call forwarding rules as the store holds them now (this worker's thread).
     void set_forwards(std::shared_ptr<const pbx::ForwardingTable> f) { forwards_ = std::move(f); }
     void set_aliases(std::shared_ptr<const pbx::AliasTable> a) { aliases_ = std::move(a); }
+    // Trunks, routes and DIDs (this worker's thread). Worker 0 starts, changes or stops the REGISTER
+    // clients of registering trunks to match.
+    void set_trunks(TrunkSet t);
+    std::size_t live_calls() const { return calls_live_; }
     const transport::TransportCounters& transport_counters() const { return transports_.counters(); }
     // Stops receiving; the io_context keeps running until live transactions end or `grace` passes.
     // Call on this worker's thread.
@@ -140,6 +168,46 @@ private:
     // The server's own answers (RFC 3261 8.2 as a UAS): OPTIONS, 405, 480, 481, with merge detection.
     void answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from);
 
+    // ---- the B2BUA: calls through trunks (engine_b2bua.cpp) ----
+    const b2bua::Trunk* trunk_for_source(const asio::ip::address& a) const;
+    std::optional<transport::Peer> peer_for_trunk(const b2bua::Trunk& t) const;
+    // An INVITE for a number outside the company (Decision::Kind::External): out through the dial plan.
+    void start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
+                             const proxy::Decision& d);
+    // An INVITE from a trunk: to the extension its DID names.
+    void start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from, const b2bua::Trunk& t);
+    B2buaCall* new_call(Entry& e, sip::Message& msg, const transport::Peer& from, Handle& h);
+    B2buaCall* find_call(Handle h);
+    void free_call(Handle h);
+    bool try_next_route(Handle h, B2buaCall& c);
+    void start_fork(Handle h, B2buaCall& c, std::size_t fork);
+    void send_fork_cancel(CallFork& f);
+    void on_call_response(Entry& ce, const sip::Message& r);
+    void on_call_failure(Entry& ce, int status);
+    void on_fork_response(Handle h, B2buaCall& c, std::size_t fork, const sip::Message& r);
+    void on_fork_final(Handle h, B2buaCall& c, std::size_t fork, int status, std::string_view reason);
+    void relay_provisional(Handle h, B2buaCall& c, const sip::Message& r);
+    void send_a_2xx(Handle h, B2buaCall& c, std::string bytes);
+    void fail_call(Handle h, B2buaCall& c, int status, std::string_view reason);
+    void cancel_call(Handle h, B2buaCall& c);
+    void hang_up(Handle h, B2buaCall& c, int except_leg);
+    void send_in_dialog(B2buaCall& c, CallLeg& leg, std::string_view method,
+                        const dialog::RequestParts& parts, Role role, Handle server, std::uint32_t leg_index);
+    void call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle h, std::uint32_t leg);
+    void on_relay_response(Entry& ce, const sip::Message& r);
+    void on_call_timer(Handle h, std::uint8_t timer);
+    void maybe_free_call(Handle h, B2buaCall& c);
+    std::string call_contact(const transport::Peer& p) const;
+    std::string new_call_id();
+    // Trunk registrations (worker 0).
+    void sync_registrations();
+    void send_register(std::size_t i);
+    void on_register_response(std::uint32_t id, const sip::Message& r);
+    void on_register_failure(std::uint32_t id, int status);
+    void on_fork_timer_c(Entry& ce);
+    void on_register_timer(std::size_t i);
+    void report(const TrunkRegistration& r);
+
     // ---- the stateful proxy (engine_proxy.cpp) ----
     // Carries out the routing decision for a request that is not for the server itself.
     void proxy_request(Entry& e, sip::Message& msg, const transport::Peer& from, proxy::Decision d);
@@ -152,8 +220,8 @@ private:
     void send_best(Entry& server);
     void on_branch_response(Handle client, const sip::Message& response);
     void on_branch_failed(Handle client, int status);
-    void apply_verdict(Entry& server, std::size_t branch, const proxy::ResponseContext::Verdict& v, int status,
-                       std::string* upstream);
+    void apply_verdict(Entry& server, std::size_t branch, const proxy::ResponseContext::Verdict& v,
+                       int status, std::string* upstream);
     void on_timer_c(Handle client);
     void on_no_answer(Handle server);
     // Call forwarding after the callee failed (busy, unavailable, no answer): true when the call goes on
@@ -171,10 +239,11 @@ private:
     Entry* find(Handle h);
     using Headers = std::vector<std::pair<std::string_view, std::string>>;
     // The transaction user's answer to a request (RFC 3261 8.2 as a UAS for the server itself).
-    void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {}, std::string_view reason = {});
+    void answer(Entry& e, const sip::Message& req, int status, const Headers& extra = {},
+                std::string_view reason = {});
     // An answer with the given To tag (a transaction's, or a fresh one for an answer without a transaction).
-    std::string build_tagged_answer(const sip::Message& req, std::uint64_t to_tag, int status, const Headers& extra,
-                                    std::string_view reason);
+    std::string build_tagged_answer(const sip::Message& req, std::uint64_t to_tag, int status,
+                                    const Headers& extra, std::string_view reason);
     std::string build_answer(const Entry& e, const sip::Message& req, int status, const Headers& extra,
                              std::string_view reason);
     void send_answer(Entry& e, int status, std::string_view bytes);
@@ -201,6 +270,23 @@ private:
     std::shared_ptr<const auth::UserDirectory> users_;
     std::shared_ptr<const pbx::ForwardingTable> forwards_;
     std::shared_ptr<const pbx::AliasTable> aliases_;
+    TrunkSet trunks_;
+    // B2BUA calls: a slab like the transactions', and their dialogs (SipHash of Call-ID and our tag ->
+    // call and leg) for in-dialog requests on either side.
+    struct CallSlot {
+        std::unique_ptr<B2buaCall> call;
+        std::uint32_t gen = 0;
+    };
+    std::vector<CallSlot> calls_;
+    std::vector<std::uint32_t> free_calls_;
+    std::size_t calls_live_ = 0;
+    struct DialogRef {
+        Handle call;
+        std::uint32_t leg;  // 0: A, 1: B
+    };
+    std::unordered_map<std::uint64_t, DialogRef, IdentityHashFwd> calls_by_dialog_;
+    std::vector<TrunkRegistration> registrations_;
+    std::uint32_t registration_ids_ = 0;
     transport::Transports transports_;
     std::uint8_t worker_;
     std::vector<Engine*> shards_;

@@ -10,6 +10,10 @@
 #include <vector>
 
 #include "app/engine.hpp"
+#include "b2bua/dial_plan.hpp"
+#include "b2bua/registration.hpp"
+#include "b2bua/trunk.hpp"
+#include "dialog/dialog.hpp"
 #include "proxy/forward.hpp"
 #include "proxy/response_selection.hpp"
 #include "proxy/router.hpp"
@@ -20,6 +24,34 @@ namespace sw::app {
 // forwarding timer of a proxied INVITE (on its server transaction).
 inline constexpr std::size_t kTimerC = 12;
 inline constexpr std::size_t kTimerNoAnswer = 13;
+// Timers of B2BUA calls (TimerItem::handle names a call, not a transaction) and of trunk registrations
+// (handle.slot: the registration's index).
+inline constexpr std::uint8_t kCallTimer2xxA = 32;  // our 2xx to leg A, resent until its ACK (UDP)
+inline constexpr std::uint8_t kCallTimer2xxB = 33;  // the same on leg B
+inline constexpr std::uint8_t kCallTimer1xx = 34;   // our reliable provisional to leg A, until its PRACK
+inline constexpr std::uint8_t kRegisterTimer = 40;
+
+// What a transaction serves, for dispatching what it reports.
+enum class Role : std::uint8_t {
+    Proxy,         // the stateful proxy (server transaction, branch, or a branch's CANCEL)
+    CallInvite,    // server: the INVITE that started a B2BUA call (leg A)
+    CallFork,      // client: an INVITE of leg B (Entry::branch: the fork)
+    CallRelayIn,   // server: an in-dialog request of a call, relayed to the other leg
+    CallRelayOut,  // client: that request on the other leg (Entry::server: the server transaction)
+    CallAux,       // client: ACK-less requests of a call whose answer needs nothing (PRACK, BYE, CANCEL)
+    Register,      // client: a trunk's REGISTER (Entry::branch: the registration)
+};
+
+// The key of a B2BUA dialog in calls_by_dialog_ (hashed): Call-ID and our tag on that leg.
+std::string dialog_key_text(std::string_view call_id, std::string_view local_tag);
+
+// "SIP/2.0/UDP host:port;branch=...;rport"
+inline std::string via_value(transport::Protocol p, const proxy::LocalAddress& local,
+                             std::string_view branch) {
+    std::string v("SIP/2.0/");
+    v.append(transport::protocol_name(p)).append(" ").append(local.hostport());
+    return v.append(";branch=").append(branch).append(";rport");
+}
 
 // Effects of one transaction, carried out with the worker's sockets and its timer queue.
 class Engine::Fx : public transaction::Effects {
@@ -98,11 +130,94 @@ struct Engine::Entry {
     std::uint64_t to_tag = 0;   // printed as 16 hex digits
     std::unique_ptr<ProxyContext> proxy;  // server transaction of a proxied request
     Handle server{};                      // client transaction: the server transaction it serves
-    std::uint32_t branch = 0;             // client transaction: its branch in that context
+    Handle call{};                        // B2BUA transactions: their call (or registration: unused)
+    Role role = Role::Proxy;
+    std::uint32_t branch = 0;  // client transaction: its branch in that context
     bool client = false;
     Entry(Engine& engine, transport::Peer peer, transaction::Kind kind, bool reliable,
           const transaction::TimerConfig& timers, std::string request_bytes = {})
         : fx(engine, peer), tx(kind, std::move(request_bytes), reliable, timers, fx) {}
+};
+
+// One side of a B2BUA call: our dialog with that side (we are its UAS on leg A, its UAC on leg B).
+struct CallLeg {
+    dialog::Dialog dlg;
+    transport::Peer peer;      // where this leg's requests go (the address the leg's INVITE used)
+    std::string contact;       // our Contact on this leg
+    bool established = false;  // the dialog exists (early or confirmed)
+    bool confirmed = false;
+    std::uint64_t key = 0;  // its entry in calls_by_dialog_
+    // Our 2xx to an INVITE of this leg, resent over UDP until the ACK (RFC 3261 13.3.1.4).
+    Engine::Handle ok_tx{};
+    std::string ok;
+    std::uint32_t ok_cseq = 0;
+    transaction::Duration ok_interval{0};
+    transaction::Duration ok_elapsed{0};
+    // Our ACK of the far end's 2xx, sent again when the 2xx is.
+    std::string ack;
+};
+
+// One INVITE of leg B: outbound, one per trunk tried in turn (failover); inbound, one per contact of the
+// extension, at once.
+struct CallFork {
+    std::string request;  // as sent
+    transport::Peer peer;
+    Engine::Handle tx{};
+    std::size_t choice = 0;  // outbound: the dial plan choice it tries
+    std::uint32_t cseq = 1;
+    bool provisional = false;
+    bool cancel_wanted = false;
+    bool cancel_sent = false;
+    bool done = false;
+    bool authenticated = false;  // it answered the trunk's challenge already
+    bool timed_out = false;      // cancelled by Timer C
+    int status = 0;
+    std::string reason;
+    std::uint32_t rseq = 0;  // the last reliable provisional response PRACKed
+};
+
+// A call through the B2BUA: leg A is the side that called (a phone for outbound, a trunk for inbound),
+// leg B the side called. Lives on the worker that owns leg A's Call-ID; leg B's Call-ID is chosen to
+// belong to the same worker.
+struct B2buaCall {
+    bool outbound = true;
+    std::string caller;  // extension (outbound) or calling number (inbound), for logs
+    std::string callee;  // number dialled (outbound) or extension (inbound)
+    std::string trunk;   // the trunk in use
+    CallLeg a;
+    CallLeg b;
+    Engine::Handle a_tx{};
+    std::optional<sip::Message> a_invite;
+    bool a_final_sent = false;
+    bool a_reliable = false;  // leg A required 100rel: our provisional responses to it are reliable
+    std::uint32_t a_rseq = 0;
+    bool a_rel_unacked = false;
+    std::string a_rel;  // the reliable provisional waiting for its PRACK
+    int a_rel_status = 0;
+    transaction::Duration a_rel_interval{0};
+    transaction::Duration a_rel_elapsed{0};
+    std::string a_held_2xx;  // a 2xx held back until the reliable provisional before it is PRACKed
+    std::vector<CallFork> forks;
+    std::optional<std::size_t> winner;
+    std::vector<b2bua::DialChoice> choices;   // outbound
+    std::vector<b2bua::Trunk> choice_trunks;  // the trunk of each choice, as configured when the call began
+    std::size_t next_choice = 0;
+    std::uint32_t b_cseq = 0;
+    std::string b_call_id;
+    std::string b_tag;
+    bool cancelled = false;  // leg A cancelled
+    bool ended = false;      // no more relaying: waiting only for the forks to finish
+    std::array<std::uint32_t, 48> timer_gen{};
+};
+
+// The REGISTER client of one trunk, on worker 0.
+struct TrunkRegistration {
+    std::unique_ptr<b2bua::RegistrationClient> client;
+    std::string config;     // the trunk settings it was made from (a change makes a new client)
+    std::uint32_t gen = 0;  // of its timer
+    std::uint32_t id = 0;   // names it in its REGISTER transactions (Entry::call.slot)
+    transport::Peer peer;
+    bool in_flight = false;
 };
 
 }  // namespace sw::app

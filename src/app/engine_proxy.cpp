@@ -29,12 +29,6 @@ std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& dom
     return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" +
            domain + "\";reason=" + std::string(pbx::diversion_reason(hop.kind));
 }
-
-std::string via_value(transport::Protocol p, const proxy::LocalAddress& local, std::string_view branch) {
-    std::string v("SIP/2.0/");
-    v.append(transport::protocol_name(p)).append(" ").append(local.hostport());
-    return v.append(";branch=").append(branch).append(";rport");
-}
 }  // namespace
 
 const proxy::LocalAddress* Engine::local_address(transport::Protocol protocol, bool ipv6) const {
@@ -283,6 +277,10 @@ void Engine::cancel_pending(Entry& server, std::size_t except) {
 
 void Engine::on_branch_response(Handle client, const sip::Message& response) {
     Entry* ce = find(client);
+    if (ce != nullptr && ce->client && ce->role != Role::Proxy) {
+        on_call_response(*ce, response);
+        return;
+    }
     if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
     const int status = response.status();
     Entry* se = find(ce->server);
@@ -326,6 +324,10 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
 
 void Engine::on_branch_failed(Handle client, int status) {
     Entry* ce = find(client);
+    if (ce != nullptr && ce->client && ce->role != Role::Proxy) {
+        on_call_failure(*ce, status);
+        return;
+    }
     if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
     Entry* se = find(ce->server);
     if (se == nullptr || !se->proxy) return;
@@ -364,6 +366,10 @@ void Engine::send_best(Entry& server) {
 
 void Engine::on_timer_c(Handle client) {
     Entry* ce = find(client);
+    if (ce != nullptr && ce->client && ce->role == Role::CallFork) {
+        on_fork_timer_c(*ce);
+        return;
+    }
     if (ce == nullptr || !ce->client || ce->branch == kNoBranch) return;
     Entry* se = find(ce->server);
     if (se == nullptr || !se->proxy) return;

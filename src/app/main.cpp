@@ -6,9 +6,12 @@
 
 #include "app/check_message.hpp"
 #include "app/config.hpp"
+#include "app/did_command.hpp"
 #include "app/forward_command.hpp"
 #include "app/registrations_command.hpp"
+#include "app/route_command.hpp"
 #include "app/run_command.hpp"
+#include "app/trunk_command.hpp"
 #include "app/user_command.hpp"
 #include "auth/clock_random.hpp"
 
@@ -98,6 +101,12 @@ int main(int argc, char** argv) {
     auto* forward = sw::app::add_forward_command(app, forward_command);
     sw::app::RegistrationsCommand registrations_command;
     auto* registrations = sw::app::add_registrations_command(app, registrations_command);
+    sw::app::TrunkCommand trunk_command;
+    auto* trunk = sw::app::add_trunk_command(app, trunk_command);
+    sw::app::RouteCommand route_command;
+    auto* route = sw::app::add_route_command(app, route_command);
+    sw::app::DidCommand did_command;
+    auto* did = sw::app::add_did_command(app, did_command);
 
     // The config file is read first, so that CLI11, which only writes options actually given, lets the
     // command line override it.
@@ -127,6 +136,13 @@ int main(int argc, char** argv) {
         return sw::app::run_user_command(user_command, std::cin, std::cout, std::cerr, random);
     }
     if (*forward) return sw::app::run_forward_command(forward_command, std::cout, std::cerr);
+    if (*trunk) {
+        sw::auth::OsRandom random;
+        return sw::app::run_trunk_command(trunk_command, std::cin, static_cast<std::int64_t>(std::time(nullptr)),
+                                          std::cout, std::cerr, random);
+    }
+    if (*route) return sw::app::run_route_command(route_command, std::cout, std::cerr);
+    if (*did) return sw::app::run_did_command(did_command, std::cout, std::cerr);
     if (*registrations) {
         return sw::app::run_registrations(registrations_command, static_cast<std::int64_t>(std::time(nullptr)),
                                           std::cout, std::cerr);

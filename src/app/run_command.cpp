@@ -1,25 +1,28 @@
 #include "app/run_command.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <algorithm>
+#include <asio.hpp>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <spdlog/spdlog.h>
-#include <algorithm>
-#include <atomic>
-#include <asio.hpp>
 #include <filesystem>
 #include <thread>
 
 #include "app/engine.hpp"
 #include "app/store_setup.hpp"
+#include "app/trunk_setup.hpp"
 #include "auth/authenticator.hpp"
 #include "common/text.hpp"
 #include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
-#include "storage/sqlite/binding_store.hpp"
 #include "storage/sqlite/alias_store.hpp"
+#include "storage/sqlite/binding_store.hpp"
 #include "storage/sqlite/forward_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
@@ -51,6 +54,31 @@ std::optional<sw::SipKey> route_key(const std::string& data_dir) {
     ::close(fd);
     if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) return std::nullopt;
     return sw::SipKey{k0, k1};
+}
+// A trunk's host as an IP literal: itself, or its first address from the resolver (IPv4 first). RFC 3263's
+// NAPTR and SRV lookups are not done: a provider that needs them must be given its proxy's name or address.
+std::string resolve_host(const std::string& host) {
+    asio::error_code ec;
+    const auto ip = asio::ip::make_address(host, ec);
+    if (!ec) return ip.to_string();
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) return {};
+    std::string v4, v6;
+    char text[INET6_ADDRSTRLEN];
+    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+        if (a->ai_family == AF_INET && v4.empty()) {
+            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text, sizeof text);
+            v4 = text;
+        } else if (a->ai_family == AF_INET6 && v6.empty()) {
+            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, text, sizeof text);
+            v6 = text;
+        }
+    }
+    ::freeaddrinfo(res);
+    return v4.empty() ? v6 : v4;
 }
 }  // namespace
 
@@ -143,8 +171,8 @@ int run_server(const RunOptions& options) {
         return 2;
     }
     storage::SqliteUserStore user_store(*store->db);
-    storage::SqliteBindingStore binding_store(**binding_db,
-                                              [](const std::string& m) { spdlog::error("bindings store: {}", m); });
+    storage::SqliteBindingStore binding_store(
+        **binding_db, [](const std::string& m) { spdlog::error("bindings store: {}", m); });
     auto load_users = [&]() -> std::shared_ptr<const auth::UserDirectory> {
         auto all = user_store.load_all();
         if (!all) {
@@ -177,17 +205,37 @@ int run_server(const RunOptions& options) {
     };
     auto aliases = load_aliases();
     if (!aliases) return 2;
+    // Trunks, dial plan and DIDs, with every trunk host resolved (on this thread, at start and on change).
+    auto load_trunks = [&]() -> std::optional<TrunkSet> {
+        auto t = load_trunk_tables(*store->db, options.data_dir);
+        if (!t) {
+            spdlog::error("trunks: {}", t.error());
+            return std::nullopt;
+        }
+        for (const auto& w : t->warnings)
+            spdlog::warn("trunks: {}", w);
+        auto resolved = std::make_shared<std::vector<b2bua::Trunk>>(*t->trunks);
+        for (auto& tr : *resolved) {
+            tr.address = resolve_host(tr.host);
+            if (tr.address.empty()) spdlog::warn("trunk {}: host {} does not resolve", tr.name, tr.host);
+        }
+        return TrunkSet{resolved, t->plan, t->dids};
+    };
+    auto trunk_set = load_trunks();
+    if (!trunk_set) return 2;
     auth::SystemClock clock;
     auth::OsRandom random;
     auth::NonceFactory nonces(auth::NonceFactory::random_secret(),
-                              std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s)), clock, random);
+                              std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s)), clock,
+                              random);
     auth::NonceCounter nonce_counter;
     auth::DigestPolicy policy;
     policy.allow_md5 = options.allow_md5;
     policy.md5_first = options.md5_first;
     policy.md5_only_agents = options.md5_only_agents;
     policy.own_hosts = options.domains;
-    for (const auto& spec : config.listen) policy.own_hosts.push_back(spec.host);
+    for (const auto& spec : config.listen)
+        policy.own_hosts.push_back(spec.host);
     policy.nonce_lifetime = std::chrono::seconds(static_cast<long>(options.nonce_lifetime_s));
     const auth::Authenticator authenticator(store->realm, policy, nonces, nonce_counter, clock);
     registrar::LocationService location;
@@ -195,16 +243,18 @@ int run_server(const RunOptions& options) {
     registrar::RegistrarConfig reg_config;
     reg_config.min_expires = options.min_expires;
     reg_config.max_expires = std::max(options.max_expires, options.min_expires);
-    reg_config.default_expires = std::clamp(options.default_expires, reg_config.min_expires, reg_config.max_expires);
+    reg_config.default_expires =
+        std::clamp(options.default_expires, reg_config.min_expires, reg_config.max_expires);
     reg_config.max_contacts = options.max_contacts;
     reg_config.domains = options.domains;
     registrar::Registrar registrar(reg_config, location);
     registrar::BindingWriter writer(binding_store);
-    spdlog::info("{} users, {} registrations restored, realm \"{}\"{}", users->size(), location.size(), store->realm,
-                 options.allow_md5 ? "" : ", MD5 off");
+    spdlog::info("{} users, {} registrations restored, realm \"{}\"{}", users->size(), location.size(),
+                 store->realm, options.allow_md5 ? "" : ", MD5 off");
     // The proxy: who we are (domains, and the addresses we listen on, as written in Via and Record-Route).
     proxy::SelfIdentity self;
-    for (const auto& d : options.domains) self.domains.push_back(sw::to_lower(d));
+    for (const auto& d : options.domains)
+        self.domains.push_back(sw::to_lower(d));
     {
         std::uint8_t udp_index = 0;
         for (const auto& spec : config.listen) {
@@ -217,7 +267,8 @@ int run_server(const RunOptions& options) {
             if (!ec && ip.is_unspecified()) {
                 // A wildcard listener: the name others reach us by (the first domain) goes into Via and
                 // Record-Route. With no domain, the loopback address of the family.
-                a.host = options.domains.empty() ? (a.v6_family ? "::1" : "127.0.0.1") : options.domains.front();
+                a.host =
+                    options.domains.empty() ? (a.v6_family ? "::1" : "127.0.0.1") : options.domains.front();
             } else {
                 a.host = sw::to_lower(spec.host);
             }
@@ -237,7 +288,16 @@ int run_server(const RunOptions& options) {
     }
     const proxy::Router router(self, authenticator, location, router_config);
     config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
-    Services services{&authenticator, &registrar, &writer, &clock, &router, &self};
+    Services services{&authenticator, &registrar, &writer, &clock, &router, &self, {}};
+    // The control loop on the main thread: signals, changes made with the command line, and the trunk
+    // registrations' status (written here, for `sipwarden trunk list`).
+    asio::io_context control;
+    services.trunk_status = [&control, db = store->db.get()](const b2bua::TrunkStatus& st) {
+        asio::post(control, [db, st] {
+            if (auto ok = write_trunk_status(*db, st); !ok)
+                spdlog::warn("trunk {}: status not stored", st.name);
+        });
+    };
 
     // Workers: one event loop and one Engine each; they share the listening addresses (SO_REUSEPORT).
     unsigned n = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -269,6 +329,7 @@ int run_server(const RunOptions& options) {
         w->engine->set_users(users);
         w->engine->set_forwards(forwards);
         w->engine->set_aliases(aliases);
+        w->engine->set_trunks(*trunk_set);
         if (auto ok = w->engine->start(shared); !ok) {
             spdlog::error("cannot listen: {}", ok.error());
             return 2;
@@ -279,8 +340,6 @@ int run_server(const RunOptions& options) {
     for (auto& w : workers)
         w->engine->set_shards(shards);
 
-    // The control loop on the main thread: signals (and, later, changes made with the command line).
-    asio::io_context control;
     asio::signal_set signals(control, SIGINT, SIGTERM);
     signals.async_wait([&](const asio::error_code& ec, int sig) {
         if (ec) return;
@@ -323,10 +382,12 @@ int run_server(const RunOptions& options) {
             seen_version = version;
             auto fresh_forwards = load_forwards();
             auto fresh_aliases = load_aliases();
+            auto fresh_trunks = load_trunks();
             for (auto& w : workers) {
-                asio::post(w->io, [e = w->engine.get(), fresh_forwards, fresh_aliases] {
+                asio::post(w->io, [e = w->engine.get(), fresh_forwards, fresh_aliases, fresh_trunks] {
                     if (fresh_forwards) e->set_forwards(fresh_forwards);
                     if (fresh_aliases) e->set_aliases(fresh_aliases);
+                    if (fresh_trunks) e->set_trunks(*fresh_trunks);
                 });
             }
             if (auto fresh = load_users()) {
@@ -340,7 +401,8 @@ int run_server(const RunOptions& options) {
                     });
                     if (!gone.empty()) {
                         std::vector<registrar::BindingChange> changes;
-                        for (auto& b : gone) changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
+                        for (auto& b : gone)
+                            changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
                         writer.submit(std::move(changes), nullptr);
                         spdlog::info("{} bindings of removed or disabled users dropped", gone.size());
                     }
@@ -382,10 +444,14 @@ int run_server(const RunOptions& options) {
     EngineCounters c;
     for (auto& w : workers)
         c += w->engine->counters();
-    spdlog::info("stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions, {} handed to "
-                 "another worker, {} registrations, {} proxied, {} branches, {} forwarded statelessly, {} loops",
-                 c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
-                 c.registrations, c.proxied, c.branches, c.stateless_forwards, c.loops);
+    spdlog::info(
+        "stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions, {} handed to "
+        "another worker, {} registrations, {} proxied, {} branches, {} forwarded statelessly, {} loops, {} "
+        "trunk "
+        "calls, {} REGISTERs to trunks",
+        c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
+        c.registrations, c.proxied, c.branches, c.stateless_forwards, c.loops, c.trunk_calls,
+        c.trunk_registers);
     return 0;
 }
 

@@ -230,6 +230,15 @@ Decision Router::route(const sip::Message& request, const RoutePreprocess& route
             callee = users.find(user);
         }
     }
+    if (callee == nullptr && method == sip::Method::Invite) {
+        // Not a user: perhaps a number outside the company, for the dial plan (internal names always win).
+        Decision d;
+        d.kind = Decision::Kind::External;
+        d.caller = v.user;
+        d.callee = user;
+        d.domain = domain;
+        return d;
+    }
     if (callee == nullptr || !callee->enabled) return reply(404);
 
     Decision d;
@@ -328,6 +337,18 @@ void Router::resolve(Decision& d, std::string user, const auth::UserDirectory& u
         }
         return;
     }
+}
+
+Decision Router::ring_user(const std::string& user, const auth::UserDirectory& users,
+                           const pbx::ForwardingTable* forwards, std::int64_t now) const {
+    const auth::UserRecord* callee = users.find(user);
+    if (callee == nullptr || !callee->enabled) return reply(404);
+    Decision d;
+    d.kind = Decision::Kind::Forward;
+    d.domain = self_.default_domain();
+    d.visited.push_back(user);
+    resolve(d, user, users, forwards, now);
+    return d;
 }
 
 Decision Router::retarget(const Decision& current, pbx::ForwardKind kind, const auth::UserDirectory& users,

@@ -42,9 +42,11 @@ inline constexpr std::size_t kMaxForwardHops = 5;
 
 struct Decision {
     enum class Kind : std::uint8_t {
-        Reply,    // answer with status (and headers)
-        Forward,  // send a branch to each target
-        Local,    // addressed to the server itself (no user part): the server answers as a UAS
+        Reply,     // answer with status (and headers)
+        Forward,   // send a branch to each target
+        Local,     // addressed to the server itself (no user part): the server answers as a UAS
+        External,  // an authenticated caller asks for a number that is no user of ours: for the dial plan
+                   // (`callee` holds the number as dialled, `caller` the user); 404 when no route takes it
     };
     Kind kind = Kind::Reply;
     int status = 500;
@@ -86,6 +88,10 @@ public:
     Decision retarget(const Decision& current, pbx::ForwardKind kind, const auth::UserDirectory& users,
                       const pbx::ForwardingTable* forwards, std::int64_t now) const;
     const RouterConfig& config() const { return config_; }
+    // A call from outside (a trunk's DID) for `user` at our default domain: its contacts, after its
+    // always / unavailable forwarding; a Reply (480, 404, 482) when it cannot ring.
+    Decision ring_user(const std::string& user, const auth::UserDirectory& users,
+                       const pbx::ForwardingTable* forwards, std::int64_t now) const;
 
 private:
     Decision in_dialog(const sip::Message& request, const RoutePreprocess& routes) const;

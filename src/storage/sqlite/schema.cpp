@@ -63,7 +63,54 @@ CREATE TABLE aliases(
 CREATE INDEX aliases_by_user ON aliases(user);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations{kVersion1, kVersion2, kVersion3};
+// Version 4: SIP trunks, the dial plan that sends numbers out through them, and the DIDs that bring calls
+// in. A trunk's password is only ever stored sealed (auth/secret_box.hpp). Routes and trunk_status name
+// their trunk by foreign key (the connection enables them), so neither can outlive it; the status is
+// written by the running server and goes with its trunk.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE trunks(
+    name        TEXT PRIMARY KEY NOT NULL
+                CHECK (length(name) BETWEEN 1 AND 32 AND name NOT GLOB '*[^A-Za-z0-9_-]*'),
+    host        TEXT NOT NULL CHECK (host <> ''),
+    port        INTEGER NOT NULL DEFAULT 0 CHECK (port BETWEEN 0 AND 65535),
+    transport   TEXT NOT NULL CHECK (transport IN ('udp', 'tcp', 'tls')),
+    username    TEXT NOT NULL DEFAULT '',
+    secret      TEXT NOT NULL DEFAULT '' CHECK (secret = '' OR secret GLOB 'v1:*'),
+    register    INTEGER NOT NULL DEFAULT 0 CHECK (register IN (0, 1)),
+    expires     INTEGER NOT NULL DEFAULT 600 CHECK (expires BETWEEN 60 AND 86400),
+    from_domain TEXT NOT NULL DEFAULT '',
+    addresses   TEXT NOT NULL DEFAULT '',
+    tel_uri     INTEGER NOT NULL DEFAULT 0 CHECK (tel_uri IN (0, 1)),
+    ruri_params TEXT NOT NULL DEFAULT '',
+    no_100rel   INTEGER NOT NULL DEFAULT 0 CHECK (no_100rel IN (0, 1)),
+    caller_id   TEXT NOT NULL DEFAULT '',
+    CHECK (register = 0 OR (username <> '' AND secret <> ''))
+);
+CREATE TABLE trunk_status(
+    name       TEXT PRIMARY KEY NOT NULL REFERENCES trunks(name) ON DELETE CASCADE,
+    state      TEXT NOT NULL
+               CHECK (state IN ('registering', 'registered', 'failed', 'not registering')),
+    detail     TEXT NOT NULL DEFAULT '',
+    expires_at INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE routes(
+    pattern  TEXT NOT NULL CHECK (pattern <> ''),
+    trunk    TEXT NOT NULL REFERENCES trunks(name),
+    strip    INTEGER NOT NULL DEFAULT 0 CHECK (strip BETWEEN 0 AND 32),
+    prepend  TEXT NOT NULL DEFAULT '' CHECK (prepend NOT GLOB '*[^0-9+*#]*'),
+    priority INTEGER NOT NULL DEFAULT 10 CHECK (priority BETWEEN 0 AND 1000),
+    PRIMARY KEY (pattern, trunk)
+);
+CREATE INDEX routes_by_trunk ON routes(trunk);
+CREATE TABLE dids(
+    number TEXT PRIMARY KEY NOT NULL CHECK (number <> '' AND number NOT GLOB '*[^0-9+*#]*'),
+    user   TEXT NOT NULL
+);
+CREATE INDEX dids_by_user ON dids(user);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations{kVersion1, kVersion2, kVersion3, kVersion4};
 
 }  // namespace
 

@@ -158,7 +158,8 @@ Status SqliteUserStore::remove(std::string_view name) {
     bindings->bind_text(1, std::string(name) + "@");
     bindings->bind_text(2, std::string(name) + "A");
     if (auto done = bindings->run(); !done) return sw::unexpected(what + done.error());
-    for (const char* sql : {"DELETE FROM forwards WHERE user = ?1", "DELETE FROM aliases WHERE user = ?1"}) {
+    for (const char* sql : {"DELETE FROM forwards WHERE user = ?1", "DELETE FROM aliases WHERE user = ?1",
+                            "DELETE FROM dids WHERE user = ?1"}) {
         auto stmt = db_.prepare(sql);
         if (!stmt) return sw::unexpected(what + stmt.error());
         stmt->bind_text(1, name);

@@ -37,7 +37,8 @@ public:
     Status update_credentials(std::string_view name, std::string_view ha1_md5, std::string_view ha1_sha256,
                               std::string_view ha1_sha512_256, bool md5_allowed);
     Status set_enabled(std::string_view name, bool enabled);
-    // Also removes the user's registrations (bindings whose AOR is "name@..."), in the same transaction.
+    // Also removes the user's registrations (bindings whose AOR is "name@..."), forwarding rules, aliases and
+    // DIDs, in the same transaction.
     Status remove(std::string_view name);
 
     sw::Result<std::optional<auth::UserRecord>, std::string> find(std::string_view name);

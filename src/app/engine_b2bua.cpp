@@ -1,0 +1,1088 @@
+// The B2BUA of one worker: calls through SIP trunks. Every such call is two dialogs, one per side
+// (RFC 3261 12; RFC 7092's "signalling B2BUA"): leg A is the side that called, leg B the side called,
+// each with its own Call-ID, tags, CSeq and route set, so nothing of one side's topology (Via, Contact,
+// Call-ID, internal addresses) reaches the other. SDP passes through unchanged (media anchoring is
+// src/media's, later). Re-INVITE, UPDATE, INFO, MESSAGE and BYE are bridged; reliable provisional
+// responses (RFC 3262) are handled on each side on its own. The trunk REGISTER clients run here too,
+// on worker 0.
+#include <asio/ip/address.hpp>
+#include <cstdio>
+#include <cstring>
+
+#include "app/engine.hpp"
+#include "app/engine_internal.hpp"
+#include "auth/digest_client.hpp"
+#include "b2bua/call_legs.hpp"
+#include "common/text.hpp"
+#include "sip/builder.hpp"
+#include "sip/validate.hpp"
+#include "transaction/matching.hpp"
+
+namespace sw::app {
+
+using transaction::Event;
+using transaction::EventKind;
+
+namespace {
+constexpr std::string_view kCallAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE";
+
+std::string hex16(std::uint64_t v) {
+    char t[17];
+    std::snprintf(t, sizeof t, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(t, 16);
+}
+
+std::string client_key_text(std::string_view branch, std::string_view method) {
+    std::string k("c|");
+    k.append(branch).append("|").append(method);
+    return k;
+}
+
+// Headers of a request that go on to the other leg with its body; everything else is the leg's own.
+constexpr std::string_view kCarried[] = {
+    "Content-Disposition", "Info-Package", "Event",    "Subscription-State",
+    "Content-Encoding",    "Accept",       "Recv-Info"};
+
+void carry_headers(const sip::Message& m, dialog::RequestParts& p) {
+    for (const auto& h : m.headers()) {
+        for (std::string_view name : kCarried)
+            if (sw::iequals(h.name, name)) p.headers.emplace_back(std::string(h.name), std::string(h.value));
+    }
+    if (!m.body().empty()) {
+        p.body = std::string(m.body());
+        p.content_type = std::string(m.header(sip::HeaderId::ContentType));
+        if (p.content_type.empty()) p.content_type = "application/sdp";
+    }
+}
+
+// The final status leg A hears when every fork of leg B failed: busy wins (the callee is there), then a
+// 6xx, then the last answer.
+int best_failure(const std::vector<CallFork>& forks, std::string& reason) {
+    int best = 0;
+    for (const auto& f : forks) {
+        if (f.status < 300) continue;
+        const bool better = best == 0 || f.status == 486 || (f.status >= 600 && best != 486);
+        if (better) {
+            best = f.status;
+            reason = f.reason;
+        }
+    }
+    return best == 0 ? 480 : best;
+}
+}  // namespace
+
+void Engine::set_trunks(TrunkSet t) {
+    trunks_ = std::move(t);
+    // On the worker's loop (at start: once it runs, when every worker is known and Call-IDs can be
+    // chosen for worker 0).
+    if (worker_ == 0) asio::post(io_, [this] { sync_registrations(); });
+}
+
+const b2bua::Trunk* Engine::trunk_for_source(const asio::ip::address& a) const {
+    if (!trunks_.trunks) return nullptr;
+    const auto v4 = a.is_v6() && a.to_v6().is_v4_mapped()
+                        ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()))
+                        : a;
+    const std::string text = v4.to_string();
+    for (const auto& t : *trunks_.trunks) {
+        if (t.addresses.empty()) {
+            if (!t.address.empty() && t.address == text) return &t;
+            continue;
+        }
+        for (const auto& net : t.addresses)
+            if (net.contains(text)) return &t;
+    }
+    return nullptr;
+}
+
+std::optional<transport::Peer> Engine::peer_for_trunk(const b2bua::Trunk& t) const {
+    if (t.address.empty()) return std::nullopt;  // the host did not resolve
+    proxy::NextHop hop;
+    hop.protocol = t.transport;
+    hop.host = t.address;
+    hop.port = t.effective_port();
+    return peer_for(hop);
+}
+
+std::string Engine::call_contact(const transport::Peer& p) const {
+    const proxy::LocalAddress* local = local_address(p.protocol, p.address.is_v6());
+    if (local == nullptr) return {};
+    std::string c = "<sip:" + local->hostport();
+    if (p.protocol == transport::Protocol::Tcp) c += ";transport=tcp";
+    if (p.protocol == transport::Protocol::Tls) c += ";transport=tls";
+    return c + ">";
+}
+
+std::string Engine::new_call_id() {
+    // Leg B's Call-ID must belong to this worker, like leg A's: its responses and requests are handed
+    // here by Call-ID. A few tries at most (one in `workers` fits).
+    for (;;) {
+        std::string id = hex16(new_tag()) + hex16(new_tag());
+        if (shard_of(id, shards_.size()) == worker_) return id;
+    }
+}
+
+B2buaCall* Engine::find_call(Handle h) {
+    if (h.slot >= calls_.size()) return nullptr;
+    CallSlot& s = calls_[h.slot];
+    return s.gen == h.gen ? s.call.get() : nullptr;
+}
+
+B2buaCall* Engine::new_call(Entry& e, sip::Message& msg, const transport::Peer& from, Handle& h) {
+    std::uint32_t slot;
+    if (!free_calls_.empty()) {
+        slot = free_calls_.back();
+        free_calls_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(calls_.size());
+        calls_.emplace_back();
+    }
+    CallSlot& s = calls_[slot];
+    s.call = std::make_unique<B2buaCall>();
+    h = Handle{slot, s.gen};
+    ++calls_live_;
+    ++counters_.trunk_calls;
+    B2buaCall& c = *s.call;
+    e.role = Role::CallInvite;
+    e.call = h;
+    c.a_tx = e.fx.handle;
+    c.a.dlg = dialog::uas_dialog(msg, hex16(e.to_tag));
+    c.a.peer = from;
+    c.a.contact = call_contact(from);
+    c.a.established = true;
+    c.a.key = hash_key(dialog_key_text(c.a.dlg.call_id, c.a.dlg.local_tag));
+    calls_by_dialog_[c.a.key] = DialogRef{h, 0};
+    c.a_reliable = b2bua::requires_100rel(msg);
+    c.b_call_id = new_call_id();
+    c.b_tag = hex16(new_tag());
+    c.b.key = hash_key(dialog_key_text(c.b_call_id, c.b_tag));
+    calls_by_dialog_[c.b.key] = DialogRef{h, 1};
+    c.a_invite.emplace(std::move(msg));
+    return &c;
+}
+
+void Engine::free_call(Handle h) {
+    B2buaCall* c = find_call(h);
+    if (c == nullptr) return;
+    for (std::uint64_t k : {c->a.key, c->b.key}) {
+        auto it = calls_by_dialog_.find(k);
+        if (it != calls_by_dialog_.end() && it->second.call == h) calls_by_dialog_.erase(it);
+    }
+    CallSlot& s = calls_[h.slot];
+    s.call.reset();
+    ++s.gen;
+    free_calls_.push_back(h.slot);
+    --calls_live_;
+}
+
+void Engine::maybe_free_call(Handle h, B2buaCall& c) {
+    if (!c.ended) return;
+    for (const auto& f : c.forks)
+        if (!f.done) return;
+    free_call(h);
+}
+
+// ---- starting calls ----
+
+void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
+                                 const proxy::Decision& d) {
+    const std::string number = b2bua::normalize_number(d.callee);
+    std::vector<b2bua::DialChoice> choices;
+    if (!number.empty() && trunks_.plan) choices = trunks_.plan->match(number);
+    std::vector<b2bua::Trunk> chosen;
+    std::vector<b2bua::DialChoice> usable;
+    for (auto& ch : choices) {
+        const b2bua::Trunk* t = nullptr;
+        if (trunks_.trunks)
+            for (const auto& cand : *trunks_.trunks)
+                if (cand.name == ch.route.trunk) t = &cand;
+        if (t == nullptr) continue;
+        chosen.push_back(*t);
+        usable.push_back(std::move(ch));
+    }
+    if (usable.empty()) {
+        answer(e, msg, 404);  // neither a user nor a number any route takes
+        return;
+    }
+    // RFC 3261 8.2.2.3: as this call's UAS we judge Require; 100rel is ours to honour.
+    if (auto req = msg.tokens(sip::HeaderId::Require); req) {
+        std::string unsupported;
+        for (std::string_view t : *req)
+            if (!sw::iequals(t, "100rel")) unsupported.append(unsupported.empty() ? "" : ", ").append(t);
+        if (!unsupported.empty()) {
+            answer(e, msg, 420, {{"Unsupported", unsupported}});
+            return;
+        }
+    }
+    Handle h;
+    B2buaCall* c = new_call(e, msg, from, h);
+    c->outbound = true;
+    c->caller = d.caller;
+    c->callee = number;
+    c->choices = std::move(usable);
+    c->choice_trunks = std::move(chosen);
+    spdlog::info("call {} -> {}: out through trunk {}", c->caller, number, c->choice_trunks.front().name);
+    if (!try_next_route(h, *c)) fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
+}
+
+void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
+                                const b2bua::Trunk& t) {
+    // The DID is the Request-URI's number (tel:+49..., sip:+49...@us;user=phone); a provider that we
+    // registered with calls our Contact and names the DID in To.
+    std::string number = b2bua::number_of(msg.request_uri());
+    std::string_view user =
+        trunks_.dids && !number.empty() ? trunks_.dids->user_of(number) : std::string_view{};
+    if (user.empty()) {
+        const std::string to_number = b2bua::number_of(msg.to().uri);
+        if (trunks_.dids && !to_number.empty()) user = trunks_.dids->user_of(to_number);
+        if (!user.empty()) number = to_number;
+    }
+    if (user.empty()) {
+        spdlog::info("INVITE {} from trunk {} ({}): 404, no such DID", msg.request_uri().raw, t.name,
+                     from.address.to_string());
+        answer(e, msg, 404);
+        return;
+    }
+    if (services_.router == nullptr || !users_) {
+        answer(e, msg, 480);
+        return;
+    }
+    proxy::Decision d =
+        services_.router->ring_user(std::string(user), *users_, forwards_.get(), services_.clock->now_s());
+    if (d.kind != proxy::Decision::Kind::Forward || d.targets.empty()) {
+        answer(e, msg, d.kind == proxy::Decision::Kind::Reply ? d.status : 480, {}, d.reason);
+        return;
+    }
+    if (auto req = msg.tokens(sip::HeaderId::Require); req) {
+        for (std::string_view tag : *req) {
+            if (!sw::iequals(tag, "100rel")) {
+                answer(e, msg, 420, {{"Unsupported", std::string(tag)}});
+                return;
+            }
+        }
+    }
+    const std::string caller_number = b2bua::number_of(msg.from().uri);
+    const std::string display(msg.from().display_name);
+    Handle h;
+    B2buaCall* c = new_call(e, msg, from, h);
+    c->outbound = false;
+    c->trunk = t.name;
+    c->caller = caller_number.empty() ? "anonymous" : caller_number;
+    c->callee = d.callee;
+    spdlog::info("call {} -> DID {} from trunk {}: rings {}", c->caller, number, t.name, d.callee);
+    const sip::Message& inv = *c->a_invite;
+    dialog::Dialog pre;
+    pre.call_id = c->b_call_id;
+    pre.local_tag = c->b_tag;
+    pre.local_uri =
+        (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">";
+    pre.remote_uri = "<sip:" + d.callee + "@" + d.domain + ">";
+    for (const auto& target : d.targets) {
+        CallFork f;
+        const auto peer = peer_for(target.hop);
+        if (!peer) continue;
+        f.peer = *peer;
+        f.cseq = ++c->b_cseq;
+        dialog::Dialog fd = pre;
+        fd.remote_target = target.request_uri;
+        fd.route_set = target.routes;
+        const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
+        dialog::RequestParts p;
+        p.via =
+            via_value(peer->protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+        p.contact = call_contact(*peer);
+        p.headers.emplace_back("Allow", std::string(kCallAllow));
+        p.headers.emplace_back("User-Agent", "sipwarden/0.1");
+        carry_headers(inv, p);
+        if (auto mf = inv.max_forwards(); mf && *mf > 0) p.max_forwards = std::min(*mf - 1, 70);
+        f.request = dialog::build_request(fd, "INVITE", f.cseq, p);
+        c->forks.push_back(std::move(f));
+    }
+    if (c->forks.empty()) {
+        fail_call(h, *c, 480, {});
+        return;
+    }
+    // Every contact of the extension rings at once (like the proxy's parallel forking).
+    c->b_cseq = 1;
+    for (auto& f : c->forks)
+        f.cseq = 1;
+    for (std::size_t i = 0; i < c->forks.size(); ++i) {
+        // One CSeq for all forks: they are one request to the far end (built above with numbers 1..n).
+        auto& f = c->forks[i];
+        const auto pos = f.request.find("\r\nCSeq: ");
+        if (pos != std::string::npos) {
+            const auto end = f.request.find("\r\n", pos + 2);
+            f.request.replace(pos, end - pos, "\r\nCSeq: 1 INVITE");
+        }
+        start_fork(h, *c, i);
+    }
+}
+
+bool Engine::try_next_route(Handle h, B2buaCall& c) {
+    while (c.next_choice < c.choices.size()) {
+        const std::size_t i = c.next_choice++;
+        const b2bua::Trunk& t = c.choice_trunks[i];
+        const auto peer = peer_for_trunk(t);
+        if (!peer) {
+            spdlog::warn("trunk {}: cannot reach {} over {} (not resolved, or no listener of that transport)",
+                         t.name, t.host, transport::protocol_name(t.transport));
+            continue;
+        }
+        const sip::Message& inv = *c.a_invite;
+        const std::string& number = c.choices[i].number;
+        // The caller ID the provider sees: the caller's DID, else the trunk's default, else the extension.
+        std::string caller = c.caller;
+        if (trunks_.dids) {
+            if (auto did = trunks_.dids->number_of(c.caller); !did.empty()) {
+                caller = std::string(did);
+            } else if (!t.caller_id.empty()) {
+                caller = t.caller_id;
+            }
+        } else if (!t.caller_id.empty()) {
+            caller = t.caller_id;
+        }
+        bool privacy = false;
+        for (std::string_view v : inv.values(sip::HeaderId::Privacy))
+            privacy = privacy || v.find("id") != std::string_view::npos;
+        dialog::Dialog pre;
+        pre.call_id = c.b_call_id;
+        pre.local_tag = c.b_tag;
+        pre.local_uri = privacy ? std::string("\"Anonymous\" <sip:anonymous@anonymous.invalid>")
+                                : b2bua::trunk_from(t, caller);
+        pre.remote_uri = b2bua::trunk_to(t, number);
+        pre.remote_target = b2bua::trunk_request_uri(t, number);
+        CallFork f;
+        f.peer = *peer;
+        f.choice = i;
+        f.cseq = ++c.b_cseq;
+        const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
+        dialog::RequestParts p;
+        p.via =
+            via_value(peer->protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+        p.contact = call_contact(*peer);
+        p.headers.emplace_back("Allow", std::string(kCallAllow));
+        // RFC 3262 3: we can PRACK a reliable provisional response, unless the provider mishandles it.
+        if (!t.no_100rel) p.headers.emplace_back("Supported", "100rel");
+        if (privacy) {
+            p.headers.emplace_back("P-Asserted-Identity", b2bua::trunk_from(t, caller));
+            p.headers.emplace_back("Privacy", "id");
+        }
+        p.headers.emplace_back("User-Agent", "sipwarden/0.1");
+        carry_headers(inv, p);
+        if (auto mf = inv.max_forwards(); mf && *mf > 0) p.max_forwards = std::min(*mf - 1, 70);
+        f.request = dialog::build_request(pre, "INVITE", f.cseq, p);
+        c.trunk = t.name;
+        c.forks.push_back(std::move(f));
+        start_fork(h, c, c.forks.size() - 1);
+        return true;
+    }
+    return false;
+}
+
+void Engine::start_fork(Handle h, B2buaCall& c, std::size_t i) {
+    CallFork& f = c.forks[i];
+    auto req = sip::Message::parse(f.request);
+    if (!req) {
+        f.done = true;
+        f.status = 500;
+        return;
+    }
+    Entry& ce = new_entry(transaction::Kind::ClientInvite, f.peer, f.request);
+    ce.client = true;
+    ce.role = Role::CallFork;
+    ce.call = h;
+    ce.branch = static_cast<std::uint32_t>(i);
+    ce.key = hash_key(client_key_text(req->top_via().branch, "INVITE"));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    f.tx = ce.fx.handle;
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+    // Ringing without an answer for Timer C ends the fork (like the proxy's branches, RFC 3261 16.6).
+    schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+}
+
+void Engine::send_fork_cancel(CallFork& f) {
+    if (f.cancel_sent || f.done) return;
+    f.cancel_sent = true;
+    auto req = sip::Message::parse(f.request);
+    if (!req) return;
+    Entry& ce = new_entry(transaction::Kind::ClientNonInvite, f.peer, proxy::build_cancel(*req));
+    ce.client = true;
+    ce.role = Role::CallAux;
+    ce.key = hash_key(client_key_text(req->top_via().branch, "CANCEL"));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+}
+
+// ---- responses and failures of our client transactions ----
+
+void Engine::on_fork_timer_c(Entry& ce) {
+    B2buaCall* c = find_call(ce.call);
+    if (c == nullptr || ce.branch >= c->forks.size()) return;
+    CallFork& f = c->forks[ce.branch];
+    if (f.done) return;
+    // Rang for Timer C without an answer: cancel it; its 487 then counts as 408 (failover).
+    f.timed_out = true;
+    if (f.provisional) {
+        send_fork_cancel(f);
+    } else {
+        on_fork_final(ce.call, *c, ce.branch, 408, {});
+    }
+}
+
+void Engine::on_call_response(Entry& ce, const sip::Message& r) {
+    switch (ce.role) {
+        case Role::Register:
+            on_register_response(ce.call.slot, r);
+            return;
+        case Role::CallRelayOut:
+            on_relay_response(ce, r);
+            return;
+        case Role::CallFork: {
+            B2buaCall* c = find_call(ce.call);
+            if (c == nullptr) return;
+            if (r.status() >= 200)
+                ++ce.fx.timer_gen[kTimerC];
+            else if (r.status() > 100)
+                schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+            on_fork_response(ce.call, *c, ce.branch, r);
+            return;
+        }
+        default:
+            return;  // PRACK, BYE, CANCEL: nothing to do with their answers
+    }
+}
+
+void Engine::on_call_failure(Entry& ce, int status) {
+    switch (ce.role) {
+        case Role::Register:
+            on_register_failure(ce.call.slot, status);
+            return;
+        case Role::CallRelayOut:
+            if (Entry* se = find(ce.server); se != nullptr && !se->request.empty()) {
+                if (auto req = sip::Message::parse(se->request)) answer(*se, *req, status);
+            }
+            return;
+        case Role::CallFork: {
+            ++ce.fx.timer_gen[kTimerC];
+            B2buaCall* c = find_call(ce.call);
+            if (c == nullptr) return;
+            on_fork_final(ce.call, *c, ce.branch, status, {});
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::Message& r) {
+    CallFork& f = c.forks[i];
+    const int status = r.status();
+    if (status == 100) return;
+    auto req = sip::Message::parse(f.request);
+    if (!req) return;
+    if (status < 200) {
+        f.provisional = true;
+        if (f.cancel_wanted) {
+            send_fork_cancel(f);
+            return;
+        }
+        if (c.ended || c.winner) return;
+        if (auto early = dialog::uac_dialog(*req, r);
+            early && !c.b.confirmed && (!c.b.established || c.b.dlg.remote_tag != early->remote_tag)) {
+            c.b.dlg = std::move(*early);
+            c.b.peer = f.peer;
+            c.b.established = true;
+        }
+        // RFC 3262 4: a reliable provisional response is acknowledged with PRACK in its early dialog,
+        // once per RSeq (a retransmission carries the same number and gets no new PRACK).
+        auto rseq = r.rseq();
+        if (b2bua::requires_100rel(r) && rseq && *rseq && **rseq > f.rseq && c.b.established) {
+            f.rseq = **rseq;
+            dialog::RequestParts p;
+            p.headers.emplace_back("RAck", std::to_string(f.rseq) + " " + std::to_string(f.cseq) + " INVITE");
+            send_in_dialog(c, c.b, "PRACK", p, Role::CallAux, {}, 1);
+        }
+        relay_provisional(h, c, r);
+        return;
+    }
+    if (status < 300) {
+        if (c.winner && *c.winner == i) {
+            // RFC 3261 13.2.2.4: a retransmitted 2xx means our ACK was lost: send it again.
+            if (!c.b.ack.empty()) transports_.send(c.b.peer, c.b.ack);
+            return;
+        }
+        auto d = dialog::uac_dialog(*req, r);
+        if (!d) return;
+        if (c.winner || c.ended || c.a_final_sent) {
+            // A second answer (another contact, or after the caller gave up): ACK and end it at once.
+            dialog::Dialog late = std::move(*d);
+            dialog::RequestParts p;
+            const proxy::LocalAddress* out = local_address(f.peer.protocol, f.peer.address.is_v6());
+            p.via = via_value(f.peer.protocol, *out,
+                              proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            transports_.send(f.peer, dialog::build_request(late, "ACK", f.cseq, p));
+            dialog::RequestParts bye;
+            bye.via = via_value(f.peer.protocol, *out,
+                                proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            std::string bytes = dialog::build_request(late, "BYE", f.cseq + 1, bye);
+            Entry& be = new_entry(transaction::Kind::ClientNonInvite, f.peer, bytes);
+            be.client = true;
+            be.role = Role::CallAux;
+            if (auto bm = sip::Message::parse(bytes))
+                be.key = hash_key(client_key_text(bm->top_via().branch, "BYE"));
+            by_key_.emplace(be.key, be.fx.handle);
+            be.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+            f.done = true;
+            maybe_free_call(h, c);
+            return;
+        }
+        c.winner = i;
+        f.done = true;
+        f.status = status;
+        // The early dialog's requests (PRACK) used CSeq numbers already: keep counting from there.
+        const std::uint32_t used =
+            c.b.established && c.b.dlg.remote_tag == d->remote_tag ? c.b.dlg.local_cseq : 0;
+        c.b.dlg = std::move(*d);
+        c.b.dlg.local_cseq = std::max(c.b.dlg.local_cseq, used);
+        c.b.peer = f.peer;
+        c.b.established = true;
+        c.b.confirmed = true;
+        dialog::RequestParts p;
+        const proxy::LocalAddress* out = local_address(f.peer.protocol, f.peer.address.is_v6());
+        p.via =
+            via_value(f.peer.protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+        c.b.ack = dialog::build_request(c.b.dlg, "ACK", f.cseq, p);
+        transports_.send(c.b.peer, c.b.ack);
+        for (std::size_t k = 0; k < c.forks.size(); ++k) {
+            if (k == i || c.forks[k].done) continue;
+            if (c.forks[k].provisional) {
+                send_fork_cancel(c.forks[k]);
+            } else {
+                c.forks[k].cancel_wanted = true;
+            }
+        }
+        // Leg A's 2xx: our tag, our Contact, the callee's SDP answer.
+        const sip::Message& inv = *c.a_invite;
+        sip::ResponseBuilder b(inv, status, r.reason());
+        b.to_tag(c.a.dlg.local_tag);
+        for (std::string_view rr : inv.values(sip::HeaderId::RecordRoute))
+            b.header("Record-Route", rr);
+        b.header("Contact", c.a.contact);
+        b.header("Allow", kCallAllow);
+        b.header("Server", "sipwarden/0.1");
+        if (!r.body().empty()) {
+            std::string_view ct = r.header(sip::HeaderId::ContentType);
+            b.body(ct.empty() ? "application/sdp" : ct, r.body());
+        }
+        std::string bytes = b.build();
+        if (c.a_rel_unacked) {
+            // RFC 3262 3: no final response before the PRACK of the reliable provisional before it.
+            c.a_held_2xx = std::move(bytes);
+            return;
+        }
+        send_a_2xx(h, c, std::move(bytes));
+        spdlog::info("call {} -> {}: answered", c.caller, c.callee);
+        return;
+    }
+    // 3xx-6xx (the client transaction has ACKed it).
+    if ((status == 401 || status == 407) && c.outbound && !f.authenticated && !c.ended && !c.cancelled) {
+        const b2bua::Trunk& t = c.choice_trunks[f.choice];
+        if (!t.username.empty()) {
+            // The provider asks who we are: the same INVITE again with the trunk's credentials.
+            const std::string cnonce = hex16(new_tag());
+            if (auto a = auth::answer_challenge(r, "INVITE", req->request_uri().raw, t.username, t.password,
+                                                1, cnonce)) {
+                CallFork next;
+                next.peer = f.peer;
+                next.choice = f.choice;
+                next.authenticated = true;
+                next.cseq = ++c.b_cseq;
+                std::string bytes = f.request;
+                // New branch, next CSeq, and the credentials (RFC 3261 22.2, 8.1.3.5).
+                const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+                const auto bpos = bytes.find(std::string(req->top_via().branch));
+                if (bpos != std::string::npos) bytes.replace(bpos, req->top_via().branch.size(), branch);
+                const auto cpos = bytes.find("\r\nCSeq: ");
+                if (cpos != std::string::npos) {
+                    const auto end = bytes.find("\r\n", cpos + 2);
+                    bytes.replace(cpos, end - cpos, "\r\nCSeq: " + std::to_string(next.cseq) + " INVITE");
+                }
+                const auto hpos = bytes.find("\r\nContent-Length:");
+                if (hpos != std::string::npos) bytes.insert(hpos + 2, a->header + ": " + a->value + "\r\n");
+                next.request = std::move(bytes);
+                f.done = true;
+                f.status = status;
+                c.forks.push_back(std::move(next));
+                start_fork(h, c, c.forks.size() - 1);
+                return;
+            }
+        }
+    }
+    // A fork cancelled because it rang for Timer C counts as not answered (failover), not as cancelled.
+    on_fork_final(h, c, i, status == 487 && f.timed_out ? 408 : status, r.reason());
+}
+
+void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, std::string_view reason) {
+    CallFork& f = c.forks[i];
+    if (f.done) return;
+    f.done = true;
+    f.status = status;
+    f.reason = std::string(reason);
+    if (c.ended) {
+        maybe_free_call(h, c);
+        return;
+    }
+    if (c.winner) return;
+    if (c.outbound) {
+        spdlog::info("call {} -> {}: trunk {} answered {}", c.caller, c.callee,
+                     c.choice_trunks[f.choice].name, status);
+        // Failover: the trunk is down or overloaded (5xx), or did not answer in time (408); a busy or
+        // rejected number (4xx, 6xx) would be the same on any trunk.
+        const bool failover = (status >= 500 && status < 600) || status == 408;
+        if (failover && !c.cancelled && !c.a_final_sent) {
+            // The early dialog with the failed trunk is gone; the next one starts afresh.
+            c.b.established = false;
+            c.b.dlg = dialog::Dialog{};
+            if (try_next_route(h, c)) return;
+        }
+    }
+    for (const auto& other : c.forks)
+        if (!other.done) return;
+    std::string why;
+    const int final_status = best_failure(c.forks, why);
+    fail_call(h, c, final_status, why);
+}
+
+void Engine::relay_provisional(Handle, B2buaCall& c, const sip::Message& r) {
+    if (c.a_final_sent) return;
+    Entry* ae = find(c.a_tx);
+    if (ae == nullptr) return;
+    const sip::Message& inv = *c.a_invite;
+    sip::ResponseBuilder b(inv, r.status(), r.reason());
+    b.to_tag(c.a.dlg.local_tag);
+    for (std::string_view rr : inv.values(sip::HeaderId::RecordRoute))
+        b.header("Record-Route", rr);
+    b.header("Contact", c.a.contact);
+    if (c.a_reliable) {
+        // RFC 3262 3: one reliable provisional response at a time; a later one waiting for the PRACK
+        // of the first is dropped unless it carries a body (then it is the next one sent).
+        if (c.a_rel_unacked) return;
+        b.header("Require", "100rel");
+        b.header("RSeq", std::to_string(++c.a_rseq));
+    }
+    if (!r.body().empty()) {
+        std::string_view ct = r.header(sip::HeaderId::ContentType);
+        b.body(ct.empty() ? "application/sdp" : ct, r.body());
+    }
+    std::string bytes = b.build();
+    send_answer(*ae, r.status(), bytes);
+    if (c.a_reliable) {
+        c.a_rel = std::move(bytes);
+        c.a_rel_status = r.status();
+        c.a_rel_unacked = true;
+        c.a_rel_interval = config_.timers.t1;
+        c.a_rel_elapsed = transaction::Duration{0};
+        Handle h = ae->call;
+        schedule(h, kCallTimer1xx, ++c.timer_gen[kCallTimer1xx], c.a_rel_interval);
+    }
+}
+
+void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
+    Entry* ae = find(c.a_tx);
+    if (ae == nullptr) return;
+    c.a_final_sent = true;
+    c.a.confirmed = true;
+    c.a.ok_tx = c.a_tx;
+    c.a.ok_cseq = c.a_invite->cseq().number;
+    send_answer(*ae, 200, bytes);
+    c.a.ok = std::move(bytes);
+    c.a.ok_interval = config_.timers.t1;
+    c.a.ok_elapsed = transaction::Duration{0};
+    if (c.a.peer.protocol == transport::Protocol::Udp) {
+        schedule(h, kCallTimer2xxA, ++c.timer_gen[kCallTimer2xxA], c.a.ok_interval);
+    } else {
+        // Streams: no retransmission, but the ACK must still come (RFC 3261 13.3.1.4: 64*T1).
+        c.a.ok_interval = config_.timers.timeout();
+        schedule(h, kCallTimer2xxA, ++c.timer_gen[kCallTimer2xxA], c.a.ok_interval);
+    }
+}
+
+void Engine::fail_call(Handle h, B2buaCall& c, int status, std::string_view reason) {
+    if (!c.a_final_sent) {
+        c.a_final_sent = true;
+        if (Entry* ae = find(c.a_tx)) answer(*ae, *c.a_invite, status, {}, reason);
+    }
+    if (c.winner) hang_up(h, c, -1);
+    c.ended = true;
+    for (auto& f : c.forks) {
+        if (f.done) continue;
+        if (f.provisional) {
+            send_fork_cancel(f);
+        } else {
+            f.cancel_wanted = true;
+        }
+    }
+    maybe_free_call(h, c);
+}
+
+void Engine::cancel_call(Handle h, B2buaCall& c) {
+    // RFC 3261 9.2: the caller gave up: 487 for its INVITE, CANCEL for every fork still ringing.
+    c.cancelled = true;
+    spdlog::info("call {} -> {}: cancelled by the caller", c.caller, c.callee);
+    fail_call(h, c, 487, {});
+}
+
+void Engine::send_in_dialog(B2buaCall&, CallLeg& leg, std::string_view method,
+                            const dialog::RequestParts& parts, Role role, Handle server,
+                            std::uint32_t leg_index) {
+    const proxy::LocalAddress* out = local_address(leg.peer.protocol, leg.peer.address.is_v6());
+    if (out == nullptr) return;
+    dialog::RequestParts p = parts;
+    const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+    p.via = via_value(leg.peer.protocol, *out, branch);
+    const bool invite = method == "INVITE";
+    if (invite || method == "UPDATE") p.contact = leg.contact;
+    const std::string bytes = dialog::build_request(leg.dlg, method, ++leg.dlg.local_cseq, p);
+    Entry& ce = new_entry(invite ? transaction::Kind::ClientInvite : transaction::Kind::ClientNonInvite,
+                          leg.peer, bytes);
+    ce.client = true;
+    ce.role = role;
+    ce.server = server;
+    ce.branch = leg_index;
+    ce.key = hash_key(client_key_text(branch, method));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+}
+
+void Engine::hang_up(Handle, B2buaCall& c, int except_leg) {
+    // BYE to every side that has a confirmed dialog with us, but the one that hung up.
+    if (except_leg != 0 && c.a.confirmed) send_in_dialog(c, c.a, "BYE", {}, Role::CallAux, {}, 0);
+    if (except_leg != 1 && c.b.confirmed) send_in_dialog(c, c.b, "BYE", {}, Role::CallAux, {}, 1);
+    c.a.confirmed = false;
+    c.b.confirmed = false;
+    ++c.timer_gen[kCallTimer2xxA];
+    ++c.timer_gen[kCallTimer2xxB];
+    ++c.timer_gen[kCallTimer1xx];
+}
+
+// ---- requests inside a call's dialogs ----
+
+void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle h, std::uint32_t leg_index) {
+    B2buaCall* cp = find_call(h);
+    if (cp == nullptr) return;
+    B2buaCall& c = *cp;
+    CallLeg& leg = leg_index == 0 ? c.a : c.b;
+    CallLeg& other = leg_index == 0 ? c.b : c.a;
+    const sip::Method method = msg.method_id();
+    if (method == sip::Method::Ack) {
+        // The ACK of our 2xx on this leg: stop resending it.
+        if (!leg.ok.empty() && msg.cseq().number == leg.ok_cseq) {
+            leg.ok.clear();
+            ++c.timer_gen[leg_index == 0 ? kCallTimer2xxA : kCallTimer2xxB];
+        }
+        return;
+    }
+    const std::uint64_t key = hash_key(transaction::server_key(msg));
+    Entry& e = create(msg, to, key);
+    e.to_tag = 0;
+    if (!dialog::accept_remote_cseq(leg.dlg, msg)) {
+        answer(e, msg, 500, {}, "Server Internal Error (CSeq out of order)");
+        return;
+    }
+    auto reply = [&](int status, const Headers& extra = {}, std::string_view reason = {}) {
+        sip::ResponseBuilder b(msg, status, reason);
+        for (const auto& [n, v] : extra)
+            b.header(n, v);
+        b.header("Server", "sipwarden/0.1");
+        send_answer(e, status, b.build());
+    };
+    switch (method) {
+        case sip::Method::Prack: {
+            // RFC 3262 3: the PRACK of our reliable provisional response (RAck: RSeq CSeq INVITE).
+            auto rack = sip::parse_rack(msg.header(sip::HeaderId::RAck));
+            if (leg_index != 0 || !c.a_rel_unacked || !rack || rack->rseq != c.a_rseq ||
+                rack->cseq != c.a_invite->cseq().number) {
+                reply(481, {}, "Call/Transaction Does Not Exist (no such provisional response)");
+                return;
+            }
+            c.a_rel_unacked = false;
+            ++c.timer_gen[kCallTimer1xx];
+            reply(200);
+            if (!c.a_held_2xx.empty()) send_a_2xx(h, c, std::exchange(c.a_held_2xx, std::string()));
+            return;
+        }
+        case sip::Method::Bye: {
+            reply(200);
+            spdlog::info("call {} -> {}: hung up by {}", c.caller, c.callee,
+                         leg_index == 0 ? "the caller" : "the callee");
+            leg.confirmed = false;
+            if (!c.a_final_sent && leg_index == 1) {
+                fail_call(h, c, 480, {});  // the callee ended an early dialog
+                return;
+            }
+            if (leg_index == 0 && !c.winner) {
+                fail_call(h, c, 487, {});
+                return;
+            }
+            hang_up(h, c, static_cast<int>(leg_index));
+            c.ended = true;
+            maybe_free_call(h, c);
+            return;
+        }
+        case sip::Method::Options:
+            reply(200, {{"Allow", std::string(kCallAllow)}});
+            return;
+        case sip::Method::Invite:
+        case sip::Method::Update:
+        case sip::Method::Info:
+        case sip::Method::Message:
+        case sip::Method::Notify:
+            break;
+        default:
+            reply(501);
+            return;
+    }
+    // re-INVITE, UPDATE, INFO, MESSAGE, NOTIFY: the same request on the other leg; its answer comes back.
+    const bool early_ok = method == sip::Method::Update || method == sip::Method::Info;
+    if (!other.established || (!other.confirmed && !early_ok) || c.ended) {
+        reply(method == sip::Method::Invite ? 491 : 481);
+        return;
+    }
+    if (method == sip::Method::Invite || method == sip::Method::Update) dialog::refresh_target(leg.dlg, msg);
+    e.role = Role::CallRelayIn;
+    e.call = h;
+    e.branch = leg_index;
+    e.request = msg.serialize();
+    dialog::RequestParts p;
+    carry_headers(msg, p);
+    send_in_dialog(c, other, msg.method(), p, Role::CallRelayOut, e.fx.handle, leg_index == 0 ? 1 : 0);
+}
+
+void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
+    const int status = r.status();
+    if (status < 200) return;
+    Entry* se = find(ce.server);
+    if (se == nullptr || se->request.empty()) return;
+    B2buaCall* c = find_call(se->call);
+    auto req = sip::Message::parse(se->request);
+    if (!req) return;
+    if (c == nullptr) {
+        answer(*se, *req, status);
+        return;
+    }
+    CallLeg& out_leg = ce.branch == 0 ? c->a : c->b;  // where the relayed request went
+    CallLeg& in_leg = ce.branch == 0 ? c->b : c->a;   // where it came from
+    const bool invite = req->method_id() == sip::Method::Invite;
+    if (status < 300 && invite) {
+        // Our ACK for the far side's 2xx of the re-INVITE, at once (the ACK from the side that asked is
+        // absorbed: an offer in an ACK is not bridged).
+        dialog::refresh_target(out_leg.dlg, r);
+        const proxy::LocalAddress* out = local_address(out_leg.peer.protocol, out_leg.peer.address.is_v6());
+        dialog::RequestParts p;
+        p.via = via_value(out_leg.peer.protocol, *out,
+                          proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+        transports_.send(out_leg.peer, dialog::build_request(out_leg.dlg, "ACK", out_leg.dlg.local_cseq, p));
+    }
+    if (status < 300 && req->method_id() == sip::Method::Update) dialog::refresh_target(out_leg.dlg, r);
+    sip::ResponseBuilder b(*req, status, r.reason());
+    if (status < 300 && (invite || req->method_id() == sip::Method::Update))
+        b.header("Contact", in_leg.contact);
+    b.header("Server", "sipwarden/0.1");
+    if (!r.body().empty()) {
+        std::string_view ct = r.header(sip::HeaderId::ContentType);
+        b.body(ct.empty() ? "application/sdp" : ct, r.body());
+    }
+    std::string bytes = b.build();
+    send_answer(*se, status, bytes);
+    if (status < 300 && invite) {
+        const std::uint8_t timer = ce.branch == 0 ? kCallTimer2xxB : kCallTimer2xxA;
+        in_leg.ok = std::move(bytes);
+        in_leg.ok_tx = se->fx.handle;
+        in_leg.ok_cseq = req->cseq().number;
+        in_leg.ok_interval =
+            in_leg.peer.protocol == transport::Protocol::Udp ? config_.timers.t1 : config_.timers.timeout();
+        in_leg.ok_elapsed = transaction::Duration{0};
+        schedule(se->call, timer, ++c->timer_gen[timer], in_leg.ok_interval);
+    }
+}
+
+void Engine::on_call_timer(Handle h, std::uint8_t timer) {
+    B2buaCall* cp = find_call(h);
+    if (cp == nullptr) return;
+    B2buaCall& c = *cp;
+    const auto limit = config_.timers.timeout();  // 64*T1
+    if (timer == kCallTimer1xx) {
+        if (!c.a_rel_unacked) return;
+        c.a_rel_elapsed += c.a_rel_interval;
+        if (c.a_rel_elapsed >= limit) {
+            // RFC 3262 3: no PRACK in 64*T1: the INVITE is rejected with a 5xx.
+            c.a_rel_unacked = false;
+            c.a_held_2xx.clear();
+            fail_call(h, c, 500, "Server Internal Error (no PRACK)");
+            return;
+        }
+        if (c.a.peer.protocol == transport::Protocol::Udp) {
+            if (Entry* ae = find(c.a_tx)) send_answer(*ae, c.a_rel_status, c.a_rel);
+            c.a_rel_interval *= 2;
+        } else {
+            c.a_rel_interval = limit - c.a_rel_elapsed;
+        }
+        schedule(h, kCallTimer1xx, ++c.timer_gen[kCallTimer1xx], c.a_rel_interval);
+        return;
+    }
+    CallLeg& leg = timer == kCallTimer2xxA ? c.a : c.b;
+    if (leg.ok.empty()) return;
+    leg.ok_elapsed += leg.ok_interval;
+    if (leg.ok_elapsed >= limit) {
+        // RFC 3261 13.3.1.4: no ACK for our 2xx in 64*T1: the dialog is ended with BYE, both sides.
+        spdlog::info("call {} -> {}: no ACK for the 2xx; ended", c.caller, c.callee);
+        leg.ok.clear();
+        hang_up(h, c, -1);
+        c.ended = true;
+        maybe_free_call(h, c);
+        return;
+    }
+    if (Entry* e = find(leg.ok_tx)) {
+        send_answer(*e, 200, leg.ok);
+    } else {
+        transports_.send(leg.peer, leg.ok);
+    }
+    leg.ok_interval = std::min(leg.ok_interval * 2, config_.timers.t2);
+    if (leg.peer.protocol != transport::Protocol::Udp) leg.ok_interval = limit - leg.ok_elapsed;
+    schedule(h, timer, ++c.timer_gen[timer], leg.ok_interval);
+}
+
+// ---- trunk registrations (worker 0) ----
+
+void Engine::sync_registrations() {
+    std::vector<TrunkRegistration> next;
+    if (trunks_.trunks) {
+        for (const auto& t : *trunks_.trunks) {
+            if (!t.register_with) continue;
+            const std::string config = t.host + "|" + std::to_string(t.effective_port()) + "|" +
+                                       std::string(transport::protocol_name(t.transport)) + "|" + t.username +
+                                       "|" + t.password + "|" + t.from_domain + "|" +
+                                       std::to_string(t.expires) + "|" + t.address;
+            bool kept = false;
+            for (auto& r : registrations_) {
+                if (r.client && r.client->trunk().name == t.name && r.config == config) {
+                    next.push_back(std::move(r));
+                    kept = true;
+                    break;
+                }
+            }
+            if (kept) continue;
+            TrunkRegistration r;
+            r.config = config;
+            std::string call_id;
+            do {
+                call_id = hex16(new_tag()) + hex16(new_tag());
+            } while (shard_of(call_id, shards_.size()) != 0);
+            r.client = std::make_unique<b2bua::RegistrationClient>(t, call_id, hex16(new_tag()));
+            r.gen = 1;
+            r.id = ++registration_ids_;
+            next.push_back(std::move(r));
+        }
+    }
+    registrations_ = std::move(next);
+    // A new or changed client registers at once; timers of dropped ones find no generation to match.
+    for (std::size_t i = 0; i < registrations_.size(); ++i) {
+        auto& r = registrations_[i];
+        ++r.gen;
+        if (!r.in_flight && r.client->cseq() == 0) {
+            send_register(i);
+        } else {
+            // Indexes may have moved: re-arm a refresh soon rather than lose the one pending.
+            schedule(Handle{static_cast<std::uint32_t>(i), r.gen}, kRegisterTimer, 0,
+                     std::chrono::seconds(1));
+        }
+    }
+}
+
+void Engine::send_register(std::size_t i) {
+    TrunkRegistration& r = registrations_[i];
+    const b2bua::Trunk& t = r.client->trunk();
+    const auto peer = peer_for_trunk(t);
+    const std::int64_t now = services_.clock != nullptr ? services_.clock->now_s() : 0;
+    if (!peer) {
+        const auto o = r.client->on_failure(
+            t.address.empty() ? "host does not resolve" : "no listener for its transport", now);
+        report(r);
+        schedule(Handle{static_cast<std::uint32_t>(i), ++r.gen}, kRegisterTimer, 0, o.after);
+        return;
+    }
+    const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
+    const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+    std::string contact = "<sip:" + t.username + "@" + out->hostport();
+    if (peer->protocol == transport::Protocol::Tcp) contact += ";transport=tcp";
+    if (peer->protocol == transport::Protocol::Tls) contact += ";transport=tls";
+    contact += ">";
+    const std::string bytes =
+        r.client->build(via_value(peer->protocol, *out, branch), contact, hex16(new_tag()));
+    Entry& ce = new_entry(transaction::Kind::ClientNonInvite, *peer, bytes);
+    ce.client = true;
+    ce.role = Role::Register;
+    ce.call = Handle{r.id, 0};
+    ce.key = hash_key(client_key_text(branch, "REGISTER"));
+    by_key_.emplace(ce.key, ce.fx.handle);
+    r.in_flight = true;
+    r.peer = *peer;
+    ++counters_.trunk_registers;
+    ++counters_.transactions_created;
+    ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
+}
+
+void Engine::report(const TrunkRegistration& r) {
+    const auto& s = r.client->status();
+    if (s.state == "failed") {
+        spdlog::warn("trunk {}: registration failed: {}", s.name, s.detail);
+    } else {
+        spdlog::info("trunk {}: {} ({})", s.name, s.state, s.detail);
+    }
+    if (services_.trunk_status) services_.trunk_status(s);
+}
+
+void Engine::on_register_response(std::uint32_t id, const sip::Message& resp) {
+    std::size_t i = 0;
+    while (i < registrations_.size() && registrations_[i].id != id)
+        ++i;
+    if (i >= registrations_.size()) return;
+    TrunkRegistration& r = registrations_[i];
+    const std::string before = r.client->status().state + r.client->status().detail;
+    const auto o = r.client->on_response(resp, services_.clock->now_s());
+    if (o.next == b2bua::RegistrationClient::Next::Wait) return;
+    r.in_flight = false;
+    if (o.next == b2bua::RegistrationClient::Next::SendNow) {
+        send_register(i);
+        return;
+    }
+    if (r.client->status().state + r.client->status().detail != before ||
+        o.next == b2bua::RegistrationClient::Next::Retry)
+        report(r);
+    else if (services_.trunk_status)
+        services_.trunk_status(r.client->status());  // new expiry
+    schedule(Handle{static_cast<std::uint32_t>(i), ++r.gen}, kRegisterTimer, 0, o.after);
+}
+
+void Engine::on_register_failure(std::uint32_t id, int status) {
+    std::size_t i = 0;
+    while (i < registrations_.size() && registrations_[i].id != id)
+        ++i;
+    if (i >= registrations_.size()) return;
+    TrunkRegistration& r = registrations_[i];
+    r.in_flight = false;
+    const auto o = r.client->on_failure(status == 408 ? "timeout (no answer)" : "transport error",
+                                        services_.clock->now_s());
+    report(r);
+    schedule(Handle{static_cast<std::uint32_t>(i), ++r.gen}, kRegisterTimer, 0, o.after);
+}
+
+void Engine::on_register_timer(std::size_t i) {
+    if (i >= registrations_.size() || registrations_[i].in_flight || shutting_down_) return;
+    send_register(i);
+}
+
+}  // namespace sw::app
