@@ -583,7 +583,6 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
             return;
         }
         send_a_2xx(h, c, std::move(bytes));
-        spdlog::info("call {} -> {}: answered", c.caller, c.callee);
         return;
     }
     // 3xx-6xx (the client transaction has ACKed it).
@@ -692,6 +691,7 @@ void Engine::relay_provisional(Handle, B2buaCall& c, const sip::Message& r) {
 void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
     Entry* ae = find(c.a_tx);
     if (ae == nullptr) return;
+    spdlog::info("call {} -> {}: answered", c.caller, c.callee);
     c.a_final_sent = true;
     c.a.confirmed = true;
     c.a.ok_tx = c.a_tx;

@@ -314,8 +314,19 @@ TEST_F(ProxyRouterTest, PreloadedRouteElsewhereIsForbidden) {
     EXPECT_EQ(d.status, 403);
 }
 
+TEST_F(ProxyRouterTest, UnknownCalleeOfAnInviteIsForTheDialPlan) {
+    // Not a user: the number may go out through a trunk; the engine answers 404 when no route takes it.
+    const Decision d = route(Req{}.r("sip:0301234567@example.com"));
+    EXPECT_EQ(d.kind, Kind::External);
+    EXPECT_EQ(d.callee, "0301234567");
+    EXPECT_EQ(d.caller, "alice");
+    const Decision tel = route(Req{}.r("tel:+4930123456"));
+    EXPECT_EQ(tel.kind, Kind::External);
+    EXPECT_EQ(tel.callee, "+4930123456");
+}
+
 TEST_F(ProxyRouterTest, UnknownOrDisabledCalleeIsNotFound) {
-    const Decision unknown = route(Req{}.r("sip:zoe@example.com"));
+    const Decision unknown = route(Req{}.m("MESSAGE").r("sip:zoe@example.com"));
     EXPECT_EQ(unknown.kind, Kind::Reply);
     EXPECT_EQ(unknown.status, 404);
     bind("dave@example.com", "sip:dave@198.51.100.20:5060", "udp:198.51.100.20:5060");

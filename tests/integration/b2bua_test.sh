@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# The B2BUA on the real server: phones (sipua.py, plain UDP sockets on 127.0.0.1) call out through trunks
+# whose providers are plain sockets on 127.0.0.2-6, and providers call in to DIDs. Checks what each side
+# sees on the wire: two dialogs per call (the provider never sees the phone's Call-ID, Via, Contact or
+# credentials), the trunk's challenge answered, PRACK for a provider's reliable 183, reliable 18x to a
+# phone that requires 100rel (the 2xx held until its PRACK), tel URI / extra Request-URI parameter /
+# no 100rel per trunk, failover 503 -> next trunk, CANCEL, re-INVITE and INFO bridged, BYE from either
+# side, inbound DIDs ringing every contact of the extension, 404 for an unknown DID, 407 for a
+# non-trunk source, internal extensions winning over routes, and the REGISTER client (401, refresh,
+# 403 shown in `trunk list`).
+set -euo pipefail
+bin=${SIPWARDEN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+pid=""
+bg=()
+cleanup() {
+  for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; { wait "$pid"; } 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log"; tail -${LOGLINES:-40} "$tmp/server.log" 2>/dev/null || true; exit 1; }
+
+udp_port() {  # a free UDP port on the given loopback address
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
+}
+
+data="$tmp/var"
+pw="B2bua-Test-pass-4471"
+for u in 201 202 203 0700; do
+  "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
+done
+p_prov=$(udp_port 127.0.0.2)
+p_tel=$(udp_port 127.0.0.2)
+p_down=$(udp_port 127.0.0.3)
+p_backup=$(udp_port 127.0.0.3)
+p_reg=$(udp_port 127.0.0.6)
+p_bad=$(udp_port 127.0.0.6)
+t() { "$bin" "$@" --data-dir "$data" > /dev/null || fail "$*"; }
+"$bin" trunk add prov --host "127.0.0.2:$p_prov" --username provuser --password-stdin --data-dir "$data" \
+  <<< "Prov-Secret-pass-991" > /dev/null || fail "trunk add prov"
+t trunk add tel --host "127.0.0.2:$p_tel" --tel-uri --no-100rel
+t trunk add down --host "127.0.0.3:$p_down"
+t trunk add backup --host "127.0.0.3:$p_backup" --ruri-params user=phone
+t trunk add carrier --host 127.0.0.4:5060 --address 127.0.0.4/32
+"$bin" trunk add reg --host "127.0.0.6:$p_reg" --register --username reguser --expires 120 --password-stdin \
+  --data-dir "$data" <<< "Reg-Secret-pass-117" > /dev/null || fail "trunk add reg"
+"$bin" trunk add bad --host "127.0.0.6:$p_bad" --register --username baduser --password-stdin \
+  --data-dir "$data" <<< "Bad-Secret-pass-118" > /dev/null || fail "trunk add bad"
+t route add '0[1-9]X.' --trunk prov --strip 1 --prepend +49
+t route add '00X.' --trunk tel --strip 2 --prepend +
+t route add '07X.' --trunk down --priority 1
+t route add '07X.' --trunk backup --priority 2
+t did add +4930123456 --to 202
+t did add +4930555000 --to 201
+
+export PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1 SW=$bin DATA=$data
+export P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
+
+# The registering providers listen before the server starts (it registers at once).
+python3 - > "$tmp/reg.out" 2>&1 <<'PY' &
+import hashlib, os, re, socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.6", int(os.environ["P_REG"])))
+bad = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); bad.bind(("127.0.0.6", int(os.environ["P_BAD"])))
+def parse(raw):
+    head = raw.split("\r\n\r\n")[0].split("\r\n")
+    h = {}
+    for line in head[1:]:
+        n, _, v = line.partition(":"); h.setdefault(n.strip().lower(), v.strip())
+    return head[0], h
+def reply(sock, src, h, status, extra=""):
+    sock.sendto(("SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=p1\r\nCall-ID: %s\r\nCSeq: %s\r\n%s"
+                 "Content-Length: 0\r\n\r\n" % (status, h["via"], h["from"], h["to"], h["call-id"], h["cseq"], extra)).encode(), src)
+def recv(sock, timeout):
+    sock.settimeout(timeout); data, src = sock.recvfrom(65535); return data.decode(), src
+md5 = lambda x: hashlib.md5(x.encode()).hexdigest()
+# 1. REGISTER without credentials -> 401; 2. with them -> checked, 200 for 4 s; 3. a refresh before 4 s.
+raw, src = recv(s, 10); start, h = parse(raw)
+assert start == "REGISTER sip:127.0.0.6:%s SIP/2.0" % os.environ["P_REG"], start
+assert h["from"].startswith("<sip:reguser@127.0.0.6:"), h["from"]
+assert re.match(r"<sip:reguser@127\.0\.0\.1:\d+>", h["contact"]), h["contact"]
+assert h["expires"] == "120", h
+assert "authorization" not in h
+reply(s, src, h, "401 Unauthorized", 'WWW-Authenticate: Digest realm="provider.test", nonce="n0nce1", algorithm=MD5, qop="auth"\r\n')
+raw, src = recv(s, 5); start, h2 = parse(raw)
+assert h2["call-id"] == h["call-id"] and int(h2["cseq"].split()[0]) == int(h["cseq"].split()[0]) + 1, (h, h2)
+a = dict(re.findall(r'(\w+)="?([^",]*)"?', h2["authorization"]))
+ha1 = md5("reguser:provider.test:Reg-Secret-pass-117")
+want = md5("%s:n0nce1:%s:%s:auth:%s" % (ha1, a["nc"], a["cnonce"], md5("REGISTER:" + a["uri"])))
+assert a["username"] == "reguser" and a["response"] == want, ("bad digest", h2["authorization"])
+t_ok = time.monotonic()
+reply(s, src, h2, "200 OK", "Contact: %s;expires=4\r\n" % h2["contact"])
+raw, src = recv(s, 6); start, h3 = parse(raw)
+elapsed = time.monotonic() - t_ok
+assert 1.0 <= elapsed <= 3.5, "refresh after %.1f s (granted 4 s)" % elapsed
+assert int(h3["cseq"].split()[0]) > int(h2["cseq"].split()[0]) and h3["call-id"] == h["call-id"]
+reply(s, src, h3, "200 OK", "Contact: %s;expires=60\r\n" % h3["contact"])
+# The other provider refuses outright.
+raw, src = recv(bad, 10); start, hb = parse(raw)
+reply(bad, src, hb, "401 Unauthorized", 'WWW-Authenticate: Digest realm="bad.test", nonce="x", algorithm=MD5\r\n')
+while "authorization" not in hb:  # retransmissions of the first REGISTER wait in the socket meanwhile
+    raw, src = recv(bad, 5); start, hb = parse(raw)
+reply(bad, src, hb, "403 Forbidden")
+print("REG-OK")
+PY
+bg+=($!)
+
+port=$(udp_port 127.0.0.1)
+"$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --t1-ms 100 \
+  --shutdown-grace 1 --log-level info ${SIPTRACE:-} >> "$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
+grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
+export PORT=$port
+
+run() {  # name: runs the python on stdin (with the provider helpers below)
+  local name=$1
+  { cat "$here/b2bua_peers.py"; cat; } | python3 - || fail "$name (see above)"
+  echo "ok: $name"
+}
+
+for _ in $(seq 100); do grep -q REG-OK "$tmp/reg.out" && break; sleep 0.1; done
+grep -q REG-OK "$tmp/reg.out" || { cat "$tmp/reg.out"; fail "trunk registration (provider's view above)"; }
+listing=""
+for _ in $(seq 30); do
+  listing=$("$bin" trunk list --data-dir "$data")
+  echo "$listing" | grep -E '^reg ' | grep -q registered && echo "$listing" | grep -E '^bad ' | grep -q failed && break
+  sleep 0.2
+done
+echo "$listing" | grep -E '^reg ' | grep -q ' registered ' || fail "trunk list does not show reg registered: $listing"
+echo "$listing" | grep -E '^bad ' | grep -q 'failed' || fail "trunk list does not show bad failed: $listing"
+echo "$listing" | grep -E '^bad ' | grep -q '403' || fail "trunk list does not say why bad failed: $listing"
+echo "ok: trunk registration with 401 and refresh; a refused one shown failed with its 403"
+for s in Prov-Secret-pass-991 Reg-Secret-pass-117; do
+  if grep -rq "$s" "$data" "$tmp/server.log"; then fail "a trunk password is stored or logged in clear"; fi
+done
+echo "ok: no trunk password in the data folder or the log"
+
+run "outbound call: two dialogs, nothing of the phone reaches the provider, provider hangs up" <<'PY'
+prov = Provider("127.0.0.2", P_PROV)
+a = Phone("201")
+c = a.call("0301234567")
+inv = incoming(prov, timeout=3).invite
+assert inv.uri == "sip:+49301234567@127.0.0.2:%d" % P_PROV, inv.uri
+assert inv.call_id != c.call_id and c.call_id not in inv.raw, "the phone's Call-ID leaked"
+assert len(inv.values("Via")) == 1 and str(a.port) not in inv.raw, "the phone's address leaked:\n" + inv.raw
+assert "Proxy-Authorization" not in inv.raw and "Record-Route" not in inv.raw
+# The caller ID is the caller's DID (did add +4930555000 --to 201), not its extension.
+assert re.match(r"<sip:\+4930555000@127\.0\.0\.2>;tag=", inv.first("From")), inv.first("From")
+assert "100rel" in inv.first("Supported"), inv.raw
+assert inv.body == SDP
+cl = Callee(prov, inv)
+cl.ring()
+r = a.response(c.call_id, "INVITE", 180)
+assert r.call_id == c.call_id and r.to_tag() != cl.tag, "the provider's tag leaked"
+cl.answer()
+ok = a.response(c.call_id, "INVITE", 200)
+assert ok.body == SDP and str(prov.port) not in ok.raw, ok.raw
+c.established(ok)
+c.ack()
+ack = prov.request("ACK")
+assert ack.call_id == inv.call_id
+# The provider hangs up: the phone gets a BYE of its own dialog.
+bye_text = ("BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK%s\r\nMax-Forwards: 70\r\n"
+            "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n" %
+            (uri_of(inv.first("Contact")), P_PROV, rand(), uri_of(inv.first("To")).join("<>"), cl.tag,
+             inv.first("From"), inv.call_id))
+prov.send(bye_text, hostport_of(uri_of(inv.first("Contact"))))
+bye = a.request("BYE", call_id=c.call_id)
+assert bye.to_tag() == c.tag or c.tag in bye.first("To"), bye.raw
+a.reply(bye, 200)
+r = prov.response(inv.call_id, "BYE", 200)
+PY
+
+run "the trunk's challenge answered, a reliable 183 PRACKed, re-INVITE and INFO bridged, phone hangs up" <<'PY'
+prov = Provider("127.0.0.2", P_PROV)
+a = Phone("201")
+c = a.call("0301234567")
+inv = prov.request("INVITE")
+prov.reply(inv, 407, "Proxy Authentication Required", tag=rand(32),
+           extra=['Proxy-Authenticate: Digest realm="prov.test", nonce="abc123", algorithm=MD5, qop="auth"'])
+prov.request("ACK")
+inv2 = prov.request("INVITE")
+assert inv2.call_id == inv.call_id and inv2.first("CSeq") == "2 INVITE", inv2.first("CSeq")
+auth = challenge_params(inv2.first("Proxy-Authorization"))
+md5 = lambda x: hashlib.md5(x.encode()).hexdigest()
+ha1 = md5("provuser:prov.test:Prov-Secret-pass-991")
+assert auth["response"] == md5("%s:abc123:%s:%s:auth:%s" % (ha1, auth["nc"], auth["cnonce"], md5("INVITE:" + inv2.uri)))
+tag = rand(32)
+prov.reply(inv2, 183, "Session Progress", tag=tag, extra=["Require: 100rel", "RSeq: 1"], body=SDP)
+prack = prov.request("PRACK")
+assert prack.first("RAck") == "1 2 INVITE", prack.first("RAck")
+assert prack.first("CSeq") == "3 PRACK" and tag in prack.first("To")
+prov.reply(prack, 200)
+r = a.response(c.call_id, "INVITE", 183)
+assert r.first("Require") is None and r.first("RSeq") is None, "the phone did not ask for 100rel"
+prov.reply(inv2, 200, tag=tag, body=SDP)
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+prov.request("ACK")
+# re-INVITE (hold) from the provider: the phone sees it in its own dialog and answers; the answer goes back.
+hold = SDP.replace("t=0 0\r\n", "t=0 0\r\na=sendonly\r\n")
+reinv = ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK%s\r\nMax-Forwards: 70\r\n"
+         "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 10 INVITE\r\nContact: <%s>\r\n"
+         "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s" %
+         (uri_of(inv2.first("Contact")), P_PROV, rand(), uri_of(inv2.first("To")).join("<>"), tag, inv2.first("From"),
+          inv2.call_id, prov.contact, len(hold), hold))
+prov.send(reinv, hostport_of(uri_of(inv2.first("Contact"))))
+ri = a.request("INVITE", call_id=c.call_id)
+assert "a=sendonly" in ri.body and ri.first("CSeq").endswith("INVITE")
+a.reply(ri, 200, tag=c.tag, body=SDP.replace("t=0 0\r\n", "t=0 0\r\na=recvonly\r\n"))
+a.request("ACK", call_id=c.call_id)
+r = prov.response(inv2.call_id, "INVITE", 200)
+assert "a=recvonly" in r.body
+# INFO from the phone reaches the provider with its body.
+c.cseq += 1
+lines = c.in_dialog("INFO", body="Signal=5\r\nDuration=160\r\n")
+info = prov.request("INFO")
+assert "Signal=5" in info.body and info.call_id == inv2.call_id
+prov.reply(info, 200)
+a.response(c.call_id, "INFO", 200)
+c.bye()
+bye = prov.request("BYE")
+assert bye.call_id == inv2.call_id
+prov.reply(bye, 200)
+a.response(c.call_id, "BYE", 200)
+PY
+
+run "tel URI, no 100rel to that trunk; a phone that requires 100rel gets a reliable 180, the 200 after its PRACK" <<'PY'
+prov = Provider("127.0.0.2", P_TEL)
+a = Phone("201")
+c = a.call("00441234567", extra=["Require: 100rel"])
+inv = prov.request("INVITE")
+assert inv.uri == "tel:+441234567" and inv.first("To") == "<tel:+441234567>", inv.raw
+assert "100rel" not in inv.raw, inv.raw
+cl = Callee(prov, inv)
+cl.ring()
+r = a.response(c.call_id, "INVITE", 180)
+assert r.first("Require") == "100rel" and r.first("RSeq") == "1", r.raw
+r2 = a.response(c.call_id, "INVITE", 180, timeout=1.0)  # retransmitted until PRACKed (T1 = 100 ms)
+assert r2.first("RSeq") == "1"
+cl.answer()
+a.quiet(0.5, lambda m: m.status == 200)
+c.established(r)
+c.cseq += 1
+lines = ["PRACK %s SIP/2.0" % uri_of(r.first("Contact")), "Via: " + a.via(), "Max-Forwards: 70",
+         "From: <sip:201@example.test>;tag=%s" % c.tag, "To: " + r.first("To"), "Call-ID: " + c.call_id,
+         "CSeq: %d PRACK" % c.cseq, "RAck: 1 %d INVITE" % (c.cseq - 1), "Content-Length: 0"]
+a.send("\r\n".join(lines) + "\r\n\r\n")
+a.response(c.call_id, "PRACK", 200)
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+prov.request("ACK")
+c.bye()
+prov.reply(prov.request("BYE"), 200)
+a.response(c.call_id, "BYE", 200)
+PY
+
+run "failover: 503 from the first trunk, the call goes out through the second (with user=phone)" <<'PY'
+down = Provider("127.0.0.3", P_DOWN)
+backup = Provider("127.0.0.3", P_BACKUP)
+a = Phone("201")
+c = a.call("0711223344")
+inv = down.request("INVITE")
+down.reply(inv, 503, "Service Unavailable", tag=rand(32))
+down.request("ACK")
+inv2 = backup.request("INVITE")
+assert inv2.uri == "sip:0711223344@127.0.0.3:%d;user=phone" % P_BACKUP, inv2.uri
+cl = Callee(backup, inv2)
+cl.answer()
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+backup.request("ACK")
+c.bye()
+backup.reply(backup.request("BYE"), 200)
+a.response(c.call_id, "BYE", 200)
+PY
+
+run "CANCEL while the provider rings: 487 to the phone, CANCEL to the provider" <<'PY'
+prov = Provider("127.0.0.2", P_PROV)
+a = Phone("201")
+c = a.call("0301234567")
+inv = prov.request("INVITE")
+cl = Callee(prov, inv)
+cl.ring()
+a.response(c.call_id, "INVITE", 180)
+r = c.cancel()
+assert r.status == 200
+r = a.response(c.call_id, "INVITE", 487)
+c.ack_non2xx(r)
+cancel = prov.request("CANCEL")
+assert cancel.call_id == inv.call_id
+prov.reply(cancel, 200)
+prov.reply(inv, 487, tag=cl.tag)
+prov.request("ACK")
+PY
+
+run "no route for the number: 404; an internal extension wins over a route" <<'PY'
+a = Phone("201")
+c = a.call("12345")
+r = c.final()
+assert r.status == 404, r.start
+c.ack_non2xx(r)
+e = Phone("0700")
+e.register(replace=True)
+backup = Provider("127.0.0.3", P_BACKUP)
+c = a.call("0700")
+inc = incoming(e)
+assert inc.invite.call_id == c.call_id  # proxied, not a trunk call
+backup.quiet(0.3)
+inc.answer(486)
+r = c.final()
+assert r.status == 486
+c.ack_non2xx(r)
+PY
+
+run "inbound: a DID rings every contact of its extension; the first answer wins; the carrier hangs up" <<'PY'
+p1, p2 = Phone("202"), Phone("202")
+p1.register(replace=True)
+p2.register()
+carrier = Provider("127.0.0.4", 0)
+cid, ftag = rand() + "@carrier", rand(32)
+uri = "sip:+4930123456@127.0.0.1:%d;user=phone" % PORT
+text = ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.4:%d;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"
+        "From: \"Caller\" <sip:+4930999111@carrier.test>;tag=%s\r\nTo: <sip:+4930123456@carrier.test>\r\n"
+        "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <%s>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+        % (uri, carrier.port, rand(), ftag, cid, carrier.contact, len(SDP), SDP))
+carrier.send(text)
+i1, i2 = incoming(p1), incoming(p2)
+for i in (i1, i2):
+    assert i.invite.call_id != cid and cid not in i.invite.raw, i.invite.raw
+    assert uri_of(i.invite.first("To")) == "sip:202@example.test", i.invite.first("To")
+    assert "sip:+4930999111@example.test" in i.invite.first("From"), i.invite.first("From")
+    assert "carrier.test" not in i.invite.raw and str(carrier.port) not in i.invite.raw
+    assert i.invite.body == SDP
+i1.ring()
+i2.ring()
+carrier.response(cid, "INVITE", 180)
+i2.answer()
+cancel = p1.request("CANCEL")
+p1.reply(cancel, 200)
+p1.reply(i1.invite, 487, tag=i1.tag)
+p1.request("ACK")
+ok = carrier.response(cid, "INVITE", 200)
+assert str(p2.port) not in ok.raw, "the extension's contact leaked to the carrier"
+to = ok.first("To")
+contact = uri_of(ok.first("Contact"))
+def req(method, cseq):
+    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.4:%d;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"
+            "From: \"Caller\" <sip:+4930999111@carrier.test>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
+            "Content-Length: 0\r\n\r\n" % (method, contact, carrier.port, rand(), ftag, to, cid, cseq, method))
+carrier.send(req("ACK", 1), hostport_of(contact))
+p2.request("ACK", call_id=i2.invite.call_id)
+carrier.send(req("BYE", 2), hostport_of(contact))
+bye = p2.request("BYE", call_id=i2.invite.call_id)
+p2.reply(bye, 200)
+carrier.response(cid, "BYE", 200)
+PY
+
+run "inbound by tel URI; unknown DID 404; a non-trunk source claiming a DID gets 407 and rings nothing" <<'PY'
+p = Phone("202")
+p.register(replace=True)
+carrier = Provider("127.0.0.4", 0)
+stranger = Provider("127.0.0.5", 0)
+def invite(peer, ruri):
+    cid = rand() + "@x"
+    text = ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"
+            "From: <sip:+4930999111@carrier.test>;tag=%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
+            "Contact: <%s>\r\nContent-Length: 0\r\n\r\n" % (ruri, peer.ip, peer.port, rand(), rand(32), ruri, cid, peer.contact))
+    peer.send(text)
+    return cid
+cid = invite(carrier, "tel:+4930123456")
+i = incoming(p)
+i.answer(486)
+r = carrier.response(cid, "INVITE", 486)
+cid = invite(carrier, "sip:+4930000000@127.0.0.1:%d;user=phone" % PORT)
+r = carrier.response(cid, "INVITE", "final")
+assert r.status == 404, r.start
+cid = invite(stranger, "sip:+4930123456@127.0.0.1:%d;user=phone" % PORT)
+r = stranger.response(cid, "INVITE", "final")
+assert r.status == 407, r.start
+p.quiet(0.5, lambda m: m.method == "INVITE")
+PY
+
+
+kill -TERM "$pid"
+wait "$pid" || fail "server exit status $?"
+pid=""
+grep -q "trunk calls" "$tmp/server.log" || fail "no stop summary"
+echo "PASS"
