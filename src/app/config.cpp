@@ -1,7 +1,7 @@
 #include "app/config.hpp"
 
-#include <set>
 #include <toml++/toml.h>
+#include <set>
 
 namespace sw::app {
 
@@ -23,12 +23,20 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         return sw::unexpected(path + ": " + std::string(e.description()) + " (line " +
                               std::to_string(e.source().begin.line) + ")");
     }
-    static const std::set<std::string> kTop = {
-        "listen", "domains", "data_dir", "log_level", "sip_trace", "t1_ms", "shutdown_grace", "max_message_size",
-        "max_connections", "max_connections_per_address", "idle_timeout", "tls_handshake_timeout", "message_timeout",
-        "workers", "realm", "allow_md5", "md5_first", "nonce_lifetime", "min_expires", "max_expires", "default_expires",
-        "max_contacts", "serial_forking", "timer_c", "md5_only_agents", "tls"};
-    static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client"};
+    static const std::set<std::string> kTop = {"listen",          "domains",
+                                               "data_dir",        "log_level",
+                                               "sip_trace",       "t1_ms",
+                                               "shutdown_grace",  "max_message_size",
+                                               "max_connections", "max_connections_per_address",
+                                               "idle_timeout",    "tls_handshake_timeout",
+                                               "message_timeout", "workers",
+                                               "realm",           "allow_md5",
+                                               "md5_first",       "nonce_lifetime",
+                                               "min_expires",     "max_expires",
+                                               "default_expires", "max_contacts",
+                                               "serial_forking",  "timer_c",
+                                               "md5_only_agents", "tls"};
+    static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client", "trunk_ca"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
         const toml::node& v = binding;  // lambdas below capture it (clang 14 cannot capture a binding)
@@ -44,7 +52,10 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                 } else {
                     if (!tv.is_string()) return bad(path, "tls." + sub, "must be a string");
                     std::string s = *tv.value<std::string>();
-                    (sub == "cert" ? o.tls_cert : sub == "key" ? o.tls_key : o.tls_ca) = s;
+                    (sub == "cert"       ? o.tls_cert
+                     : sub == "key"      ? o.tls_key
+                     : sub == "trunk_ca" ? o.tls_trunk_ca
+                                         : o.tls_ca) = s;
                 }
             }
             continue;
@@ -79,8 +90,10 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             if (!v.is_string()) return bad(path, key, "must be a string");
             const std::string s = *v.value<std::string>();
             if (key == "log_level") {
-                static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-                if (!kLevels.count(s)) return bad(path, key, "must be one of trace, debug, info, warn, error, critical, off");
+                static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                              "error", "critical", "off"};
+                if (!kLevels.count(s))
+                    return bad(path, key, "must be one of trace, debug, info, warn, error, critical, off");
                 log_level = s;
             } else {
                 o.data_dir = s;
@@ -104,17 +117,22 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             (key == "allow_md5" ? o.allow_md5 : o.md5_first) = *v.value<bool>();
         } else if (key == "nonce_lifetime") {
             r = number(1, 86400, o.nonce_lifetime_s);
-        } else if (key == "min_expires" || key == "max_expires" || key == "default_expires" || key == "max_contacts") {
+        } else if (key == "min_expires" || key == "max_expires" || key == "default_expires" ||
+                   key == "max_contacts") {
             r = number(key == "max_contacts" ? 1 : 1, key == "max_contacts" ? 1000 : 31536000, d);
-            if (r && d != static_cast<double>(static_cast<unsigned>(d))) r = bad(path, key, "must be a whole number");
+            if (r && d != static_cast<double>(static_cast<unsigned>(d)))
+                r = bad(path, key, "must be a whole number");
             const auto u = static_cast<unsigned>(d);
-            (key == "min_expires" ? o.min_expires : key == "max_expires" ? o.max_expires
-                                                  : key == "default_expires" ? o.default_expires : o.max_contacts) = u;
+            (key == "min_expires"       ? o.min_expires
+             : key == "max_expires"     ? o.max_expires
+             : key == "default_expires" ? o.default_expires
+                                        : o.max_contacts) = u;
         } else if (key == "message_timeout") {
             r = number(0.1, 3600, o.message_timeout_s);
         } else if (key == "workers") {
             r = number(0, 64, d);
-            if (r && d != static_cast<double>(static_cast<unsigned>(d))) r = bad(path, key, "must be a whole number");
+            if (r && d != static_cast<double>(static_cast<unsigned>(d)))
+                r = bad(path, key, "must be a whole number");
             o.workers = static_cast<unsigned>(d);
         } else if (key == "idle_timeout") {
             r = number(1, 86400, o.idle_timeout_s);

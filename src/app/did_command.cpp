@@ -61,7 +61,8 @@ int list_dids(const DidCommand& command, std::ostream& out, std::ostream& err) {
         return kDone;
     }
     std::vector<std::vector<std::string>> rows{{"NUMBER", "USER"}};
-    for (const auto& d : *dids) rows.push_back({d.number, d.user});
+    for (const auto& d : *dids)
+        rows.push_back({d.number, d.user});
     print_table(out, rows);
     return kDone;
 }

@@ -117,6 +117,8 @@ public:
         transports_.set_tls_context(std::move(ctx));
     }
     void set_services(Services s) { services_ = s; }
+    // The client context of TLS connections to trunks (verifies the providers' certificates).
+    void set_tls_client_context(std::shared_ptr<asio::ssl::context> ctx) { tls_client_ = std::move(ctx); }
     // The users as the store holds them now (call on this worker's thread; the control loop posts it).
     void set_users(std::shared_ptr<const auth::UserDirectory> users) { users_ = std::move(users); }
     // The call forwarding rules as the store holds them now (this worker's thread).
@@ -271,6 +273,7 @@ private:
     std::shared_ptr<const pbx::ForwardingTable> forwards_;
     std::shared_ptr<const pbx::AliasTable> aliases_;
     TrunkSet trunks_;
+    std::shared_ptr<asio::ssl::context> tls_client_;
     // B2BUA calls: a slab like the transactions', and their dialogs (SipHash of Call-ID and our tag ->
     // call and leg) for in-dialog requests on either side.
     struct CallSlot {

@@ -73,6 +73,17 @@ int best_failure(const std::vector<CallFork>& forks, std::string& reason) {
 
 void Engine::set_trunks(TrunkSet t) {
     trunks_ = std::move(t);
+    // TLS trunks: our connections to them prove the trunk's host name in the provider's certificate.
+    std::map<std::string, std::string> names;
+    if (trunks_.trunks) {
+        for (const auto& tr : *trunks_.trunks) {
+            asio::error_code ec;
+            const auto ip = asio::ip::make_address(tr.address, ec);
+            if (tr.transport == transport::Protocol::Tls && !ec)
+                names[transport::Transports::endpoint_key(ip, tr.effective_port())] = tr.host;
+        }
+    }
+    transports_.set_tls_client(tls_client_, std::move(names));
     // On the worker's loop (at start: once it runs, when every worker is known and Call-IDs can be
     // chosen for worker 0).
     if (worker_ == 0) asio::post(io_, [this] { sync_registrations(); });
@@ -97,11 +108,20 @@ const b2bua::Trunk* Engine::trunk_for_source(const asio::ip::address& a) const {
 
 std::optional<transport::Peer> Engine::peer_for_trunk(const b2bua::Trunk& t) const {
     if (t.address.empty()) return std::nullopt;  // the host did not resolve
-    proxy::NextHop hop;
-    hop.protocol = t.transport;
-    hop.host = t.address;
-    hop.port = t.effective_port();
-    return peer_for(hop);
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(t.address, ec);
+    if (ec) return std::nullopt;
+    const proxy::LocalAddress* local = local_address(t.transport, address.is_v6());
+    if (local == nullptr) return std::nullopt;  // no listener of that transport and family to write in Via
+    transport::Peer p;
+    p.protocol = t.transport;
+    p.address = address;
+    p.port = t.effective_port();
+    p.listener = local->udp_listener;
+    // Streams: the connection open to the provider if any; else the transport opens one (TLS: verified).
+    if (p.protocol != transport::Protocol::Udp)
+        p.connection = transports_.find_connection(p.protocol, address, p.port);
+    return p;
 }
 
 std::string Engine::call_contact(const transport::Peer& p) const {

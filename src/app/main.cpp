@@ -1,8 +1,8 @@
 // sipwarden: one binary, one subcommand per job. This is the only place where objects are wired together.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <ctime>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "app/check_message.hpp"
 #include "app/config.hpp"
@@ -36,28 +36,35 @@ int main(int argc, char** argv) {
     check->add_option("--max-message-size", max_size, "Largest message accepted, in bytes (default 65536)")
         ->check(CLI::Range(std::size_t{512}, std::size_t{16} * 1024 * 1024));
 
-    auto* run = app.add_subcommand("run", "Start the SIP server and serve until SIGTERM or SIGINT (graceful stop).");
+    auto* run =
+        app.add_subcommand("run", "Start the SIP server and serve until SIGTERM or SIGINT (graceful stop).");
     sw::app::RunOptions ro;
     std::string config_file;
-    run->add_option("--config", config_file,
-                    "TOML file with any of the settings below (keys as the flags, with _ for -; [tls] cert, key, "
-                    "ca, verify_client). Flags on the command line win.")
+    run->add_option(
+           "--config", config_file,
+           "TOML file with any of the settings below (keys as the flags, with _ for -; [tls] cert, key, "
+           "ca, verify_client, trunk_ca). Flags on the command line win.")
         ->check(CLI::ExistingFile);
-    run->add_option("--listen", ro.listen,
-                    "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT, tls:HOST:PORT (IPv6 as [::1]). "
-                    "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060, TLS on 5061");
+    run->add_option(
+        "--listen", ro.listen,
+        "Where to listen, repeatable: udp:HOST:PORT, tcp:HOST:PORT, tls:HOST:PORT (IPv6 as [::1]). "
+        "Default: UDP and TCP on 0.0.0.0:5060 and [::]:5060, TLS on 5061");
     run->add_option("--domain", ro.domains, "A SIP domain this server is responsible for (repeatable)");
     run->add_option("--data-dir", ro.data_dir, "Folder for the server's data (default ./var)");
-    run->add_option("--t1-ms", ro.t1_ms, "RFC 3261 timer T1 in milliseconds (default 500)")->check(CLI::Range(10.0, 10000.0));
+    run->add_option("--t1-ms", ro.t1_ms, "RFC 3261 timer T1 in milliseconds (default 500)")
+        ->check(CLI::Range(10.0, 10000.0));
     run->add_option("--shutdown-grace", ro.shutdown_grace_s,
                     "Seconds to let open transactions finish on SIGTERM (default 5)")
         ->check(CLI::Range(0.0, 600.0));
-    run->add_option("--max-message-size", ro.max_message_size, "Largest message accepted, in bytes (default 65536)")
+    run->add_option("--max-message-size", ro.max_message_size,
+                    "Largest message accepted, in bytes (default 65536)")
         ->check(CLI::Range(std::size_t{512}, std::size_t{16} * 1024 * 1024));
-    run->add_option("--max-connections", ro.max_connections, "Most TCP connections open at once (default 4096)");
+    run->add_option("--max-connections", ro.max_connections,
+                    "Most TCP connections open at once (default 4096)");
     run->add_option("--max-connections-per-address", ro.max_connections_per_address,
                     "Most TCP connections from one address (default 64)");
-    run->add_option("--idle-timeout", ro.idle_timeout_s, "Seconds before an idle connection is closed (default 600)")
+    run->add_option("--idle-timeout", ro.idle_timeout_s,
+                    "Seconds before an idle connection is closed (default 600)")
         ->check(CLI::Range(1.0, 86400.0));
     run->add_option("--tls-handshake-timeout", ro.handshake_timeout_s,
                     "Seconds a TLS peer has to finish its handshake (default 10)")
@@ -65,20 +72,27 @@ int main(int argc, char** argv) {
     run->add_option("--message-timeout", ro.message_timeout_s,
                     "Seconds a TCP/TLS peer has from the first byte of a message to its last (default 20)")
         ->check(CLI::Range(0.1, 3600.0));
-    run->add_option("--workers", ro.workers, "Worker threads, each with its own event loop (default 0: one per core)")
+    run->add_option("--workers", ro.workers,
+                    "Worker threads, each with its own event loop (default 0: one per core)")
         ->check(CLI::Range(0u, 64u));
-    run->add_option("--realm", ro.realm,
-                    "Digest realm (default: the store's, set when it was made: the first --domain, else sipwarden)");
-    run->add_flag("!--no-md5", ro.allow_md5, "Never offer nor accept MD5 digest (SHA-256 and SHA-512-256 only)");
-    run->add_flag("--md5-first", ro.md5_first,
-                  "Offer MD5 before SHA-256 (only for old clients that read just the first challenge, e.g. sipp)");
-    run->add_option("--md5-only-agent", ro.md5_only_agents,
-                    "Offer only MD5 to clients whose User-Agent contains this text (repeatable; for clients that "
-                    "fail on SHA-256 challenges, e.g. \"baresip\" 1.0)")
+    run->add_option(
+        "--realm", ro.realm,
+        "Digest realm (default: the store's, set when it was made: the first --domain, else sipwarden)");
+    run->add_flag("!--no-md5", ro.allow_md5,
+                  "Never offer nor accept MD5 digest (SHA-256 and SHA-512-256 only)");
+    run->add_flag(
+        "--md5-first", ro.md5_first,
+        "Offer MD5 before SHA-256 (only for old clients that read just the first challenge, e.g. sipp)");
+    run->add_option(
+           "--md5-only-agent", ro.md5_only_agents,
+           "Offer only MD5 to clients whose User-Agent contains this text (repeatable; for clients that "
+           "fail on SHA-256 challenges, e.g. \"baresip\" 1.0)")
         ->type_name("TEXT");
-    run->add_option("--nonce-lifetime", ro.nonce_lifetime_s, "Seconds a digest nonce stays fresh (default 300)")
+    run->add_option("--nonce-lifetime", ro.nonce_lifetime_s,
+                    "Seconds a digest nonce stays fresh (default 300)")
         ->check(CLI::Range(1.0, 86400.0));
-    run->add_option("--min-expires", ro.min_expires, "Shortest registration accepted, seconds (default 60; 423 below)")
+    run->add_option("--min-expires", ro.min_expires,
+                    "Shortest registration accepted, seconds (default 60; 423 below)")
         ->check(CLI::Range(1u, 86400u));
     run->add_option("--max-expires", ro.max_expires, "Longest registration granted, seconds (default 7200)")
         ->check(CLI::Range(1u, 31536000u));
@@ -86,14 +100,19 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 1000u));
     run->add_flag("--serial-forking", ro.serial_forking,
                   "Try a user's contacts one at a time, highest q first (default: all at once)");
-    run->add_option("--timer-c", ro.timer_c_s, "Seconds a proxied INVITE may ring before it is cancelled (default 180)")
+    run->add_option("--timer-c", ro.timer_c_s,
+                    "Seconds a proxied INVITE may ring before it is cancelled (default 180)")
         ->check(CLI::Range(1.0, 3600.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
-    run->add_option("--tls-cert", ro.tls_cert,
-                    "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");
+    run->add_option(
+        "--tls-cert", ro.tls_cert,
+        "PEM certificate chain for TLS (default: a self-signed certificate made in DATA_DIR/tls)");
     run->add_option("--tls-key", ro.tls_key, "PEM private key for --tls-cert");
     run->add_option("--tls-ca", ro.tls_ca, "PEM CA bundle to verify client certificates with");
-    run->add_flag("--tls-verify-client", ro.tls_verify_client, "Require a client certificate signed by --tls-ca");
+    run->add_flag("--tls-verify-client", ro.tls_verify_client,
+                  "Require a client certificate signed by --tls-ca");
+    run->add_option("--tls-trunk-ca", ro.tls_trunk_ca,
+                    "PEM CA bundle to verify TLS trunks' certificates with (default: the system's CA store)");
 
     sw::app::UserCommand user_command;
     auto* user = sw::app::add_user_command(app, user_command);
@@ -138,14 +157,14 @@ int main(int argc, char** argv) {
     if (*forward) return sw::app::run_forward_command(forward_command, std::cout, std::cerr);
     if (*trunk) {
         sw::auth::OsRandom random;
-        return sw::app::run_trunk_command(trunk_command, std::cin, static_cast<std::int64_t>(std::time(nullptr)),
-                                          std::cout, std::cerr, random);
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        return sw::app::run_trunk_command(trunk_command, std::cin, now, std::cout, std::cerr, random);
     }
     if (*route) return sw::app::run_route_command(route_command, std::cout, std::cerr);
     if (*did) return sw::app::run_did_command(did_command, std::cout, std::cerr);
     if (*registrations) {
-        return sw::app::run_registrations(registrations_command, static_cast<std::int64_t>(std::time(nullptr)),
-                                          std::cout, std::cerr);
+        return sw::app::run_registrations(
+            registrations_command, static_cast<std::int64_t>(std::time(nullptr)), std::cout, std::cerr);
     }
     return 2;
 }

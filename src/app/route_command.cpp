@@ -52,7 +52,8 @@ int add_route(const RouteCommand& command, std::ostream& out, std::ostream& err)
     if (auto bad = b2bua::pattern_error(command.pattern); !bad.empty())
         return fail(err, "pattern " + command.pattern + ": " + bad, kRefused);
     if (!valid_prepend(command.prepend))
-        return fail(err, "--prepend " + command.prepend + ": only digits, * and # (and a leading +)", kRefused);
+        return fail(err, "--prepend " + command.prepend + ": only digits, * and # (and a leading +)",
+                    kRefused);
     b2bua::DialRoute route{canonical_pattern(command.pattern), command.trunk, command.strip, command.prepend,
                            command.priority};
     auto db = open_database(command.data_dir);

@@ -155,6 +155,13 @@ int run_server(const RunOptions& options) {
         tls_context = *ctx;
     }
 
+    // TLS connections to trunks: providers' certificates verified (host name included).
+    auto tls_client = transport::make_client_context(options.tls_trunk_ca);
+    if (!tls_client) {
+        spdlog::error("{}", tls_client.error());
+        return 2;
+    }
+
     // The store: users (read here, on the control loop) and bindings (written by the BindingWriter's
     // thread through a connection of its own).
     auto store = open_store(options.data_dir, options.domains,
@@ -325,6 +332,7 @@ int run_server(const RunOptions& options) {
         auto w = std::make_unique<Worker>();
         w->engine = std::make_unique<Engine>(w->io, config, budget, static_cast<std::uint8_t>(i));
         if (tls_context) w->engine->set_tls_context(tls_context);
+        w->engine->set_tls_client_context(*tls_client);
         w->engine->set_services(services);
         w->engine->set_users(users);
         w->engine->set_forwards(forwards);

@@ -18,10 +18,10 @@ struct RunOptions {
     double idle_timeout_s = 600;
     double handshake_timeout_s = 10;
     double message_timeout_s = 20;
-    unsigned workers = 0;  // 0: one per core
-    std::string realm;     // empty: the store's, else the first domain, else "sipwarden"
-    bool allow_md5 = true; // false: MD5 digest neither offered nor accepted (RFC 8760)
-    bool md5_first = false; // legacy clients that read only the first challenge
+    unsigned workers = 0;                      // 0: one per core
+    std::string realm;                         // empty: the store's, else the first domain, else "sipwarden"
+    bool allow_md5 = true;                     // false: MD5 digest neither offered nor accepted (RFC 8760)
+    bool md5_first = false;                    // legacy clients that read only the first challenge
     std::vector<std::string> md5_only_agents;  // User-Agent substrings offered MD5 alone (baresip 1.0)
     double nonce_lifetime_s = 300;
     unsigned min_expires = 60;
@@ -31,10 +31,11 @@ struct RunOptions {
     bool sip_trace = false;
     bool serial_forking = false;  // true: contacts are tried one at a time, highest q first
     double timer_c_s = 180;       // RFC 3261 16.6 step 11: a ringing branch is cancelled after this
-    std::string tls_cert;  // empty: a self-signed certificate in DATA_DIR/tls
+    std::string tls_cert;         // empty: a self-signed certificate in DATA_DIR/tls
     std::string tls_key;
     std::string tls_ca;
     bool tls_verify_client = false;
+    std::string tls_trunk_ca;  // PEM CAs that sign TLS trunks' certificates; empty: the system's store
 };
 
 int run_server(const RunOptions& options);

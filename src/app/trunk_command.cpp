@@ -179,7 +179,8 @@ sw::Result<b2bua::Trunk, std::string> trunk_from(const TrunkCommand& c) {
 std::optional<std::string> read_password(std::istream& in) {
     std::string line;
     if (!std::getline(in, line)) return std::nullopt;
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+        line.pop_back();
     if (line.empty()) return std::nullopt;
     return line;
 }
@@ -201,7 +202,8 @@ int add_trunk(const TrunkCommand& command, std::istream& in, std::ostream& out, 
         trunk->secret = auth::seal_secret(*key, *password, random);
         OPENSSL_cleanse(key->data(), key->size());
         OPENSSL_cleanse(password->data(), password->size());
-        if (trunk->secret.empty()) return store_error(err, "trunk " + trunk->name + ": sealing the password failed");
+        if (trunk->secret.empty())
+            return store_error(err, "trunk " + trunk->name + ": sealing the password failed");
     }
     storage::SqliteTrunkStore store(**db);
     if (auto added = store.add(*trunk); !added) {
@@ -224,12 +226,18 @@ std::string options_text(const b2bua::Trunk& t) {
     if (t.no_100rel) parts.push_back("no-100rel");
     if (!t.addresses.empty()) {
         std::string list;
-        for (const auto& a : t.addresses) list += (list.empty() ? "" : ",") + a.text();
+        // Always with the prefix, so that a single address reads as the network it is ("/32").
+        for (const auto& a : t.addresses) {
+            const std::string text = a.text();
+            list += (list.empty() ? "" : ",") + text;
+            if (text.find('/') == std::string::npos) list += "/" + std::to_string(a.prefix);
+        }
         parts.push_back("addresses=" + list);
     }
     if (!t.caller_id.empty()) parts.push_back("caller-id=" + t.caller_id);
     std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : " ") + p;
     return out.empty() ? "-" : out;
 }
 
@@ -246,7 +254,8 @@ int list_trunks(const TrunkCommand& command, std::int64_t now, std::ostream& out
         return kDone;
     }
     std::map<std::string, b2bua::TrunkStatus, std::less<>> by_name;
-    for (auto& s : *statuses) by_name.emplace(s.name, std::move(s));
+    for (auto& s : *statuses)
+        by_name.emplace(s.name, std::move(s));
     std::vector<std::vector<std::string>> rows{
         {"NAME", "HOST", "TRANSPORT", "REGISTER", "STATE", "DETAIL", "OPTIONS"}};
     for (const auto& t : *trunks) {
@@ -284,8 +293,9 @@ int remove_trunk(const TrunkCommand& command, std::ostream& out, std::ostream& e
 }
 
 void add_data_dir(CLI::App& sub, TrunkCommand& command) {
-    sub.add_option("--data-dir", command.data_dir, "Folder of the server's data, with sipwarden.db and "
-                                                   "secret.key (default ./var)")
+    sub.add_option("--data-dir", command.data_dir,
+                   "Folder of the server's data, with sipwarden.db and "
+                   "secret.key (default ./var)")
         ->type_name("DIR");
 }
 

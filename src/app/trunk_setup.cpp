@@ -157,7 +157,8 @@ sw::Result<TrunkTables, std::string> load_trunk_tables(storage::Database& db, co
 
     TrunkTables tables;
     bool any_secret = false;
-    for (const auto& t : *trunks) any_secret = any_secret || !t.secret.empty();
+    for (const auto& t : *trunks)
+        any_secret = any_secret || !t.secret.empty();
     if (any_secret) {
         // Only read when needed: a server without trunk passwords has no key file and needs none.
         const std::string path = secret_key_path(data_dir);

@@ -28,7 +28,8 @@ struct Compiled {
 
 std::bitset<10> digit_range(int from, int to) {
     std::bitset<10> set;
-    for (int d = from; d <= to; ++d) set.set(static_cast<std::size_t>(d));
+    for (int d = from; d <= to; ++d)
+        set.set(static_cast<std::size_t>(d));
     return set;
 }
 
@@ -201,7 +202,8 @@ DidTable::DidTable(const std::vector<Did>& dids) {
         by_number_.emplace(std::move(number), d.user);
     }
     // In number order, and emplace keeps the first: a user's lowest DID is its caller ID.
-    for (const auto& [number, user] : by_number_) by_user_.emplace(user, number);
+    for (const auto& [number, user] : by_number_)
+        by_user_.emplace(user, number);
 }
 
 std::string_view DidTable::user_of(std::string_view number) const {

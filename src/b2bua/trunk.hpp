@@ -20,7 +20,7 @@ struct Trunk {
     std::uint16_t port = 0;  // 0: 5060 (udp, tcp) or 5061 (tls)
     transport::Protocol transport = transport::Protocol::Udp;
     std::string username;  // digest user name, for REGISTER and for challenged INVITEs; empty: none
-    // The password, sealed by the command line (auth::SecretBox, key in DATA_DIR/secret.key) as the
+    // The password, sealed by the command line (auth::seal_secret, key in DATA_DIR/secret.key) as the
     // store keeps it, and opened only by the running server into `password` (memory only).
     std::string secret;
     std::string password;

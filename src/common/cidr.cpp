@@ -70,7 +70,8 @@ bool Cidr::contains(std::string_view address) const {
     // A peer address may arrive in the forms Asio prints: "[::1]" or with a zone "fe80::1%eth0".
     if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
         address = address.substr(1, address.size() - 2);
-    if (const auto zone = address.find('%'); zone != std::string_view::npos) address = address.substr(0, zone);
+    if (const auto zone = address.find('%'); zone != std::string_view::npos)
+        address = address.substr(0, zone);
     std::uint8_t addr[16] = {};
     const auto addr_v6 = parse_address(address, addr);
     return addr_v6 && contains_bytes(addr, *addr_v6);

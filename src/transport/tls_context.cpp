@@ -51,7 +51,8 @@ sw::Result<std::shared_ptr<asio::ssl::context>, std::string> make_server_context
     SSL_CTX* raw = ctx->native_handle();
     // RFC 8996: no TLS 1.0/1.1. TLS 1.3 is negotiated whenever the client offers it.
     SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-    SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(raw,
+                        SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_set_cipher_list(raw, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1") != 1) {
         return sw::unexpected("TLS cipher list: " + openssl_error());
     }
@@ -73,6 +74,23 @@ sw::Result<std::shared_ptr<asio::ssl::context>, std::string> make_server_context
     return ctx;
 }
 
+sw::Result<std::shared_ptr<asio::ssl::context>, std::string> make_client_context(const std::string& ca_file) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX* raw = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+    SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_set_cipher_list(raw, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1") != 1) {
+        return sw::unexpected("TLS cipher list: " + openssl_error());
+    }
+    const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw)
+                                       : SSL_CTX_load_verify_locations(raw, ca_file.c_str(), nullptr);
+    if (loaded != 1)
+        return sw::unexpected("TLS CA " + (ca_file.empty() ? "store" : ca_file) + ": " + openssl_error());
+    // RFC 5922 / RFC 5630: a provider is who its certificate says, or the connection fails.
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
+    return ctx;
+}
+
 sw::Result<std::string, std::string> certificate_fingerprint(const std::string& cert_file) {
     File f(std::fopen(cert_file.c_str(), "r"));
     if (!f) return sw::unexpected("cannot read " + cert_file);
@@ -81,7 +99,8 @@ sw::Result<std::string, std::string> certificate_fingerprint(const std::string& 
     return hex_fingerprint(cert.get());
 }
 
-sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir, const std::string& common_name) {
+sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir,
+                                                       const std::string& common_name) {
     SelfSigned out;
     out.cert_file = dir + "/cert.pem";
     out.key_file = dir + "/key.pem";
@@ -114,9 +133,10 @@ sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir, c
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 825);
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("sipwarden"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("sipwarden"),
                                -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
     X509_set_issuer_name(cert.get(), name);
     const std::string san = "DNS:" + common_name;
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
@@ -124,7 +144,8 @@ sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir, c
         X509_add_ext(cert.get(), ext, -1);
         X509_EXTENSION_free(ext);
     }
-    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) return sw::unexpected("signing: " + openssl_error());
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        return sw::unexpected("signing: " + openssl_error());
 
     // The key is written with mode 0600 from the start: never readable by others, not even briefly.
     const mode_t old_mask = ::umask(0077);
@@ -135,7 +156,8 @@ sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir, c
     }
     kf.reset();
     File cf(std::fopen(out.cert_file.c_str(), "w"));
-    if (!cf || PEM_write_X509(cf.get(), cert.get()) != 1) return sw::unexpected("cannot write " + out.cert_file);
+    if (!cf || PEM_write_X509(cf.get(), cert.get()) != 1)
+        return sw::unexpected("cannot write " + out.cert_file);
     out.fingerprint = hex_fingerprint(cert.get());
     out.created = true;
     return out;

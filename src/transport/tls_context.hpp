@@ -21,6 +21,11 @@ struct TlsSettings {
 // Builds a server context from the files. The error names the file and OpenSSL's reason.
 sw::Result<std::shared_ptr<asio::ssl::context>, std::string> make_server_context(const TlsSettings& s);
 
+// A client context for connections we open (TLS trunks): TLS 1.2 at least, the same ciphers, and the
+// peer's certificate verified against `ca_file` (PEM) or, when empty, the system's CA store. The host
+// name is checked per connection (Transports::connect_tls).
+sw::Result<std::shared_ptr<asio::ssl::context>, std::string> make_client_context(const std::string& ca_file);
+
 struct SelfSigned {
     std::string cert_file;
     std::string key_file;
@@ -30,7 +35,8 @@ struct SelfSigned {
 
 // Makes (once) an EC P-256 key and a self-signed certificate for `common_name` in `dir`
 // (key file mode 0600). The error says what failed.
-sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir, const std::string& common_name);
+sw::Result<SelfSigned, std::string> ensure_self_signed(const std::string& dir,
+                                                       const std::string& common_name);
 
 // SHA-256 fingerprint of the first certificate in a PEM file.
 sw::Result<std::string, std::string> certificate_fingerprint(const std::string& cert_file);

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <cerrno>
 #include <cstring>
@@ -102,7 +104,8 @@ void ConnectionBudget::unbind(const Peer& p) {
     if (it != by_remote_.end() && it->second == p.connection) by_remote_.erase(it);
 }
 
-std::uint64_t ConnectionBudget::find(Protocol protocol, const asio::ip::address& address, std::uint16_t port) const {
+std::uint64_t ConnectionBudget::find(Protocol protocol, const asio::ip::address& address,
+                                     std::uint16_t port) const {
     std::lock_guard lock(mutex_);
     auto it = by_remote_.find(Remote{protocol, address, port});
     return it == by_remote_.end() ? 0 : it->second;
@@ -120,8 +123,8 @@ struct Transports::UdpListener {
     static constexpr std::size_t kBatch = 16;
     asio::ip::udp::socket socket;
     std::uint8_t index = 0;
-    std::size_t slot = 0;           // bytes per receive slot: the largest message + 1 (to see oversize)
-    std::vector<char> buffer;       // kBatch slots; pages are touched only as large datagrams use them
+    std::size_t slot = 0;      // bytes per receive slot: the largest message + 1 (to see oversize)
+    std::vector<char> buffer;  // kBatch slots; pages are touched only as large datagrams use them
     std::array<mmsghdr, kBatch> msgs{};
     std::array<iovec, kBatch> iovs{};
     std::array<sockaddr_storage, kBatch> from{};
@@ -130,9 +133,9 @@ struct Transports::UdpListener {
         socklen_t len;
         std::string bytes;
     };
-    std::vector<Outgoing> out;      // answers waiting for the end of the burst
+    std::vector<Outgoing> out;  // answers waiting for the end of the burst
     bool flush_posted = false;
-    bool draining = false;          // inside drain_udp: its end flushes, no post needed
+    bool draining = false;  // inside drain_udp: its end flushes, no post needed
     explicit UdpListener(asio::io_context& io) : socket(io) {}
 };
 
@@ -438,7 +441,7 @@ void Transports::read_connection(std::shared_ptr<Connection> c) {
                 if (c->closing) return;
             }
             receiver_.end_of_burst();
-        watch_message_deadline(c, completed);
+            watch_message_deadline(c, completed);
             read_connection(c);
         });
     });
@@ -480,18 +483,77 @@ void Transports::connect_tcp(const Peer& to, std::string bytes) {
     budget_.bind(c->peer);  // requests sent meanwhile find it and queue behind the connect
     ++counters_.connections_opened;
     arm_deadline(c, limits_.handshake_timeout, counters_.send_failures);
-    c->socket.async_connect(asio::ip::tcp::endpoint(to.address, to.port), [this, c](const asio::error_code& ec) {
-        if (ec || stopped_ || c->closing) {
-            ++counters_.send_failures;
-            close_connection(c->id);
-            return;
-        }
-        c->connecting = false;
-        start_connection(c);
-        std::deque<std::string> queued;
-        queued.swap(c->out);
-        for (auto& b : queued) write_connection(c, std::move(b));
-    });
+    c->socket.async_connect(asio::ip::tcp::endpoint(to.address, to.port),
+                            [this, c](const asio::error_code& ec) {
+                                if (ec || stopped_ || c->closing) {
+                                    ++counters_.send_failures;
+                                    close_connection(c->id);
+                                    return;
+                                }
+                                c->connecting = false;
+                                start_connection(c);
+                                std::deque<std::string> queued;
+                                queued.swap(c->out);
+                                for (auto& b : queued)
+                                    write_connection(c, std::move(b));
+                            });
+}
+
+std::string Transports::endpoint_key(const asio::ip::address& a, std::uint16_t port) {
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
+}
+
+void Transports::connect_tls(const Peer& to, std::string bytes, const std::string& server_name) {
+    // A TLS trunk: our own connection, the provider's certificate verified for its host name (RFC 5922
+    // 7.2), TLS 1.2 at least. Requests sent before the handshake ends wait in `out`.
+    if (!tls_client_context_ || !budget_.take(to.address, limits_)) {
+        ++counters_.send_failures;
+        return;
+    }
+    const std::uint64_t id = (next_connection_++ << 8) | worker_;
+    auto c = std::make_shared<Connection>(id, asio::ip::tcp::socket(io_), limits_.max_message_size);
+    c->peer = Peer{Protocol::Tls, to.address, to.port, id};
+    c->context = tls_client_context_;
+    c->tls = std::make_unique<Connection::TlsStream>(asio::ip::tcp::socket(io_), *c->context);
+    SSL* ssl = c->tls->native_handle();
+    asio::error_code parse_ec;
+    (void)asio::ip::make_address(server_name, parse_ec);
+    if (!parse_ec) {  // an IP literal: the certificate must name that address
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+    } else {
+        SSL_set_tlsext_host_name(ssl, server_name.c_str());  // SNI
+        SSL_set1_host(ssl, server_name.c_str());
+    }
+    c->connecting = true;
+    c->out.push_back(std::move(bytes));
+    connections_[id] = c;
+    budget_.bind(c->peer);
+    ++counters_.connections_opened;
+    arm_deadline(c, limits_.handshake_timeout, counters_.tls_handshake_failures);
+    c->tls->next_layer().async_connect(
+        asio::ip::tcp::endpoint(to.address, to.port), [this, c](const asio::error_code& ec) {
+            if (ec || stopped_ || c->closing) {
+                ++counters_.send_failures;
+                close_connection(c->id);
+                return;
+            }
+            asio::error_code opt;
+            c->lowest().set_option(asio::ip::tcp::no_delay(true), opt);
+            c->tls->async_handshake(asio::ssl::stream_base::client, [this, c](const asio::error_code& hs) {
+                if (hs || stopped_ || c->closing) {
+                    ++counters_.tls_handshake_failures;
+                    close_connection(c->id);
+                    return;
+                }
+                c->connecting = false;
+                arm_idle(c);
+                read_connection(c);
+                std::deque<std::string> queued;
+                queued.swap(c->out);
+                for (auto& b : queued)
+                    write_connection(c, std::move(b));
+            });
+        });
 }
 
 void Transports::write_connection(std::shared_ptr<Connection> c, std::string bytes) {
@@ -559,8 +621,13 @@ void Transports::send(const Peer& to, std::string bytes) {
         Peer via = to;
         via.connection = budget_.find(to.protocol, to.address, to.port);
         if (via.connection == 0) {
-            if (to.protocol != Protocol::Tcp) {
-                ++counters_.send_failures;  // TLS client connections come with trunks
+            if (to.protocol == Protocol::Tls) {
+                auto name = tls_names_.find(endpoint_key(to.address, to.port));
+                if (name == tls_names_.end()) {
+                    ++counters_.send_failures;  // not a trunk: phones are reached over their own connections
+                    return;
+                }
+                connect_tls(to, std::move(bytes), name->second);
                 return;
             }
             connect_tcp(to, std::move(bytes));

@@ -102,7 +102,7 @@ struct TransportCounters {
     std::uint64_t tls_handshake_failures = 0;
     std::uint64_t slow_senders_closed = 0;
     std::uint64_t send_failures = 0;
-    std::uint64_t connections_opened = 0;  // outgoing TCP connections
+    std::uint64_t connections_opened = 0;  // outgoing TCP and TLS connections
 
     TransportCounters& operator+=(const TransportCounters& o);
 };
@@ -127,13 +127,23 @@ public:
     // connection (posted to its worker; dropped if it is gone). Called on this worker's thread.
     void send(const Peer& to, std::string bytes);
     // The open connection (of any worker) whose remote end is this, or 0.
-    std::uint64_t find_connection(Protocol protocol, const asio::ip::address& address, std::uint16_t port) const {
+    std::uint64_t find_connection(Protocol protocol, const asio::ip::address& address,
+                                  std::uint16_t port) const {
         return budget_.find(protocol, address, port);
     }
     // Stop accepting and receiving; close every connection.
     void stop();
     // The TLS context for connections accepted from now on; established ones keep theirs (SIGHUP reload).
     void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) { tls_context_ = std::move(ctx); }
+    // TLS connections we open (to trunks): the client context, and the name each address:port must
+    // prove in its certificate (the trunk's host). A TLS send to an address without a name and without
+    // an open connection fails: phones are reached only over the connections they opened.
+    void set_tls_client(std::shared_ptr<asio::ssl::context> ctx, std::map<std::string, std::string> names) {
+        tls_client_context_ = std::move(ctx);
+        tls_names_ = std::move(names);
+    }
+    // "192.0.2.1:5061" / "[2001:db8::1]:5061": the key of tls_names.
+    static std::string endpoint_key(const asio::ip::address& a, std::uint16_t port);
 
     const TransportCounters& counters() const { return counters_; }
     std::size_t open_connections() const { return connections_.size(); }
@@ -157,6 +167,7 @@ private:
     void arm_deadline(std::shared_ptr<Connection> c, std::chrono::milliseconds after, std::uint64_t& counter);
     void write_connection(std::shared_ptr<Connection> c, std::string bytes);
     void connect_tcp(const Peer& to, std::string bytes);
+    void connect_tls(const Peer& to, std::string bytes, const std::string& server_name);
     void close_connection(std::uint64_t id);
 
     asio::io_context& io_;
@@ -170,6 +181,8 @@ private:
     std::uint8_t worker_;
     std::vector<Transports*> siblings_;
     std::shared_ptr<asio::ssl::context> tls_context_;
+    std::shared_ptr<asio::ssl::context> tls_client_context_;
+    std::map<std::string, std::string> tls_names_;
     std::uint64_t next_connection_ = 1;
     bool stopped_ = false;
 };

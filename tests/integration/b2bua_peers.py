@@ -5,6 +5,7 @@ import os
 import re
 import socket
 import sys
+import time
 
 from sipua import SDP, Callee, Phone, challenge_params, hostport_of, incoming, rand, uri_of
 

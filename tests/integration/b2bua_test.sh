@@ -35,6 +35,8 @@ p_prov=$(udp_port 127.0.0.2)
 p_tel=$(udp_port 127.0.0.2)
 p_down=$(udp_port 127.0.0.3)
 p_backup=$(udp_port 127.0.0.3)
+p_tls=$(udp_port 127.0.0.2)
+p_tlsbad=$(udp_port 127.0.0.2)
 p_reg=$(udp_port 127.0.0.6)
 p_bad=$(udp_port 127.0.0.6)
 t() { "$bin" "$@" --data-dir "$data" > /dev/null || fail "$*"; }
@@ -48,6 +50,17 @@ t trunk add carrier --host 127.0.0.4:5060 --address 127.0.0.4/32
   --data-dir "$data" <<< "Reg-Secret-pass-117" > /dev/null || fail "trunk add reg"
 "$bin" trunk add bad --host "127.0.0.6:$p_bad" --register --username baduser --password-stdin \
   --data-dir "$data" <<< "Bad-Secret-pass-118" > /dev/null || fail "trunk add bad"
+# TLS providers: one whose certificate names its address, one whose certificate names another.
+for n in good:127.0.0.2 bad:127.0.0.9; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=${n#*:}" \
+    -addext "subjectAltName=IP:${n#*:}" -keyout "$tmp/${n%%:*}.key" -out "$tmp/${n%%:*}.pem" 2> /dev/null ||
+    fail "openssl req"
+done
+cat "$tmp/good.pem" "$tmp/bad.pem" > "$tmp/trunk-ca.pem"
+t trunk add secure --host "127.0.0.2:$p_tls" --transport tls
+t trunk add forged --host "127.0.0.2:$p_tlsbad" --transport tls
+t route add '18X.' --trunk secure
+t route add '19X.' --trunk forged
 t route add '0[1-9]X.' --trunk prov --strip 1 --prepend +49
 t route add '00X.' --trunk tel --strip 2 --prepend +
 t route add '07X.' --trunk down --priority 1
@@ -56,7 +69,7 @@ t did add +4930123456 --to 202
 t did add +4930555000 --to 201
 
 export PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1 SW=$bin DATA=$data
-export P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
+export P_TLS=$p_tls P_TLSBAD=$p_tlsbad TLSDIR=$tmp P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
 
 # The registering providers listen before the server starts (it registers at once).
 python3 - > "$tmp/reg.out" 2>&1 <<'PY' &
@@ -107,7 +120,8 @@ PY
 bg+=($!)
 
 port=$(udp_port 127.0.0.1)
-"$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --t1-ms 100 \
+"$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --listen "tls:127.0.0.1:$port" \
+  --tls-trunk-ca "$tmp/trunk-ca.pem" --workers 2 --t1-ms 100 \
   --shutdown-grace 1 --log-level info ${SIPTRACE:-} >> "$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
@@ -316,6 +330,65 @@ inc.answer(486)
 r = c.final()
 assert r.status == 486
 c.ack_non2xx(r)
+PY
+
+run "TLS trunk: our own TLS connection, the provider's certificate checked; a certificate for another host refused" <<'PY'
+import ssl, threading
+def serve(port, name, out):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["TLSDIR"] + "/%s.pem" % name, os.environ["TLSDIR"] + "/%s.key" % name)
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", port)); ls.listen(1); ls.settimeout(5)
+    try:
+        conn, _ = ls.accept()
+        s = ctx.wrap_socket(conn, server_side=True)
+    except (OSError, ssl.SSLError) as e:
+        out.append(("error", str(e))); return
+    out.append(("version", s.version()))
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65535)
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = int(re.search(rb"Content-Length: *(\d+)", head).group(1))
+    while len(body) < n:
+        body += s.recv(65535)
+    m = sipua.Msg((head + b"\r\n\r\n" + body).decode())
+    out.append(("invite", m))
+    lines = ["SIP/2.0 486 Busy Here"] + ["Via: " + v for v in m.values("Via")] + [
+        "From: " + m.first("From"), "To: " + m.first("To") + ";tag=tls1", "Call-ID: " + m.call_id,
+        "CSeq: " + m.first("CSeq"), "Content-Length: 0"]
+    s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    try:
+        s.settimeout(3)
+        out.append(("ack", s.recv(65535).decode()))
+    except OSError:
+        pass
+import sipua
+got = []
+th = threading.Thread(target=serve, args=(int(os.environ["P_TLS"]), "good", got)); th.start()
+time.sleep(0.2)
+a = Phone("201")
+c = a.call("18123456")
+r = c.final(timeout=6)
+c.ack_non2xx(r)
+th.join()
+assert r.status == 486, r.start
+kinds = dict((k, v) for k, v in got)
+assert kinds.get("version") in ("TLSv1.2", "TLSv1.3"), got
+inv = kinds["invite"]
+assert inv.first("Via").startswith("SIP/2.0/TLS "), inv.first("Via")
+assert ";transport=tls" in inv.first("Contact"), inv.first("Contact")
+assert "ACK" in kinds.get("ack", ""), got
+# The forged provider presents a certificate for 127.0.0.9: the handshake fails, the call does not go out.
+got = []
+th = threading.Thread(target=serve, args=(int(os.environ["P_TLSBAD"]), "bad", got)); th.start()
+time.sleep(0.2)
+c = a.call("19123456")
+r = c.final(timeout=8)
+c.ack_non2xx(r)
+th.join()
+assert r.status >= 500 or r.status == 408, r.start
+assert not any(k == "invite" for k, _ in got), "an INVITE went to a provider with the wrong certificate"
 PY
 
 run "inbound: a DID rings every contact of its extension; the first answer wins; the carrier hangs up" <<'PY'
