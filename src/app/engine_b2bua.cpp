@@ -797,6 +797,24 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
     CallLeg& leg = leg_index == 0 ? c.a : c.b;
     CallLeg& other = leg_index == 0 ? c.b : c.a;
     const sip::Method method = msg.method_id();
+    // Only the side a leg was set up with may speak in its dialog: the phone from its address, the
+    // provider from the address we called or one of its trunk's addresses. Knowing a Call-ID and a tag
+    // (seen on the wire) is not enough to hang up or re-route somebody else's call.
+    const bool trunk_leg = (leg_index == 1) == c.outbound;
+    bool allowed = to.address == leg.peer.address;
+    if (!allowed && trunk_leg) {
+        const b2bua::Trunk* t = trunk_for_source(to.address);
+        allowed = t != nullptr && t->name == c.trunk;
+    }
+    if (!allowed) {
+        if (method != sip::Method::Ack) {
+            spdlog::info("{} in call {} -> {} from {}: 403, not that call's {}", msg.method(), c.caller,
+                         c.callee, to.address.to_string(), trunk_leg ? "trunk" : "phone");
+            transports_.send(to,
+                             build_tagged_answer(msg, 0, 403, {}, "Forbidden (not a party of this call)"));
+        }
+        return;
+    }
     if (method == sip::Method::Ack) {
         // The ACK of our 2xx on this leg: stop resending it.
         if (!leg.ok.empty() && msg.cseq().number == leg.ok_cseq) {

@@ -180,6 +180,12 @@ bye_text = ("BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK%s\r\
             "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n" %
             (uri_of(inv.first("Contact")), P_PROV, rand(), uri_of(inv.first("To")).join("<>"), cl.tag,
              inv.first("From"), inv.call_id))
+# Somebody else who learnt the Call-ID and tags: refused, and the call goes on.
+stranger = Provider("127.0.0.5", 0)
+stranger.send(bye_text.replace("127.0.0.2:%d;" % P_PROV, "127.0.0.5:%d;" % stranger.port), hostport_of(uri_of(inv.first("Contact"))))
+r = stranger.response(inv.call_id, "BYE", "final")
+assert r.status == 403, r.start
+a.quiet(0.3, lambda m: m.method == "BYE")
 prov.send(bye_text, hostport_of(uri_of(inv.first("Contact"))))
 bye = a.request("BYE", call_id=c.call_id)
 assert bye.to_tag() == c.tag or c.tag in bye.first("To"), bye.raw
