@@ -48,6 +48,9 @@ Dialog uas_dialog(const sip::Message& request, std::string local_tag) {
     d.local_uri = name_addr_without_tag(request.to());
     d.remote_uri = name_addr_without_tag(request.from());
     d.remote_target = contact_uri(request);
+    // A dialog-creating request must carry a Contact (RFC 3261 8.1.1.8); without one, the From URI is
+    // the only address we know (and the requests we send in the dialog still parse).
+    if (d.remote_target.empty()) d.remote_target = std::string(request.from().uri.raw);
     d.route_set = elements(request, sip::HeaderId::RecordRoute);  // in order (12.1.1)
     d.remote_cseq = request.cseq().number;
     d.early = true;
