@@ -1054,7 +1054,7 @@ void Engine::send_register(std::size_t i) {
     }
     const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
     const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
-    std::string contact = "<sip:" + t.username + "@" + out->hostport();
+    std::string contact = "<sip:" + (t.username.empty() ? std::string() : t.username + "@") + out->hostport();
     if (peer->protocol == transport::Protocol::Tcp) contact += ";transport=tcp";
     if (peer->protocol == transport::Protocol::Tls) contact += ";transport=tls";
     contact += ">";

@@ -111,7 +111,8 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
 bool valid_uri_params(std::string_view text) {
     if (text.empty()) return false;
     for (char c : text)
-        if (!is_alnum(c) && !contains_any(std::string_view(&c, 1), "-_.!~*'()%[]/:&+$=;")) return false;
+        if (!is_alnum(c) && std::string_view("-_.!~*'()%[]/:&+$=;").find(c) == std::string_view::npos)
+            return false;
     return true;
 }
 

@@ -37,7 +37,8 @@ std::string trunk_to(const Trunk& t, std::string_view number) {
 }
 
 std::string trunk_from(const Trunk& t, std::string_view caller) {
-    return "<sip:" + std::string(caller) + "@" + t.domain() + ">";
+    const std::string& d = t.domain();
+    return "<sip:" + std::string(caller) + "@" + (d.find(':') != std::string::npos ? "[" + d + "]" : d) + ">";
 }
 
 bool requires_100rel(const sip::Message& m) {

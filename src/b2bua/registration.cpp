@@ -31,7 +31,9 @@ std::string registrar_uri(const Trunk& t) {
 std::string RegistrationClient::build(const std::string& via, const std::string& contact,
                                       std::string_view cnonce) {
     const std::string uri = registrar_uri(trunk_);
-    const std::string aor = "<sip:" + trunk_.username + "@" + uri.substr(4) + ">";
+    // The address of record: USER@DOMAIN (a provider that registers by address alone: DOMAIN).
+    const std::string aor =
+        "<sip:" + (trunk_.username.empty() ? std::string() : trunk_.username + "@") + uri.substr(4) + ">";
     ++cseq_;
     std::string out = "REGISTER " + uri + " SIP/2.0\r\n";
     out += "Via: " + via + "\r\n";

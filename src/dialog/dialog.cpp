@@ -95,12 +95,7 @@ std::string build_request(const Dialog& d, std::string_view method, std::uint32_
     out.append(method).append(" ").append(d.remote_target).append(" SIP/2.0\r\n");
     out.append("Via: ").append(p.via).append("\r\n");
     out.append("Max-Forwards: ").append(std::to_string(p.max_forwards)).append("\r\n");
-    if (!d.route_set.empty()) {
-        out.append("Route: ");
-        for (std::size_t i = 0; i < d.route_set.size(); ++i)
-            out.append(i ? ", " : "").append(d.route_set[i]);
-        out.append("\r\n");
-    }
+    for (const auto& r : d.route_set) out.append("Route: ").append(r).append("\r\n");
     out.append("From: ").append(d.local_uri).append(";tag=").append(d.local_tag).append("\r\n");
     out.append("To: ").append(d.remote_uri);
     if (!d.remote_tag.empty()) out.append(";tag=").append(d.remote_tag);
