@@ -573,8 +573,15 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
         const proxy::LocalAddress* out = local_address(f.peer.protocol, f.peer.address.is_v6());
         p.via =
             via_value(f.peer.protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
-        c.b.ack = dialog::build_request(c.b.dlg, "ACK", f.cseq, p);
-        transports_.send(c.b.peer, c.b.ack);
+        if (c.a_invite->body().empty()) {
+            // Late offer (RFC 3264 / RFC 3261 13.2.1): the offer is in this 2xx and the answer will be in
+            // the caller's ACK, so our ACK on leg B waits for it.
+            c.b.ack_wait = true;
+            c.b.ack_cseq = f.cseq;
+        } else {
+            c.b.ack = dialog::build_request(c.b.dlg, "ACK", f.cseq, p);
+            transports_.send(c.b.peer, c.b.ack);
+        }
         for (std::size_t k = 0; k < c.forks.size(); ++k) {
             if (k == i || c.forks[k].done) continue;
             if (c.forks[k].provisional) {
@@ -816,10 +823,24 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
         return;
     }
     if (method == sip::Method::Ack) {
-        // The ACK of our 2xx on this leg: stop resending it.
+        // The ACK of our 2xx on this leg: stop resending it; and when the other leg's ACK waited for this
+        // one's answer (late offer), send it now with that answer.
         if (!leg.ok.empty() && msg.cseq().number == leg.ok_cseq) {
             leg.ok.clear();
             ++c.timer_gen[leg_index == 0 ? kCallTimer2xxA : kCallTimer2xxB];
+            if (other.ack_wait && other.confirmed) {
+                other.ack_wait = false;
+                const proxy::LocalAddress* out =
+                    local_address(other.peer.protocol, other.peer.address.is_v6());
+                dialog::RequestParts p;
+                carry_headers(msg, p);
+                p.via = via_value(other.peer.protocol, *out,
+                                  proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+                std::string ack = dialog::build_request(other.dlg, "ACK", other.ack_cseq, p);
+                transports_.send(other.peer, ack);
+                if (&other == &c.b && other.ack_cseq == c.b.ack_cseq && c.b.ack.empty())
+                    c.b.ack = std::move(ack);
+            }
         }
         return;
     }
@@ -915,14 +936,22 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
     CallLeg& in_leg = ce.branch == 0 ? c->b : c->a;   // where it came from
     const bool invite = req->method_id() == sip::Method::Invite;
     if (status < 300 && invite) {
-        // Our ACK for the far side's 2xx of the re-INVITE, at once (the ACK from the side that asked is
-        // absorbed: an offer in an ACK is not bridged).
+        // Our ACK for the far side's 2xx of the re-INVITE: at once when the re-INVITE carried the offer;
+        // for an offerless re-INVITE the 2xx has the offer and the answer comes in the other side's ACK,
+        // which our ACK then carries.
         dialog::refresh_target(out_leg.dlg, r);
-        const proxy::LocalAddress* out = local_address(out_leg.peer.protocol, out_leg.peer.address.is_v6());
-        dialog::RequestParts p;
-        p.via = via_value(out_leg.peer.protocol, *out,
-                          proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
-        transports_.send(out_leg.peer, dialog::build_request(out_leg.dlg, "ACK", out_leg.dlg.local_cseq, p));
+        if (req->body().empty()) {
+            out_leg.ack_wait = true;
+            out_leg.ack_cseq = out_leg.dlg.local_cseq;
+        } else {
+            const proxy::LocalAddress* out =
+                local_address(out_leg.peer.protocol, out_leg.peer.address.is_v6());
+            dialog::RequestParts p;
+            p.via = via_value(out_leg.peer.protocol, *out,
+                              proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            transports_.send(out_leg.peer,
+                             dialog::build_request(out_leg.dlg, "ACK", out_leg.dlg.local_cseq, p));
+        }
     }
     if (status < 300 && req->method_id() == sip::Method::Update) dialog::refresh_target(out_leg.dlg, r);
     sip::ResponseBuilder b(*req, status, r.reason());

@@ -155,6 +155,9 @@ struct CallLeg {
     transaction::Duration ok_elapsed{0};
     // Our ACK of the far end's 2xx, sent again when the 2xx is.
     std::string ack;
+    // Late offer: our ACK for the far end's 2xx (CSeq ack_cseq) waits for the answer in the other side's ACK.
+    bool ack_wait = false;
+    std::uint32_t ack_cseq = 0;
 };
 
 // One INVITE of leg B: outbound, one per trunk tried in turn (failover); inbound, one per contact of the

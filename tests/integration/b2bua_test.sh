@@ -279,6 +279,39 @@ prov.reply(prov.request("BYE"), 200)
 a.response(c.call_id, "BYE", 200)
 PY
 
+run "late offer: INVITE without SDP, the provider's offer in its 2xx, the phone's answer in its ACK; the same for a re-INVITE" <<'PY'
+prov = Provider("127.0.0.2", P_PROV)
+a = Phone("201")
+c = a.call("0301234567", body="")
+inv = prov.request("INVITE")
+assert inv.body == "", inv.raw
+cl = Callee(prov, inv)
+cl.answer()  # with SDP: the offer
+ok = a.response(c.call_id, "INVITE", 200)
+assert ok.body == SDP
+prov.quiet(0.3, lambda m: m.method == "ACK")  # waits for the phone's answer
+c.established(ok)
+answer = SDP.replace("40000", "40002")
+c.in_dialog("ACK", body=answer)
+ack = prov.request("ACK")
+assert ack.body == answer and ack.call_id == inv.call_id, ack.raw
+# An offerless re-INVITE from the phone: the provider's 2xx carries the offer, the phone's ACK the answer.
+c.cseq += 1
+c.in_dialog("INVITE")
+ri = prov.request("INVITE", call_id=inv.call_id)
+assert ri.body == ""
+prov.reply(ri, 200, tag=cl.tag, body=SDP)
+r = a.response(c.call_id, "INVITE", 200)
+assert r.body == SDP
+prov.quiet(0.3, lambda m: m.method == "ACK")
+c.in_dialog("ACK", cseq=c.cseq, body=answer.replace("40002", "40004"))
+ack = prov.request("ACK")
+assert "40004" in ack.body and ack.first("CSeq").split()[0] == ri.first("CSeq").split()[0], ack.raw
+c.bye()
+prov.reply(prov.request("BYE"), 200)
+a.response(c.call_id, "BYE", 200)
+PY
+
 run "failover: 503 from the first trunk, the call goes out through the second (with user=phone)" <<'PY'
 down = Provider("127.0.0.3", P_DOWN)
 backup = Provider("127.0.0.3", P_BACKUP)

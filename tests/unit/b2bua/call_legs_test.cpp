@@ -160,8 +160,7 @@ TEST(TrunkFrom, CallerAtTheHostWithoutFromDomain) {
     EXPECT_EQ(trunk_from(trunk(), "+4930555"), "<sip:+4930555@sip.provider.test>");
 }
 
-// BUG (call_legs.cpp trunk_from): with an IPv6 literal host and no --from-domain, the host is written
-// without brackets ("<sip:201@2001:db8::5>"), which is not a valid SIP URI (RFC 3261 25.1 IPv6reference).
+// An IPv6 literal host needs brackets to make a valid SIP URI (RFC 3261 25.1 IPv6reference).
 TEST(TrunkFrom, Ipv6HostInBrackets) {
     Trunk t = trunk();
     t.host = "2001:db8::5";

@@ -144,6 +144,15 @@ TEST(RegistrationClient, ContactViaAndExpiresAreAsGiven) {
     EXPECT_EQ(**e, 600u);
 }
 
+TEST(RegistrationClient, WithoutUsernameTheAddressOfRecordIsTheDomain) {
+    Trunk t = trunk();
+    t.username.clear();
+    RegistrationClient c = client(t);
+    const Message m = build(c);
+    EXPECT_EQ(m.from().uri.raw, "sip:sip.provider.test");
+    EXPECT_EQ(m.to().uri.raw, "sip:sip.provider.test");
+}
+
 TEST(RegistrationClient, FirstRegisterHasNoCredentials) {
     RegistrationClient c = client();
     const Message m = build(c);
@@ -238,6 +247,7 @@ TEST(RegistrationClient, UnauthorizedWithoutUsernameFails) {
     const auto o = c.on_response(response(c, "401 Unauthorized", kChallenge), kNow);
     EXPECT_EQ(o.next, Next::Retry);
     EXPECT_EQ(c.status().state, "failed");
+    EXPECT_NE(c.status().detail.find("no credentials"), std::string::npos) << c.status().detail;
 }
 
 TEST(RegistrationClient, UnauthorizedWithOnlyAuthIntFails) {

@@ -117,10 +117,14 @@ RequestParts parts() {
     return p;
 }
 
-Strings values(const Message& m, HeaderId id) {
+// The URIs of every Route element, in order across fields and comma lists.
+Strings route_uris(const Message& m) {
     Strings out;
-    for (auto v : m.values(id))
-        out.emplace_back(v);
+    auto routes = m.addresses(HeaderId::Route);
+    EXPECT_TRUE(routes.has_value());
+    if (!routes) return out;
+    for (const auto& r : *routes)
+        out.emplace_back(r.uri.raw);
     return out;
 }
 
@@ -146,6 +150,15 @@ TEST(UasDialog, UrisKeepTheDisplayNameAndDropTagAndParameters) {
 TEST(UasDialog, RemoteTargetIsTheContactUri) {
     const Message req = parse(incoming_invite());
     EXPECT_EQ(uas_dialog(req, "ours1").remote_target, "sip:alice@192.0.2.10:5060;transport=udp");
+}
+
+TEST(UasDialog, RemoteTargetIsTheFromUriWithoutContact) {
+    std::string text = incoming_invite();
+    const std::string contact = "Contact: <sip:alice@192.0.2.10:5060;transport=udp>\r\n";
+    text.erase(text.find(contact), contact.size());
+    const Message req = parse(text);
+    ASSERT_FALSE(req.has(HeaderId::Contact));
+    EXPECT_EQ(uas_dialog(req, "ours1").remote_target, "sip:alice@example.com");
 }
 
 TEST(UasDialog, RouteSetIsTheRecordRouteInOrderAcrossFields) {
@@ -282,7 +295,7 @@ TEST(BuildRequest, ParsesBackWithRequestUriTheRemoteTarget) {
 
 TEST(BuildRequest, RouteHeaderCarriesTheRouteSetInOrder) {
     const Message m = parse(build_request(sample_dialog(), "BYE", 4, parts()));
-    EXPECT_EQ(values(m, HeaderId::Route), (Strings{"<sip:q2.example.com;lr>", "<sip:q1.example.com;lr>"}));
+    EXPECT_EQ(route_uris(m), (Strings{"sip:q2.example.com;lr", "sip:q1.example.com;lr"}));
 }
 
 TEST(BuildRequest, NoRouteHeaderWithAnEmptyRouteSet) {
