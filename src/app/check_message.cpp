@@ -18,7 +18,8 @@ CheckVerdict check_message(std::string_view bytes, std::size_t max_message_size)
     opts.max_message_size = max_message_size;
     auto msg = sip::Message::parse(bytes, opts);
     if (!msg) return {msg.error().status, std::string(msg.error().reason)};
-    if (auto ok = sip::validate_known_headers(*msg); !ok) return {ok.error().status, std::string(ok.error().reason)};
+    if (auto ok = sip::validate_known_headers(*msg); !ok)
+        return {ok.error().status, std::string(ok.error().reason)};
     auto policy = sip::check_request_policy(*msg, sip::kSupportedOptionTags);
     if (policy.status != 0) {
         std::string reason = policy.reason;
@@ -28,7 +29,8 @@ CheckVerdict check_message(std::string_view bytes, std::size_t max_message_size)
     return {};
 }
 
-int run_check_message(const std::vector<std::string>& files, std::size_t max_message_size, std::ostream& out) {
+int run_check_message(const std::vector<std::string>& files, std::size_t max_message_size,
+                      std::ostream& out) {
     int rc = 0;
     for (const auto& path : files) {
         std::ifstream in(path, std::ios::binary);

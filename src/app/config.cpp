@@ -23,19 +23,33 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         return sw::unexpected(path + ": " + std::string(e.description()) + " (line " +
                               std::to_string(e.source().begin.line) + ")");
     }
-    static const std::set<std::string> kTop = {"listen",          "domains",
-                                               "data_dir",        "log_level",
-                                               "sip_trace",       "t1_ms",
-                                               "shutdown_grace",  "max_message_size",
-                                               "max_connections", "max_connections_per_address",
-                                               "idle_timeout",    "tls_handshake_timeout",
-                                               "message_timeout", "workers",
-                                               "realm",           "allow_md5",
-                                               "md5_first",       "nonce_lifetime",
-                                               "min_expires",     "max_expires",
-                                               "default_expires", "max_contacts",
-                                               "serial_forking",  "timer_c",
-                                               "md5_only_agents", "tls"};
+    static const std::set<std::string> kTop = {"listen",
+                                               "domains",
+                                               "data_dir",
+                                               "log_level",
+                                               "sip_trace",
+                                               "t1_ms",
+                                               "shutdown_grace",
+                                               "max_message_size",
+                                               "max_connections",
+                                               "max_connections_per_address",
+                                               "idle_timeout",
+                                               "tls_handshake_timeout",
+                                               "message_timeout",
+                                               "workers",
+                                               "realm",
+                                               "allow_md5",
+                                               "md5_first",
+                                               "nonce_lifetime",
+                                               "min_expires",
+                                               "max_expires",
+                                               "default_expires",
+                                               "max_contacts",
+                                               "serial_forking",
+                                               "timer_c",
+                                               "max_call_duration",
+                                               "md5_only_agents",
+                                               "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client", "trunk_ca"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -103,6 +117,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             (key == "sip_trace" ? o.sip_trace : o.serial_forking) = *v.value<bool>();
         } else if (key == "timer_c") {
             r = number(1, 3600, o.timer_c_s);
+        } else if (key == "max_call_duration") {
+            r = number(1, 604800, o.max_call_s);
         } else if (key == "t1_ms") {
             r = number(10, 10000, o.t1_ms);
         } else if (key == "shutdown_grace") {

@@ -11,6 +11,7 @@
 namespace sw::app {
 
 // Reads `path` into `options` (and `log_level`). The error names the file, the key and the problem.
-sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& options, std::string& log_level);
+sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& options,
+                                          std::string& log_level);
 
 }  // namespace sw::app

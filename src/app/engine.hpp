@@ -53,6 +53,8 @@ struct EngineConfig {
     // one after this long is cancelled (at least 3 minutes by the RFC).
     std::chrono::milliseconds timer_c{std::chrono::minutes(3)};
     bool sip_trace = false;
+    // The longest a call through the B2BUA (a trunk call) may last before both sides get a BYE.
+    std::chrono::seconds max_call_duration{std::chrono::hours(4)};
 };
 
 struct EngineCounters {
@@ -182,6 +184,8 @@ private:
     B2buaCall* find_call(Handle h);
     void free_call(Handle h);
     bool try_next_route(Handle h, B2buaCall& c);
+    dialog::RequestParts invite_parts(const transport::Peer& peer, const sip::Message& inv,
+                                      bool offer_100rel);
     void start_fork(Handle h, B2buaCall& c, std::size_t fork);
     void send_fork_cancel(CallFork& f);
     void on_call_response(Entry& ce, const sip::Message& r);

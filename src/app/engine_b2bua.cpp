@@ -306,15 +306,7 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
         dialog::Dialog fd = pre;
         fd.remote_target = target.request_uri;
         fd.route_set = target.routes;
-        const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
-        dialog::RequestParts p;
-        p.via =
-            via_value(peer->protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
-        p.contact = call_contact(*peer);
-        p.headers.emplace_back("Allow", std::string(kCallAllow));
-        p.headers.emplace_back("User-Agent", "sipwarden/0.1");
-        carry_headers(inv, p);
-        if (auto mf = inv.max_forwards(); mf && *mf > 0) p.max_forwards = std::min(*mf - 1, 70);
+        dialog::RequestParts p = invite_parts(*peer, inv, false);
         f.request = dialog::build_request(fd, "INVITE", f.cseq, p);
         c->forks.push_back(std::move(f));
     }
@@ -336,6 +328,22 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
         }
         start_fork(h, *c, i);
     }
+}
+
+dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip::Message& inv,
+                                          bool offer_100rel) {
+    // What every INVITE of leg B carries besides its dialog: our Via and Contact, what we allow and
+    // support, the caller's body, and one hop less than it came with.
+    const proxy::LocalAddress* out = local_address(peer.protocol, peer.address.is_v6());
+    dialog::RequestParts p;
+    p.via = via_value(peer.protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+    p.contact = call_contact(peer);
+    p.headers.emplace_back("Allow", std::string(kCallAllow));
+    if (offer_100rel) p.headers.emplace_back("Supported", "100rel");
+    p.headers.emplace_back("User-Agent", "sipwarden/0.1");
+    carry_headers(inv, p);
+    if (auto mf = inv.max_forwards(); mf && *mf > 0) p.max_forwards = std::min(*mf - 1, 70);
+    return p;
 }
 
 bool Engine::try_next_route(Handle h, B2buaCall& c) {
@@ -375,21 +383,12 @@ bool Engine::try_next_route(Handle h, B2buaCall& c) {
         f.peer = *peer;
         f.choice = i;
         f.cseq = ++c.b_cseq;
-        const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
-        dialog::RequestParts p;
-        p.via =
-            via_value(peer->protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
-        p.contact = call_contact(*peer);
-        p.headers.emplace_back("Allow", std::string(kCallAllow));
         // RFC 3262 3: we can PRACK a reliable provisional response, unless the provider mishandles it.
-        if (!t.no_100rel) p.headers.emplace_back("Supported", "100rel");
+        dialog::RequestParts p = invite_parts(*peer, inv, !t.no_100rel);
         if (privacy) {
             p.headers.emplace_back("P-Asserted-Identity", b2bua::trunk_from(t, caller));
             p.headers.emplace_back("Privacy", "id");
         }
-        p.headers.emplace_back("User-Agent", "sipwarden/0.1");
-        carry_headers(inv, p);
-        if (auto mf = inv.max_forwards(); mf && *mf > 0) p.max_forwards = std::min(*mf - 1, 70);
         f.request = dialog::build_request(pre, "INVITE", f.cseq, p);
         c.trunk = t.name;
         c.forks.push_back(std::move(f));
@@ -482,6 +481,14 @@ void Engine::on_call_failure(Entry& ce, int status) {
         case Role::CallRelayOut:
             if (Entry* se = find(ce.server); se != nullptr && !se->request.empty()) {
                 if (auto req = sip::Message::parse(se->request)) answer(*se, *req, status);
+                // No answer from the other side inside the dialog (RFC 5057 5.1): the call ends.
+                if (B2buaCall* c = find_call(se->call); c != nullptr && status == 408) {
+                    spdlog::info("call {} -> {}: no answer inside the dialog; ended", c->caller, c->callee);
+                    (ce.branch == 0 ? c->a : c->b).confirmed = false;
+                    hang_up(se->call, *c, -1);
+                    c->ended = true;
+                    maybe_free_call(se->call, *c);
+                }
             }
             return;
         case Role::CallFork: {
@@ -719,6 +726,9 @@ void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
     Entry* ae = find(c.a_tx);
     if (ae == nullptr) return;
     spdlog::info("call {} -> {}: answered", c.caller, c.callee);
+    // A call nobody hangs up (a phone that lost power, a provider that lost the BYE) ends after the
+    // longest call allowed, so that neither the call nor what it costs runs on forever.
+    schedule(h, kCallTimerMax, ++c.timer_gen[kCallTimerMax], config_.max_call_duration);
     c.a_final_sent = true;
     c.a.confirmed = true;
     c.a.ok_tx = c.a_tx;
@@ -964,6 +974,17 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
     }
     std::string bytes = b.build();
     send_answer(*se, status, bytes);
+    if (status == 481 || status == 408) {
+        // RFC 5057 5.1: the far side no longer has the dialog (or cannot be reached): the call is over for
+        // both sides.
+        spdlog::info("call {} -> {}: {} to an in-dialog {}; ended", c->caller, c->callee, status,
+                     req->method());
+        out_leg.confirmed = false;
+        hang_up(se->call, *c, -1);
+        c->ended = true;
+        maybe_free_call(se->call, *c);
+        return;
+    }
     if (status < 300 && invite) {
         const std::uint8_t timer = ce.branch == 0 ? kCallTimer2xxB : kCallTimer2xxA;
         in_leg.ok = std::move(bytes);
@@ -981,6 +1002,13 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
     if (cp == nullptr) return;
     B2buaCall& c = *cp;
     const auto limit = config_.timers.timeout();  // 64*T1
+    if (timer == kCallTimerMax) {
+        spdlog::info("call {} -> {}: longest call duration reached; ended", c.caller, c.callee);
+        hang_up(h, c, -1);
+        c.ended = true;
+        maybe_free_call(h, c);
+        return;
+    }
     if (timer == kCallTimer1xx) {
         if (!c.a_rel_unacked) return;
         c.a_rel_elapsed += c.a_rel_interval;

@@ -29,6 +29,7 @@ inline constexpr std::size_t kTimerNoAnswer = 13;
 inline constexpr std::uint8_t kCallTimer2xxA = 32;  // our 2xx to leg A, resent until its ACK (UDP)
 inline constexpr std::uint8_t kCallTimer2xxB = 33;  // the same on leg B
 inline constexpr std::uint8_t kCallTimer1xx = 34;   // our reliable provisional to leg A, until its PRACK
+inline constexpr std::uint8_t kCallTimerMax = 35;   // the longest a call may last
 inline constexpr std::uint8_t kRegisterTimer = 40;
 
 // What a transaction serves, for dispatching what it reports.

@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
     run->add_option("--timer-c", ro.timer_c_s,
                     "Seconds a proxied INVITE may ring before it is cancelled (default 180)")
         ->check(CLI::Range(1.0, 3600.0));
+    run->add_option(
+           "--max-call-duration", ro.max_call_s,
+           "Seconds a call through a trunk may last before the server hangs up both sides (default 14400)")
+        ->check(CLI::Range(1.0, 604800.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option(
         "--tls-cert", ro.tls_cert,

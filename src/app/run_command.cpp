@@ -295,6 +295,7 @@ int run_server(const RunOptions& options) {
     }
     const proxy::Router router(self, authenticator, location, router_config);
     config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
+    config.max_call_duration = std::chrono::seconds(static_cast<long>(options.max_call_s));
     Services services{&authenticator, &registrar, &writer, &clock, &router, &self, {}};
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).

@@ -30,6 +30,7 @@ struct RunOptions {
     unsigned max_contacts = 10;
     bool sip_trace = false;
     bool serial_forking = false;  // true: contacts are tried one at a time, highest q first
+    double max_call_s = 14400;    // a trunk call is ended (BYE both sides) after this long
     double timer_c_s = 180;       // RFC 3261 16.6 step 11: a ringing branch is cancelled after this
     std::string tls_cert;         // empty: a self-signed certificate in DATA_DIR/tls
     std::string tls_key;

@@ -184,7 +184,8 @@ int alias_command(const UserCommand& command, std::ostream& out, std::ostream& e
         return kDone;
     }
     std::vector<std::vector<std::string>> rows{{"ALIAS", "USER"}};
-    for (const auto& a : *all) rows.push_back({a.alias, a.user});
+    for (const auto& a : *all)
+        rows.push_back({a.alias, a.user});
     print_table(out, rows);
     return kDone;
 }
@@ -371,23 +372,24 @@ CLI::App* add_user_command(CLI::App& app, UserCommand& command) {
         "Overwrite users that exist already (display name, password, MD5 setting; enabled again)");
     import->add_flag("--no-md5", command.no_md5, "Store no MD5 hash for the imported users");
     add_store_options(*import, command);
-    import->callback([&command] { command.action = Action::Import; });
+    import->callback([&command] { command.action = Action::Import;
+});
 
-    auto* alias = user->add_subcommand(
-        "alias", "Give user EXT another name: calls to NAME reach EXT, and EXT may present NAME in From.");
-    alias->add_option("EXT", command.name, "The user")->required();
-    alias->add_option("NAME", command.alias, "The alias, such as sales or 9")->required();
-    add_store_options(*alias, command);
-    alias->callback([&command] { command.action = Action::Alias; });
-    auto* unalias = user->add_subcommand("unalias", "Remove an alias.");
-    unalias->add_option("NAME", command.alias, "The alias")->required();
-    add_store_options(*unalias, command);
-    unalias->callback([&command] { command.action = Action::Unalias; });
-    auto* aliases = user->add_subcommand("aliases", "List the aliases: alias, user.");
-    add_store_options(*aliases, command);
-    aliases->callback([&command] { command.action = Action::Aliases; });
-    return user;
-}
+auto* alias = user->add_subcommand(
+    "alias", "Give user EXT another name: calls to NAME reach EXT, and EXT may present NAME in From.");
+alias->add_option("EXT", command.name, "The user")->required();
+alias->add_option("NAME", command.alias, "The alias, such as sales or 9")->required();
+add_store_options(*alias, command);
+alias->callback([&command] { command.action = Action::Alias; });
+auto* unalias = user->add_subcommand("unalias", "Remove an alias.");
+unalias->add_option("NAME", command.alias, "The alias")->required();
+add_store_options(*unalias, command);
+unalias->callback([&command] { command.action = Action::Unalias; });
+auto* aliases = user->add_subcommand("aliases", "List the aliases: alias, user.");
+add_store_options(*aliases, command);
+aliases->callback([&command] { command.action = Action::Aliases; });
+return user;
+}  // namespace sw::app
 
 int run_user_command(const UserCommand& command, std::istream& in, std::ostream& out, std::ostream& err,
                      auth::Random& random) {

@@ -1,6 +1,6 @@
-// `sipwarden user add|list|passwd|disable|enable|remove|import|alias|unalias|aliases`: the accounts in DATA_DIR/sipwarden.db.
-// Passwords are never stored, printed or logged: the store keeps one HA1 per digest algorithm (RFC 7616
-// 3.4.2), and the only password ever shown is one the command generated, once, on stdout.
+// `sipwarden user add|list|passwd|disable|enable|remove|import|alias|unalias|aliases`: the accounts in
+// DATA_DIR/sipwarden.db. Passwords are never stored, printed or logged: the store keeps one HA1 per digest
+// algorithm (RFC 7616 3.4.2), and the only password ever shown is one the command generated, once, on stdout.
 #pragma once
 
 #include <iosfwd>

@@ -121,7 +121,7 @@ bg+=($!)
 
 port=$(udp_port 127.0.0.1)
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --listen "tls:127.0.0.1:$port" \
-  --tls-trunk-ca "$tmp/trunk-ca.pem" --workers 2 --t1-ms 100 \
+  --tls-trunk-ca "$tmp/trunk-ca.pem" --workers 2 --t1-ms 100 --max-call-duration 5 \
   --shutdown-grace 1 --log-level info ${SIPTRACE:-} >> "$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
@@ -310,6 +310,42 @@ assert "40004" in ack.body and ack.first("CSeq").split()[0] == ri.first("CSeq").
 c.bye()
 prov.reply(prov.request("BYE"), 200)
 a.response(c.call_id, "BYE", 200)
+PY
+
+run "a 481 to a bridged re-INVITE ends the call; a call nobody hangs up ends at --max-call-duration" <<'PY'
+prov = Provider("127.0.0.2", P_PROV)
+a = Phone("201")
+c = a.call("0301234567")
+inv = prov.request("INVITE")
+cl = Callee(prov, inv)
+cl.answer()
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+prov.request("ACK")
+c.cseq += 1
+c.in_dialog("INVITE", body=SDP)
+ri = prov.request("INVITE", call_id=inv.call_id)
+prov.reply(ri, 481, "Call/Transaction Does Not Exist", tag=cl.tag)
+r = a.response(c.call_id, "INVITE", 481)
+bye = a.request("BYE", call_id=c.call_id)
+a.reply(bye, 200)
+prov.quiet(0.3, lambda m: m.method == "BYE")  # the provider said it has no such dialog
+# The second call: answered, then silence from both sides; the server ends it after 5 s.
+c = a.call("0301234567")
+inv = prov.request("INVITE")
+Callee(prov, inv).answer()
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+prov.request("ACK")
+t0 = time.monotonic()
+bye_a = a.request("BYE", timeout=8, call_id=c.call_id)
+bye_b = prov.request("BYE", timeout=3, call_id=inv.call_id)
+took = time.monotonic() - t0
+assert 4.0 <= took <= 7.0, "ended after %.1f s" % took
+a.reply(bye_a, 200)
+prov.reply(bye_b, 200)
 PY
 
 run "failover: 503 from the first trunk, the call goes out through the second (with user=phone)" <<'PY'

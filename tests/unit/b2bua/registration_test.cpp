@@ -233,7 +233,8 @@ TEST(RegistrationClient, RegisterAfterStaleNonceAnswersTheNewNonce) {
     RegistrationClient c = challenged();
     build(c);
     c.on_response(response(c, "401 Unauthorized", kStaleChallenge), kNow);
-    const auto a = authorization(build(c));
+    const Message m = build(c);  // the AuthParams below view into it
+    const auto a = authorization(m);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->get("nonce"), "n-2");
     EXPECT_EQ(a->get("nc"), "00000001");  // a fresh nonce counts from 1 again
