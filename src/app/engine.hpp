@@ -211,6 +211,7 @@ private:
     void on_register_response(std::uint32_t id, const sip::Message& r);
     void on_register_failure(std::uint32_t id, int status);
     void on_fork_timer_c(Entry& ce);
+    void on_fork_silent(Entry& ce);
     void on_register_timer(std::size_t i);
     void report(const TrunkRegistration& r);
 

@@ -418,6 +418,21 @@ void Engine::start_fork(Handle h, B2buaCall& c, std::size_t i) {
     ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
     // Ringing without an answer for Timer C ends the fork (like the proxy's branches, RFC 3261 16.6).
     schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+    // A trunk that says nothing at all (not even 100 Trying) for 8*T1 is taken for down: the call fails
+    // over at once instead of after Timer B (64*T1).
+    if (c.outbound)
+        schedule(ce.fx.handle, kTimerNoAnswer, ++ce.fx.timer_gen[kTimerNoAnswer], config_.timers.t1 * 8);
+}
+
+void Engine::on_fork_silent(Entry& ce) {
+    B2buaCall* c = find_call(ce.call);
+    if (c == nullptr || ce.branch >= c->forks.size()) return;
+    CallFork& f = c->forks[ce.branch];
+    if (f.done || f.provisional) return;
+    f.cancel_wanted = true;  // a late provisional response gets a CANCEL (RFC 3261 9.1: not before one)
+    spdlog::info("call {} -> {}: trunk {} does not answer", c->caller, c->callee,
+                 c->choice_trunks[f.choice].name);
+    on_fork_final(ce.call, *c, ce.branch, 408, "Request Timeout (trunk does not answer)");
 }
 
 void Engine::send_fork_cancel(CallFork& f) {
@@ -459,6 +474,7 @@ void Engine::on_call_response(Entry& ce, const sip::Message& r) {
             on_relay_response(ce, r);
             return;
         case Role::CallFork: {
+            ++ce.fx.timer_gen[kTimerNoAnswer];  // it answers
             B2buaCall* c = find_call(ce.call);
             if (c == nullptr) return;
             if (r.status() >= 200)
@@ -542,7 +558,7 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
         }
         auto d = dialog::uac_dialog(*req, r);
         if (!d) return;
-        if (c.winner || c.ended || c.a_final_sent) {
+        if (c.winner || c.ended || c.a_final_sent || f.done) {
             // A second answer (another contact, or after the caller gave up): ACK and end it at once.
             dialog::Dialog late = std::move(*d);
             dialog::RequestParts p;
@@ -671,9 +687,10 @@ void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, st
     if (c.outbound) {
         spdlog::info("call {} -> {}: trunk {} answered {}", c.caller, c.callee,
                      c.choice_trunks[f.choice].name, status);
-        // Failover: the trunk is down or overloaded (5xx), or did not answer in time (408); a busy or
-        // rejected number (4xx, 6xx) would be the same on any trunk.
-        const bool failover = (status >= 500 && status < 600) || status == 408;
+        // Failover: the trunk is down or overloaded (5xx), or did not answer at all (408 without a
+        // provisional response); a busy or rejected number (4xx, 6xx) would be the same on any trunk.
+        // A 408 after ringing is the callee not answering (no other trunk would change that).
+        const bool failover = (status >= 500 && status < 600) || (status == 408 && !f.provisional);
         if (failover && !c.cancelled && !c.a_final_sent) {
             // The early dialog with the failed trunk is gone; the next one starts afresh.
             c.b.established = false;

@@ -175,6 +175,10 @@ bool Engine::maybe_forward(Entry& server) {
 
 void Engine::on_no_answer(Handle h) {
     Entry* se = find(h);
+    if (se != nullptr && se->client && se->role == Role::CallFork) {
+        on_fork_silent(*se);
+        return;
+    }
     if (se == nullptr || !se->proxy) return;
     ProxyContext& ctx = *se->proxy;
     if (ctx.cancelled || ctx.responses.final_sent()) return;

@@ -35,6 +35,7 @@ p_prov=$(udp_port 127.0.0.2)
 p_tel=$(udp_port 127.0.0.2)
 p_down=$(udp_port 127.0.0.3)
 p_backup=$(udp_port 127.0.0.3)
+p_silent=$(udp_port 127.0.0.3)
 p_tls=$(udp_port 127.0.0.2)
 p_tlsbad=$(udp_port 127.0.0.2)
 p_reg=$(udp_port 127.0.0.6)
@@ -45,6 +46,7 @@ t() { "$bin" "$@" --data-dir "$data" > /dev/null || fail "$*"; }
 t trunk add tel --host "127.0.0.2:$p_tel" --tel-uri --no-100rel
 t trunk add down --host "127.0.0.3:$p_down"
 t trunk add backup --host "127.0.0.3:$p_backup" --ruri-params user=phone
+t trunk add silent --host "127.0.0.3:$p_silent"
 t trunk add carrier --host 127.0.0.4:5060 --address 127.0.0.4/32
 "$bin" trunk add reg --host "127.0.0.6:$p_reg" --register --username reguser --expires 120 --password-stdin \
   --data-dir "$data" <<< "Reg-Secret-pass-117" > /dev/null || fail "trunk add reg"
@@ -65,6 +67,8 @@ t route add '0[1-9]X.' --trunk prov --strip 1 --prepend +49
 t route add '00X.' --trunk tel --strip 2 --prepend +
 t route add '07X.' --trunk down --priority 1
 t route add '07X.' --trunk backup --priority 2
+t route add '06X.' --trunk silent --priority 1
+t route add '06X.' --trunk backup --priority 2
 t did add +4930123456 --to 202
 t did add +4930555000 --to 201
 
@@ -360,6 +364,26 @@ inv2 = backup.request("INVITE")
 assert inv2.uri == "sip:0711223344@127.0.0.3:%d;user=phone" % P_BACKUP, inv2.uri
 cl = Callee(backup, inv2)
 cl.answer()
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+backup.request("ACK")
+c.bye()
+backup.reply(backup.request("BYE"), 200)
+a.response(c.call_id, "BYE", 200)
+PY
+
+run "failover when the first trunk says nothing at all: after 8*T1, not Timer B" <<'PY'
+silent = Provider("127.0.0.3", int(os.environ["P_SILENT"]))  # bound, never answers
+backup = Provider("127.0.0.3", P_BACKUP)
+a = Phone("201")
+c = a.call("0612345678")
+t0 = time.monotonic()
+inv = silent.request("INVITE")  # it arrives, and nothing comes back
+inv2 = backup.request("INVITE", timeout=3)
+took = time.monotonic() - t0
+assert took < 2.5, "failover after %.1f s (8*T1 = 0.8 s; Timer B would be 6.4 s)" % took
+Callee(backup, inv2).answer()
 ok = a.response(c.call_id, "INVITE", 200)
 c.established(ok)
 c.ack()
