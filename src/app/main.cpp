@@ -1,9 +1,11 @@
 // sipwarden: one binary, one subcommand per job. This is the only place where objects are wired together.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 
+#include "app/cdr_command.hpp"
 #include "app/check_message.hpp"
 #include "app/config.hpp"
 #include "app/did_command.hpp"
@@ -130,6 +132,8 @@ int main(int argc, char** argv) {
     auto* route = sw::app::add_route_command(app, route_command);
     sw::app::DidCommand did_command;
     auto* did = sw::app::add_did_command(app, did_command);
+    sw::app::CdrCommand cdr_command;
+    auto* cdr = sw::app::add_cdr_command(app, cdr_command);
 
     // The config file is read first, so that CLI11, which only writes options actually given, lets the
     // command line override it.
@@ -166,6 +170,12 @@ int main(int argc, char** argv) {
     }
     if (*route) return sw::app::run_route_command(route_command, std::cout, std::cerr);
     if (*did) return sw::app::run_did_command(did_command, std::cout, std::cerr);
+    if (*cdr) {
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        return sw::app::run_cdr_command(cdr_command, static_cast<std::int64_t>(now_ms), std::cout, std::cerr);
+    }
     if (*registrations) {
         return sw::app::run_registrations(
             registrations_command, static_cast<std::int64_t>(std::time(nullptr)), std::cout, std::cerr);

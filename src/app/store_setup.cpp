@@ -21,6 +21,10 @@ std::string location_database_path(const std::string& data_dir) {
     return data_dir + "/location.db";
 }
 
+std::string cdr_database_path(const std::string& data_dir) {
+    return data_dir + "/cdr.db";
+}
+
 std::string database_path(const std::string& data_dir) {
     return (std::filesystem::path(data_dir) / "sipwarden.db").string();
 }

@@ -17,6 +17,8 @@ namespace sw::app {
 std::string database_path(const std::string& data_dir);
 // DATA_DIR/location.db: the registrar's bindings (written on every registration; users never are).
 std::string location_database_path(const std::string& data_dir);
+// DATA_DIR/cdr.db: the call detail records (written on every call; open with storage::open_cdr_database).
+std::string cdr_database_path(const std::string& data_dir);
 
 // Opens (creating it if needed) DATA_DIR/sipwarden.db. A missing DATA_DIR is made with mode 0700: it holds
 // password equivalents. When realm_flag is given and the store has a different realm, the store is refused
