@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "app/cdr_command.hpp"
+#include "app/acl_command.hpp"
+#include "app/ban_command.hpp"
 #include "app/check_message.hpp"
 #include "app/config.hpp"
 #include "app/did_command.hpp"
@@ -134,6 +136,10 @@ int main(int argc, char** argv) {
     auto* did = sw::app::add_did_command(app, did_command);
     sw::app::CdrCommand cdr_command;
     auto* cdr = sw::app::add_cdr_command(app, cdr_command);
+    sw::app::BanCommand ban_command;
+    auto* ban = sw::app::add_ban_command(app, ban_command);
+    sw::app::AclCommand acl_command;
+    auto* acl = sw::app::add_acl_command(app, acl_command);
 
     // The config file is read first, so that CLI11, which only writes options actually given, lets the
     // command line override it.
@@ -176,6 +182,11 @@ int main(int argc, char** argv) {
                                 .count();
         return sw::app::run_cdr_command(cdr_command, static_cast<std::int64_t>(now_ms), std::cout, std::cerr);
     }
+    if (*ban) {
+        return sw::app::run_ban_command(ban_command, static_cast<std::int64_t>(std::time(nullptr)), std::cout,
+                                        std::cerr);
+    }
+    if (*acl) return sw::app::run_acl_command(acl_command, std::cout, std::cerr);
     if (*registrations) {
         return sw::app::run_registrations(
             registrations_command, static_cast<std::int64_t>(std::time(nullptr)), std::cout, std::cerr);

@@ -110,7 +110,29 @@ CREATE TABLE dids(
 CREATE INDEX dids_by_user ON dids(user);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations{kVersion1, kVersion2, kVersion3, kVersion4};
+// Version 5: the security layer's durable state (issue 7). bans: banned addresses (normal text form, see
+// security/address_key.hpp), written by the running server and by `sipwarden ban`; a row whose until has
+// passed is history, pruned by the server. acl: allow and deny networks (normal CIDR text), global when
+// user is '' (allow: exempt from bans and rate limits; deny: dropped) or for one user (where that user may
+// register and call from).
+constexpr std::string_view kVersion5 = R"sql(
+CREATE TABLE bans(
+    address TEXT PRIMARY KEY NOT NULL CHECK (address <> ''),
+    until   INTEGER NOT NULL,
+    reason  TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL DEFAULT 0,
+    count   INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1)
+);
+CREATE INDEX bans_by_until ON bans(until);
+CREATE TABLE acl(
+    cidr TEXT NOT NULL CHECK (cidr <> ''),
+    kind TEXT NOT NULL CHECK (kind IN ('allow', 'deny')),
+    user TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (cidr, kind, user)
+);
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations{kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 }  // namespace
 
