@@ -49,6 +49,9 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "timer_c",
                                                "max_call_duration",
                                                "md5_only_agents",
+                                               "allow_networks",
+                                               "scanner_agents",
+                                               "max_requests_per_second",
                                                "tls"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client", "trunk_ca"};
     for (const auto& [k, binding] : t) {
@@ -100,6 +103,12 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             r = strings(o.domains);
         } else if (key == "md5_only_agents") {
             r = strings(o.md5_only_agents);
+        } else if (key == "allow_networks") {
+            r = strings(o.allow_networks);
+        } else if (key == "scanner_agents") {
+            r = strings(o.scanner_agents);
+        } else if (key == "max_requests_per_second") {
+            r = number(1, 1000000, o.max_requests_per_second);
         } else if (key == "data_dir" || key == "log_level") {
             if (!v.is_string()) return bad(path, key, "must be a string");
             const std::string s = *v.value<std::string>();

@@ -89,6 +89,10 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     loops += o.loops;
     trunk_calls += o.trunk_calls;
     trunk_registers += o.trunk_registers;
+    dropped_banned += o.dropped_banned;
+    dropped_flood += o.dropped_flood;
+    dropped_scanner += o.dropped_scanner;
+    rate_limited += o.rate_limited;
     return *this;
 }
 
@@ -122,6 +126,7 @@ Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionB
     sip_key_.k0 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     sip_key_.k1 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     shards_.push_back(this);
+    make_limiters();
 }
 
 Engine::~Engine() = default;
@@ -279,6 +284,8 @@ std::uint64_t Engine::new_tag() {
 
 void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     if (config_.sip_trace) spdlog::info("recv from {}:{}\n{}", from.address.to_string(), from.port, bytes);
+    bool exempt = false;
+    if (!admit(from, bytes, exempt)) return;
     sip::ParseOptions opts;
     opts.max_message_size = config_.limits.max_message_size;
     opts.stream = from.protocol != transport::Protocol::Udp;
@@ -294,6 +301,7 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
         return;
     }
     if (msg->is_request()) ++counters_.requests;
+    if (!screen(*msg, from, exempt)) return;
     // Responses go to the owner of their Call-ID too: the proxy's branches live with their request.
     const std::size_t owner = shard_of(msg->call_id(), shards_.size());
     if (shards_[owner] != this) {
@@ -394,6 +402,22 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // a transaction (RFC 3261 22.3 allows it; nothing is kept for a client that has not proved who it
     // is, and a lost 407 is answered anew when the request is resent).
     const sip::Method method = msg.method_id();
+    if (method == sip::Method::Register && services_.bans != nullptr && !exempt_source(from)) {
+        // Per source and per user (whatever the source): registration floods and guessing runs stop here,
+        // before a transaction or a digest is computed.
+        const bool source_ok = register_source_->take(address_key(from.address),
+                                                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          std::chrono::steady_clock::now().time_since_epoch())
+                                                          .count()) == security::RateVerdict::Allowed;
+        if (!source_ok) {
+            refuse_rate(msg, to, *register_source_);
+            return;
+        }
+        if (!within_user_rate(*register_user_, sip::unescape(msg.to().uri.user))) {
+            refuse_rate(msg, to, *register_user_);
+            return;
+        }
+    }
     // A trunk's requests (by source address) are not authenticated: the provider does not know our users.
     const b2bua::Trunk* trunk = nullptr;
     if (trunks_.trunks && !trunks_.trunks->empty() && !msg.to().has_tag &&
@@ -413,12 +437,42 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(),
                                          aliases_.get());
         if (routed->kind == proxy::Decision::Kind::Reply && routed->status == 407) {
+            bool stale = false;
+            for (const auto& [name, value] : routed->headers)
+                stale = stale || value.find("stale=true") != std::string::npos;
+            if (msg.has(sip::HeaderId::ProxyAuthorization) && !stale)
+                auth_failed(from, credential_user(msg, sip::HeaderId::ProxyAuthorization));
             ++counters_.auth_challenges;
             Headers h;
             for (auto& [name, value] : routed->headers)
                 h.emplace_back(name, std::move(value));
             transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
             return;
+        }
+        if (!routed->caller.empty() && !routed->in_dialog) {
+            // An authenticated caller: its account may be locked (answered like a wrong password, so a
+            // guesser learns nothing), bound to networks, and limited in how fast it calls.
+            if (account_blocked(from, routed->caller)) {
+                Headers h;
+                for (auto& c :
+                     services_.authenticator->challenges(false, msg.header(sip::HeaderId::UserAgent)))
+                    h.emplace_back("Proxy-Authenticate", std::move(c));
+                transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
+                return;
+            }
+            auth_succeeded(from, routed->caller);
+            if (!user_network_allowed(from, routed->caller)) {
+                spdlog::info("{} {} by {} from {}: 403, not from the user's networks", msg.method(),
+                             msg.request_uri().raw, routed->caller, from.address.to_string());
+                transports_.send(
+                    to, build_tagged_answer(msg, new_tag(), 403, {}, "Forbidden (not from this network)"));
+                return;
+            }
+            if (method == sip::Method::Invite && !exempt_source(from) &&
+                !within_user_rate(*invite_user_, routed->caller)) {
+                refuse_rate(msg, to, *invite_user_);
+                return;
+            }
         }
     }
 
@@ -603,7 +657,11 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     // RFC 3261 22 / RFC 7616: who is it? Unknown user, disabled user and wrong password get the same
     // fresh challenge, so the answer does not tell which (no extension enumeration).
     const auto v = services_.authenticator->verify(req, false, *users_);
-    if (v.verdict != auth::Verdict::Ok) {
+    if (v.verdict == auth::Verdict::Rejected && req.has(sip::HeaderId::Authorization))
+        auth_failed(from, credential_user(req, sip::HeaderId::Authorization));
+    // A locked account is answered like a wrong password (the guesser cannot tell), except to the
+    // addresses its phones registered from before the lock.
+    if (v.verdict != auth::Verdict::Ok || account_blocked(from, v.user)) {
         ++counters_.auth_challenges;
         Headers h;
         for (auto& c : services_.authenticator->challenges(v.verdict == auth::Verdict::Stale,
@@ -611,6 +669,13 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
             h.emplace_back("WWW-Authenticate", std::move(c));
         }
         answer(e, req, 401, h);
+        return;
+    }
+    auth_succeeded(from, v.user);
+    if (!user_network_allowed(from, v.user)) {
+        spdlog::info("REGISTER of {} from {}: 403, not from the user's networks", v.user,
+                     from.address.to_string());
+        answer(e, req, 403, {}, "Forbidden (not from this network)");
         return;
     }
     const std::int64_t now = services_.clock->now_s();

@@ -29,6 +29,9 @@
 #include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
 #include "registrar/registrar.hpp"
+#include "security/auth_guard.hpp"
+#include "security/ban_list.hpp"
+#include "security/token_bucket.hpp"
 #include "sip/message.hpp"
 #include "transaction/timers.hpp"
 #include "transaction/transaction.hpp"
@@ -44,6 +47,19 @@ struct CallFork;
 enum class Role : std::uint8_t;
 struct TrunkRegistration;
 
+// The shield's limits (issue 7). Sources in an allow network (trunks, --allow-network, by default the
+// host's own 127.0.0.1 and ::1) are exempt from all of them.
+struct ShieldConfig {
+    security::RateLimit per_source{200, 400, 400};        // every packet; 400 refusals in a row: a flood ban
+    security::RateLimit register_per_source{50, 100, 0};  // REGISTERs from one address
+    security::RateLimit register_per_user{5, 20, 0};      // REGISTERs for one user (from anywhere)
+    security::RateLimit invite_per_user{10, 30, 0};       // INVITEs by one authenticated caller
+    std::size_t table_size = 65536;                       // sources remembered per table and worker
+    std::int64_t flood_ban_s = 600;
+    std::int64_t scanner_ban_s = 86400;
+    std::vector<std::string> scanner_agents;  // User-Agent texts banned besides the built-in list
+};
+
 struct EngineConfig {
     std::vector<transport::ListenSpec> listen;
     std::vector<std::string> domains;
@@ -53,6 +69,7 @@ struct EngineConfig {
     // one after this long is cancelled (at least 3 minutes by the RFC).
     std::chrono::milliseconds timer_c{std::chrono::minutes(3)};
     bool sip_trace = false;
+    ShieldConfig shield;
     // The longest a call through the B2BUA (a trunk call) may last before both sides get a BYE.
     std::chrono::seconds max_call_duration{std::chrono::hours(4)};
 };
@@ -73,6 +90,10 @@ struct EngineCounters {
     std::uint64_t loops = 0;               // 482 Loop Detected
     std::uint64_t trunk_calls = 0;         // B2BUA calls begun (outbound and inbound)
     std::uint64_t trunk_registers = 0;     // REGISTERs sent to providers
+    std::uint64_t dropped_banned = 0;      // packets from banned sources or deny networks (not parsed)
+    std::uint64_t dropped_flood = 0;       // packets over a source's rate
+    std::uint64_t dropped_scanner = 0;     // requests from scanners
+    std::uint64_t rate_limited = 0;        // REGISTERs and INVITEs over a source's or user's rate
 
     EngineCounters& operator+=(const EngineCounters& o);
 };
@@ -88,6 +109,8 @@ struct Services {
     const proxy::SelfIdentity* self = nullptr;  // our domains and addresses (with router)
     // Worker 0 reports what its trunk registrations do (called on its thread; the callee posts).
     std::function<void(const b2bua::TrunkStatus&)> trunk_status;
+    security::BanList* bans = nullptr;  // null: no shield
+    security::AuthGuard* guard = nullptr;
 };
 
 // The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
@@ -171,6 +194,24 @@ private:
     void handle_request(sip::Message& msg, const transport::Peer& from);
     // The server's own answers (RFC 3261 8.2 as a UAS): OPTIONS, 405, 480, 481, with merge detection.
     void answer_locally(Entry& e, sip::Message& msg, const transport::Peer& from);
+
+    // ---- the shield (engine_shield.cpp) ----
+    void make_limiters();
+    std::int64_t now_s() const;
+    // Before parsing: false drops the packet (banned, denied, over the source's rate). exempt: the source
+    // is in an allow network.
+    bool admit(const transport::Peer& from, std::string_view bytes, bool& exempt);
+    // After parsing: false drops the request (a scanner, banned on the way).
+    bool screen(const sip::Message& msg, const transport::Peer& from, bool exempt);
+    bool exempt_source(const transport::Peer& from) const;
+    bool within_user_rate(security::RateLimiter& limiter, std::string_view user);
+    // Over a rate: 503 with Retry-After over streams, nothing over UDP.
+    void refuse_rate(const sip::Message& msg, const transport::Peer& to,
+                     const security::RateLimiter& limiter);
+    void auth_failed(const transport::Peer& from, std::string_view user);
+    void auth_succeeded(const transport::Peer& from, std::string_view user);
+    bool account_blocked(const transport::Peer& from, std::string_view user) const;
+    bool user_network_allowed(const transport::Peer& from, std::string_view user) const;
 
     // ---- the B2BUA: calls through trunks (engine_b2bua.cpp) ----
     const b2bua::Trunk* trunk_for_source(const asio::ip::address& a) const;
@@ -279,6 +320,10 @@ private:
     std::shared_ptr<const pbx::AliasTable> aliases_;
     TrunkSet trunks_;
     std::shared_ptr<asio::ssl::context> tls_client_;
+    std::unique_ptr<security::RateLimiter> per_source_;
+    std::unique_ptr<security::RateLimiter> register_source_;
+    std::unique_ptr<security::RateLimiter> register_user_;
+    std::unique_ptr<security::RateLimiter> invite_user_;
     // B2BUA calls: a slab like the transactions', and their dialogs (SipHash of Call-ID and our tag ->
     // call and leg) for in-dialog requests on either side.
     struct CallSlot {

@@ -43,6 +43,11 @@ enum class Role : std::uint8_t {
     Register,      // client: a trunk's REGISTER (Entry::branch: the registration)
 };
 
+// The shield's key of an address (IPv4-mapped IPv6 as IPv4).
+security::AddressKey address_key(const asio::ip::address& a);
+// The username of the first credentials in Authorization / Proxy-Authorization, or empty.
+std::string credential_user(const sip::Message& m, sip::HeaderId id);
+
 // The key of a B2BUA dialog in calls_by_dialog_ (hashed): Call-ID and our tag on that leg.
 std::string dialog_key_text(std::string_view call_id, std::string_view local_tag);
 

@@ -5,9 +5,9 @@
 #include <ctime>
 #include <iostream>
 
-#include "app/cdr_command.hpp"
 #include "app/acl_command.hpp"
 #include "app/ban_command.hpp"
+#include "app/cdr_command.hpp"
 #include "app/check_message.hpp"
 #include "app/config.hpp"
 #include "app/did_command.hpp"

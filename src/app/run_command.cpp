@@ -21,7 +21,12 @@
 #include "common/text.hpp"
 #include "proxy/router.hpp"
 #include "registrar/binding_writer.hpp"
+#include "security/access_list.hpp"
+#include "security/auth_guard.hpp"
+#include "security/ban_list.hpp"
+#include "storage/sqlite/acl_store.hpp"
 #include "storage/sqlite/alias_store.hpp"
+#include "storage/sqlite/ban_store.hpp"
 #include "storage/sqlite/binding_store.hpp"
 #include "storage/sqlite/forward_store.hpp"
 #include "storage/sqlite/user_store.hpp"
@@ -296,7 +301,57 @@ int run_server(const RunOptions& options) {
     const proxy::Router router(self, authenticator, location, router_config);
     config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
     config.max_call_duration = std::chrono::seconds(static_cast<long>(options.max_call_s));
-    Services services{&authenticator, &registrar, &writer, &clock, &router, &self, {}};
+    config.shield.scanner_agents = options.scanner_agents;
+    config.shield.per_source.per_second = options.max_requests_per_second;
+    config.shield.per_source.burst = options.max_requests_per_second * 2;
+    // The shield: bans (kept in sipwarden.db, written by the control loop), the allow/deny networks, and
+    // the failed-authentication guard, shared by the workers.
+    auto random_key = [&random] {
+        unsigned char b[16];
+        random.fill(b);
+        sw::SipKey k;
+        std::memcpy(&k.k0, b, 8);
+        std::memcpy(&k.k1, b + 8, 8);
+        return k;
+    };
+    security::BanList bans(random_key());
+    security::AuthGuard auth_guard(security::AuthGuardConfig{}, random_key());
+    storage::SqliteBanStore ban_store(*store->db);
+    storage::SqliteAclStore acl_store(*store->db);
+    auto load_access = [&](const TrunkSet& ts) {
+        auto records = acl_store.load_all();
+        std::vector<std::string> bad;
+        auto list = std::make_shared<security::AccessList>(security::AccessList::from_records(
+            records ? *records : std::vector<security::AclRecord>{}, &bad));
+        if (!records) spdlog::error("acl: {}", records.error());
+        for (const auto& b : bad)
+            spdlog::warn("acl: {}", b);
+        for (const auto& text : options.allow_networks) {
+            if (auto net = sw::Cidr::parse(text)) {
+                list->add_exempt(*net);
+            } else {
+                spdlog::warn("--allow-network {}: not a network", text);
+            }
+        }
+        // Trunks are never banned nor rate limited: their addresses, or the host's own.
+        if (ts.trunks) {
+            for (const auto& t : *ts.trunks) {
+                for (const auto& net : t.addresses)
+                    list->add_exempt(net);
+                if (t.addresses.empty() && !t.address.empty())
+                    if (auto net = sw::Cidr::parse(t.address)) list->add_exempt(*net);
+            }
+        }
+        bans.set_access_list(std::move(list));
+    };
+    load_access(*trunk_set);
+    if (auto saved = ban_store.load_all()) {
+        bans.load(*saved, clock.now_s());
+        if (!saved->empty()) spdlog::info("{} bans restored", bans.size());
+    } else {
+        spdlog::error("bans: {}", saved.error());
+    }
+    Services services{&authenticator, &registrar, &writer, &clock, &router, &self, {}, &bans, &auth_guard};
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).
     asio::io_context control;
@@ -384,6 +439,7 @@ int run_server(const RunOptions& options) {
     asio::steady_timer poll(control);
     std::int64_t seen_version = store->db->data_version();
     std::int64_t last_expiry = 0;
+    std::uint64_t seen_bans = bans.change_count();
     std::function<void(const asio::error_code&)> on_poll = [&](const asio::error_code& ec) {
         if (ec) return;
         const std::int64_t version = store->db->data_version();
@@ -392,6 +448,8 @@ int run_server(const RunOptions& options) {
             auto fresh_forwards = load_forwards();
             auto fresh_aliases = load_aliases();
             auto fresh_trunks = load_trunks();
+            if (fresh_trunks) load_access(*fresh_trunks);
+            if (auto rows = ban_store.load_all()) bans.merge(*rows, clock.now_s());  // `sipwarden ban` edits
             for (auto& w : workers) {
                 asio::post(w->io, [e = w->engine.get(), fresh_forwards, fresh_aliases, fresh_trunks] {
                     if (fresh_forwards) e->set_forwards(fresh_forwards);
@@ -427,6 +485,16 @@ int run_server(const RunOptions& options) {
             }
         }
         const std::int64_t now = clock.now_s();
+        // Bans made by the workers reach the store (on this connection: its writes do not wake the poll).
+        if (bans.change_count() != seen_bans) {
+            seen_bans = bans.change_count();
+            auto w = bans.take_writes();
+            if (!ban_store.apply(w)) bans.retry(std::move(w));
+        }
+        if (now % 60 == 0 && now != last_expiry) {
+            bans.prune(now);
+            (void)ban_store.prune(now);
+        }
         if (now != last_expiry) {
             last_expiry = now;
             if (!location.remove_expired(now).empty()) writer.expire(now);
@@ -457,10 +525,11 @@ int run_server(const RunOptions& options) {
         "stopped: {} requests, {} malformed, {} retransmissions absorbed, {} transactions, {} handed to "
         "another worker, {} registrations, {} proxied, {} branches, {} forwarded statelessly, {} loops, {} "
         "trunk "
-        "calls, {} REGISTERs to trunks",
+        "calls, {} REGISTERs to trunks; shield: {} dropped banned, {} over rate, {} from scanners, {} rate "
+        "limited",
         c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
         c.registrations, c.proxied, c.branches, c.stateless_forwards, c.loops, c.trunk_calls,
-        c.trunk_registers);
+        c.trunk_registers, c.dropped_banned, c.dropped_flood, c.dropped_scanner, c.rate_limited);
     return 0;
 }
 

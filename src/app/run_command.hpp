@@ -36,7 +36,13 @@ struct RunOptions {
     std::string tls_key;
     std::string tls_ca;
     bool tls_verify_client = false;
-    std::string tls_trunk_ca;  // PEM CAs that sign TLS trunks' certificates; empty: the system's store
+    std::string tls_trunk_ca;
+    // The shield: networks never banned nor rate limited (besides the trunks' addresses), User-Agents
+    // treated as scanners besides the built-in list, and the packet rate allowed per source.
+    std::vector<std::string> allow_networks{"127.0.0.1/32", "::1/128"};
+    std::vector<std::string> scanner_agents;
+    double max_requests_per_second =
+        200;  // PEM CAs that sign TLS trunks' certificates; empty: the system's store
 };
 
 int run_server(const RunOptions& options);

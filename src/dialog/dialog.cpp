@@ -16,10 +16,21 @@ std::vector<std::string> elements(const sip::Message& m, sip::HeaderId id) {
     return out;
 }
 
+// A URI as a request target: without its headers part (RFC 3261 19.1.5: "?Route=..." in a Contact
+// must not turn into a Request-URI, which may carry no headers, nor smuggle headers into our requests).
+std::string target_of(const sip::Uri& u) {
+    std::string_view raw = u.raw;
+    if (!u.headers.empty() || (raw.find('?') != std::string_view::npos && u.is_sip())) {
+        const auto q = raw.find('?');
+        if (q != std::string_view::npos) raw = raw.substr(0, q);
+    }
+    return std::string(raw);
+}
+
 std::string contact_uri(const sip::Message& m) {
     const auto& c = m.contacts();
     if (c.star || c.contacts.empty()) return {};
-    return std::string(c.contacts.front().uri.raw);
+    return target_of(c.contacts.front().uri);
 }
 
 // The URI inside a Route element "<sip:p1;lr>" (or a bare URI).
@@ -50,7 +61,7 @@ Dialog uas_dialog(const sip::Message& request, std::string local_tag) {
     d.remote_target = contact_uri(request);
     // A dialog-creating request must carry a Contact (RFC 3261 8.1.1.8); without one, the From URI is
     // the only address we know (and the requests we send in the dialog still parse).
-    if (d.remote_target.empty()) d.remote_target = std::string(request.from().uri.raw);
+    if (d.remote_target.empty()) d.remote_target = target_of(request.from().uri);
     d.route_set = elements(request, sip::HeaderId::RecordRoute);  // in order (12.1.1)
     d.remote_cseq = request.cseq().number;
     d.early = true;
@@ -66,7 +77,7 @@ std::optional<Dialog> uac_dialog(const sip::Message& request, const sip::Message
     d.local_uri = name_addr_without_tag(request.from());
     d.remote_uri = name_addr_without_tag(request.to());
     d.remote_target = contact_uri(response);
-    if (d.remote_target.empty()) d.remote_target = std::string(request.request_uri().raw);
+    if (d.remote_target.empty()) d.remote_target = target_of(request.request_uri());
     auto rr = elements(response, sip::HeaderId::RecordRoute);
     d.route_set.assign(rr.rbegin(), rr.rend());  // reversed (12.1.2)
     d.local_cseq = request.cseq().number;
@@ -95,7 +106,8 @@ std::string build_request(const Dialog& d, std::string_view method, std::uint32_
     out.append(method).append(" ").append(d.remote_target).append(" SIP/2.0\r\n");
     out.append("Via: ").append(p.via).append("\r\n");
     out.append("Max-Forwards: ").append(std::to_string(p.max_forwards)).append("\r\n");
-    for (const auto& r : d.route_set) out.append("Route: ").append(r).append("\r\n");
+    for (const auto& r : d.route_set)
+        out.append("Route: ").append(r).append("\r\n");
     out.append("From: ").append(d.local_uri).append(";tag=").append(d.local_tag).append("\r\n");
     out.append("To: ").append(d.remote_uri);
     if (!d.remote_tag.empty()) out.append(";tag=").append(d.remote_tag);

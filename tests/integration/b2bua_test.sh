@@ -73,7 +73,7 @@ t did add +4930123456 --to 202
 t did add +4930555000 --to 201
 
 export PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1 SW=$bin DATA=$data
-export P_TLS=$p_tls P_TLSBAD=$p_tlsbad TLSDIR=$tmp P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
+export P_SILENT=$p_silent P_TLS=$p_tls P_TLSBAD=$p_tlsbad TLSDIR=$tmp P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
 
 # The registering providers listen before the server starts (it registers at once).
 python3 - > "$tmp/reg.out" 2>&1 <<'PY' &
