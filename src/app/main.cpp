@@ -108,6 +108,21 @@ int main(int argc, char** argv) {
                     "Seconds a proxied INVITE may ring before it is cancelled (default 180)")
         ->check(CLI::Range(1.0, 3600.0));
     run->add_option(
+           "--allow-network", ro.allow_networks,
+           "A network (CIDR) never banned nor rate limited, repeatable (default 127.0.0.1/32 and ::1/128, "
+           "the host itself; trunk addresses always are)")
+        ->type_name("CIDR");
+    run->add_option(
+           "--scanner-agent", ro.scanner_agents,
+           "A User-Agent text whose requests are dropped and their source banned, besides the built-in "
+           "list (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent ...), repeatable")
+        ->type_name("TEXT");
+    run->add_option(
+           "--max-requests-per-second", ro.max_requests_per_second,
+           "Packets per second one source may send (burst twice that; default 200); a source that keeps "
+           "over it is banned for 10 minutes")
+        ->check(CLI::Range(1.0, 1000000.0));
+    run->add_option(
            "--max-call-duration", ro.max_call_s,
            "Seconds a call through a trunk may last before the server hangs up both sides (default 14400)")
         ->check(CLI::Range(1.0, 604800.0));

@@ -518,6 +518,9 @@ int run_server(const RunOptions& options) {
     for (auto& w : workers) {
         if (w->thread.joinable()) w->thread.join();
     }
+    // Bans made in the last moments reach the store too (they survive the restart).
+    if (auto w = bans.take_writes(); !ban_store.apply(w))
+        spdlog::warn("bans: the last changes were not stored");
     EngineCounters c;
     for (auto& w : workers)
         c += w->engine->counters();

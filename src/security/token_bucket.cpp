@@ -30,10 +30,12 @@ RateVerdict RateLimiter::take_key(const TableKey& key, std::int64_t now_ms) {
         const double refill = static_cast<double>(now_ms - b.last_ms) * limit_.per_second / 1000.0;
         b.tokens = std::min(limit_.burst, b.tokens + refill);
         b.last_ms = now_ms;
+        // Only a source that calmed down (its bucket full again) starts its count of refusals afresh: a
+        // flood at many times the rate still gets a token now and then, and must not escape the ban by it.
+        if (b.tokens >= limit_.burst) b.refusals = 0;
     }
     if (b.tokens >= 1.0) {
         b.tokens -= 1.0;
-        b.refusals = 0;
         return RateVerdict::Allowed;
     }
     if (b.refusals < UINT32_MAX) ++b.refusals;

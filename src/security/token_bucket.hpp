@@ -25,14 +25,16 @@ namespace sw::security {
 struct RateLimit {
     double per_second = 10;  // tokens added per second (a fraction such as 0.2 is fine: one per 5 s)
     double burst = 20;       // bucket size: requests allowed at once after a quiet time (at least 1)
-    // Consecutive refusals after which take() answers Ban once (the caller bans the source); 0: never.
+    // Refusals after which take() answers Ban once (the caller bans the source); 0: never. They are
+    // counted until the source's bucket is full again (it kept under the rate for a burst's worth of time),
+    // so a flood that still gets a token now and then is banned all the same.
     std::uint32_t ban_after = 0;
 };
 
 enum class RateVerdict : std::uint8_t {
     Allowed,  // a token was taken
     Refused,  // over the limit: answer 503 + Retry-After (TCP/TLS) or drop (UDP)
-    Ban,      // over the limit, and for ban_after requests in a row: refuse and ban the source (once)
+    Ban,  // over the limit for ban_after requests since it was last calm: refuse and ban the source (once)
 };
 
 class RateLimiter {
@@ -61,7 +63,7 @@ private:
     struct Bucket {
         double tokens = 0;
         std::int64_t last_ms = 0;
-        std::uint32_t refusals = 0;  // in a row, since the last allowed request
+        std::uint32_t refusals = 0;  // since the bucket was last full
     };
     RateVerdict take_key(const TableKey& key, std::int64_t now_ms);
 

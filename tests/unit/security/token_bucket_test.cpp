@@ -55,7 +55,7 @@ TEST(RateLimiter, AClockThatGoesBackRefillsNothing) {
     EXPECT_TRUE(limiter.allow(a, 11'000));
 }
 
-TEST(RateLimiter, AsksForABanOnceAfterBanAfterRefusalsInARow) {
+TEST(RateLimiter, AsksForABanOnceAfterBanAfterRefusals) {
     RateLimiter limiter({1, 2, 3}, 8, kKey);
     const auto a = addr("192.0.2.9");
     EXPECT_EQ(limiter.take(a, 0), RateVerdict::Allowed);
@@ -64,11 +64,26 @@ TEST(RateLimiter, AsksForABanOnceAfterBanAfterRefusalsInARow) {
     EXPECT_EQ(limiter.take(a, 0), RateVerdict::Refused);
     EXPECT_EQ(limiter.take(a, 0), RateVerdict::Ban);
     EXPECT_EQ(limiter.take(a, 0), RateVerdict::Refused);  // once
-    // An allowed request ends the run of refusals.
+    // A token now and then (the flood goes on) does not start the count again: no second Ban.
     EXPECT_EQ(limiter.take(a, 1000), RateVerdict::Allowed);
     EXPECT_EQ(limiter.take(a, 1000), RateVerdict::Refused);
     EXPECT_EQ(limiter.take(a, 1000), RateVerdict::Refused);
-    EXPECT_EQ(limiter.take(a, 1000), RateVerdict::Ban);
+    // Calm for long enough to fill the bucket: a new flood is counted from zero and banned again.
+    EXPECT_EQ(limiter.take(a, 10'000), RateVerdict::Allowed);
+    EXPECT_EQ(limiter.take(a, 10'000), RateVerdict::Allowed);
+    EXPECT_EQ(limiter.take(a, 10'000), RateVerdict::Refused);
+    EXPECT_EQ(limiter.take(a, 10'000), RateVerdict::Refused);
+    EXPECT_EQ(limiter.take(a, 10'000), RateVerdict::Ban);
+}
+
+TEST(RateLimiter, AFloodThatGetsATokenNowAndThenIsStillBanned) {
+    // 10 per second, burst 10, ban after 50 refusals; the flood sends 100 per second for two seconds.
+    RateLimiter limiter({10, 10, 50}, 8, kKey);
+    const auto a = addr("192.0.2.10");
+    bool banned = false;
+    for (int ms = 0; ms < 2000 && !banned; ms += 10)
+        banned = limiter.take(a, ms) == RateVerdict::Ban;
+    EXPECT_TRUE(banned);
 }
 
 TEST(RateLimiter, NamesHaveTheirOwnBuckets) {
