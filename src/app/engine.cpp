@@ -57,8 +57,7 @@ std::string dialog_key_text(std::string_view call_id, std::string_view local_tag
     return k;
 }
 
-namespace {
-// "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER came from.
+// "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001": where a binding's REGISTER (or a call) came from.
 std::string source_text(const transport::Peer& p) {
     std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
                   : p.protocol == transport::Protocol::Tcp ? "tcp:"
@@ -71,7 +70,6 @@ std::string source_text(const transport::Peer& p) {
     }
     return s.append(":").append(std::to_string(p.port));
 }
-}  // namespace
 
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     requests += o.requests;
@@ -185,6 +183,7 @@ void Engine::retire(Entry& e, transaction::Duration timer_j) {
 }
 
 void Engine::sweep_retired() {
+    if (!answered_order_.empty()) sweep_answered();
     if (retired_.empty()) return;
     const auto now = Clock::now();
     while (!retired_.empty() && retired_.front().until <= now) {
@@ -530,6 +529,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     if (routed && routed->kind == proxy::Decision::Kind::External) {
         start_outbound_call(e, msg, from, *routed);
         return;
+    }
+    if (method == sip::Method::Bye && routed && routed->in_dialog && !answered_.empty()) {
+        if (auto done = answered_.find(hash_key(msg.call_id())); done != answered_.end()) {
+            cdr_end(done->second.cdr, 200,
+                    msg.from().tag == done->second.caller_tag ? "caller hung up" : "callee hung up");
+            answered_.erase(done);
+        }
     }
     if (routed && routed->kind != proxy::Decision::Kind::Local) {
         proxy_request(e, msg, from, std::move(*routed));

@@ -33,6 +33,7 @@
 #include "security/ban_list.hpp"
 #include "security/token_bucket.hpp"
 #include "sip/message.hpp"
+#include "storage/cdr_writer.hpp"
 #include "transaction/timers.hpp"
 #include "transaction/transaction.hpp"
 #include "transport/transports.hpp"
@@ -109,6 +110,7 @@ struct Services {
     const proxy::SelfIdentity* self = nullptr;  // our domains and addresses (with router)
     // Worker 0 reports what its trunk registrations do (called on its thread; the callee posts).
     std::function<void(const b2bua::TrunkStatus&)> trunk_status;
+    storage::CdrWriter* cdr = nullptr;  // call detail records; null: none written
     security::BanList* bans = nullptr;  // null: no shield
     security::AuthGuard* guard = nullptr;
 };
@@ -212,6 +214,23 @@ private:
     void auth_succeeded(const transport::Peer& from, std::string_view user);
     bool account_blocked(const transport::Peer& from, std::string_view user) const;
     bool user_network_allowed(const transport::Peer& from, std::string_view user) const;
+
+    // ---- call detail records (engine_shield.cpp) ----
+    // A new record (start event); returns its id, or empty when no records are written.
+    std::string cdr_start(storage::CdrCall details);
+    void cdr_answer(const std::string& id);
+    // The end event, once: `id` is cleared.
+    void cdr_end(std::string& id, int result, std::string reason);
+    // Answered proxied calls, by Call-ID, until their BYE passes (or max_call_duration passes).
+    struct AnsweredCall {
+        std::string cdr;
+        std::string caller_tag;
+        Clock::time_point until;
+    };
+    std::unordered_map<std::uint64_t, AnsweredCall, IdentityHashFwd> answered_;
+    std::deque<std::pair<Clock::time_point, std::uint64_t>> answered_order_;
+    std::uint64_t cdr_counter_ = 0;
+    void sweep_answered();
 
     // ---- the B2BUA: calls through trunks (engine_b2bua.cpp) ----
     const b2bua::Trunk* trunk_for_source(const asio::ip::address& a) const;

@@ -188,6 +188,9 @@ void Engine::free_call(Handle h) {
         auto it = calls_by_dialog_.find(k);
         if (it != calls_by_dialog_.end() && it->second.call == h) calls_by_dialog_.erase(it);
     }
+    if (!c->cdr.empty())
+        cdr_end(c->cdr, c->cdr_result != 0 ? c->cdr_result : 500,
+                c->cdr_reason.empty() ? "ended" : c->cdr_reason);
     CallSlot& s = calls_[h.slot];
     s.call.reset();
     ++s.gen;
@@ -241,6 +244,18 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     c->callee = number;
     c->choices = std::move(usable);
     c->choice_trunks = std::move(chosen);
+    {
+        const sip::Message& inv = *c->a_invite;
+        storage::CdrCall rec{d.caller,
+                             number,
+                             d.callee,
+                             storage::CdrDirection::Outbound,
+                             c->choice_trunks.front().name,
+                             source_text(from),
+                             std::string(inv.header(sip::HeaderId::UserAgent)),
+                             {}};
+        c->cdr = cdr_start(std::move(rec));
+    }
     spdlog::info("call {} -> {}: out through trunk {}", c->caller, number, c->choice_trunks.front().name);
     if (!try_next_route(h, *c)) fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
 }
@@ -290,6 +305,14 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
     c->caller = caller_number.empty() ? "anonymous" : caller_number;
     c->callee = d.callee;
     spdlog::info("call {} -> DID {} from trunk {}: rings {}", c->caller, number, t.name, d.callee);
+    c->cdr = cdr_start(storage::CdrCall{c->caller,
+                                        d.callee,
+                                        number,
+                                        storage::CdrDirection::Inbound,
+                                        t.name,
+                                        source_text(from),
+                                        std::string(c->a_invite->header(sip::HeaderId::UserAgent)),
+                                        {}});
     const sip::Message& inv = *c->a_invite;
     dialog::Dialog pre;
     pre.call_id = c->b_call_id;
@@ -500,6 +523,7 @@ void Engine::on_call_failure(Entry& ce, int status) {
                 // No answer from the other side inside the dialog (RFC 5057 5.1): the call ends.
                 if (B2buaCall* c = find_call(se->call); c != nullptr && status == 408) {
                     spdlog::info("call {} -> {}: no answer inside the dialog; ended", c->caller, c->callee);
+                    if (c->cdr_reason.empty()) c->cdr_reason = "no answer inside the dialog";
                     (ce.branch == 0 ? c->a : c->b).confirmed = false;
                     hang_up(se->call, *c, -1);
                     c->ended = true;
@@ -743,6 +767,8 @@ void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
     Entry* ae = find(c.a_tx);
     if (ae == nullptr) return;
     spdlog::info("call {} -> {}: answered", c.caller, c.callee);
+    cdr_answer(c.cdr);
+    c.cdr_result = 200;
     // A call nobody hangs up (a phone that lost power, a provider that lost the BYE) ends after the
     // longest call allowed, so that neither the call nor what it costs runs on forever.
     schedule(h, kCallTimerMax, ++c.timer_gen[kCallTimerMax], config_.max_call_duration);
@@ -764,6 +790,12 @@ void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
 }
 
 void Engine::fail_call(Handle h, B2buaCall& c, int status, std::string_view reason) {
+    if (c.cdr_reason.empty()) {
+        c.cdr_result = c.a_final_sent && c.cdr_result == 200 ? 200 : status;
+        c.cdr_reason = status == 487
+                           ? "487 cancelled"
+                           : std::to_string(status) + (reason.empty() ? "" : " ") + std::string(reason);
+    }
     if (!c.a_final_sent) {
         c.a_final_sent = true;
         if (Entry* ae = find(c.a_tx)) answer(*ae, *c.a_invite, status, {}, reason);
@@ -902,6 +934,7 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
         }
         case sip::Method::Bye: {
             reply(200);
+            if (c.cdr_reason.empty()) c.cdr_reason = leg_index == 0 ? "caller hung up" : "callee hung up";
             spdlog::info("call {} -> {}: hung up by {}", c.caller, c.callee,
                          leg_index == 0 ? "the caller" : "the callee");
             leg.confirmed = false;
@@ -996,6 +1029,7 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
         // both sides.
         spdlog::info("call {} -> {}: {} to an in-dialog {}; ended", c->caller, c->callee, status,
                      req->method());
+        if (c->cdr_reason.empty()) c->cdr_reason = std::to_string(status) + " inside the dialog";
         out_leg.confirmed = false;
         hang_up(se->call, *c, -1);
         c->ended = true;
@@ -1021,6 +1055,7 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
     const auto limit = config_.timers.timeout();  // 64*T1
     if (timer == kCallTimerMax) {
         spdlog::info("call {} -> {}: longest call duration reached; ended", c.caller, c.callee);
+        if (c.cdr_reason.empty()) c.cdr_reason = "max duration";
         hang_up(h, c, -1);
         c.ended = true;
         maybe_free_call(h, c);
@@ -1051,6 +1086,7 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
     if (leg.ok_elapsed >= limit) {
         // RFC 3261 13.3.1.4: no ACK for our 2xx in 64*T1: the dialog is ended with BYE, both sides.
         spdlog::info("call {} -> {}: no ACK for the 2xx; ended", c.caller, c.callee);
+        if (c.cdr_reason.empty()) c.cdr_reason = "no ACK";
         leg.ok.clear();
         hang_up(h, c, -1);
         c.ended = true;

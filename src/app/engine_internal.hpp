@@ -43,6 +43,9 @@ enum class Role : std::uint8_t {
     Register,      // client: a trunk's REGISTER (Entry::branch: the registration)
 };
 
+// "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001".
+std::string source_text(const transport::Peer& p);
+
 // The shield's key of an address (IPv4-mapped IPv6 as IPv4).
 security::AddressKey address_key(const asio::ip::address& a);
 // The username of the first credentials in Authorization / Proxy-Authorization, or empty.
@@ -123,6 +126,8 @@ struct ProxyContext {
     bool no_answer_fired = false;  // the callee rang too long: its branches are being cancelled to forward
     std::string original_user;     // the user first called (History-Info's first entry)
     std::vector<proxy::ForwardHop> forwards;  // every forwarding step so far
+    std::string cdr;                          // an INVITE's call detail record
+    bool answered = false;
 };
 
 struct Engine::Entry {
@@ -214,6 +219,9 @@ struct B2buaCall {
     std::uint32_t b_cseq = 0;
     std::string b_call_id;
     std::string b_tag;
+    std::string cdr;         // its call detail record (empty once ended, or when none is written)
+    int cdr_result = 0;      // how it ended, for the record: the final status (200 when answered) ...
+    std::string cdr_reason;  // ... and why
     bool cancelled = false;  // leg A cancelled
     bool ended = false;      // no more relaying: waiting only for the forks to finish
     std::array<std::uint32_t, 48> timer_gen{};

@@ -107,6 +107,16 @@ void Engine::proxy_request(Entry& e, sip::Message& msg, const transport::Peer& f
     }
     ctx.loop = loop;
     ctx.from = from;
+    if (invite && !first.in_dialog) {
+        ctx.cdr = cdr_start(storage::CdrCall{first.caller,
+                                             first.callee,
+                                             sip::unescape(ctx.request.request_uri().user),
+                                             storage::CdrDirection::Internal,
+                                             {},
+                                             source_text(from),
+                                             std::string(ctx.request.header(sip::HeaderId::UserAgent)),
+                                             {}});
+    }
     ring_forwarded(e, std::move(first));
 }
 
@@ -345,6 +355,16 @@ void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseCo
     const bool have_bytes = upstream != nullptr && !upstream->empty();
     if (status >= 200 && have_bytes) ctx.branches[i].final_response = *upstream;
     if (v.forward_now && have_bytes) send_answer(server, status, *upstream);
+    if (v.forward_now && status >= 200 && status < 300 && !ctx.answered && !ctx.cdr.empty()) {
+        // Answered: the record ends with the BYE that passes through us (same worker: same Call-ID).
+        ctx.answered = true;
+        cdr_answer(ctx.cdr);
+        const std::uint64_t key = hash_key(ctx.request.call_id());
+        const auto until = Clock::now() + config_.max_call_duration;
+        answered_[key] =
+            AnsweredCall{std::exchange(ctx.cdr, std::string()), std::string(ctx.request.from().tag), until};
+        answered_order_.emplace_back(until, key);
+    }
     if (v.cancel_others) cancel_pending(server, i);
     if (v.start_branch) start_branch(server, *v.start_branch);
     if (v.final_ready) send_best(server);
@@ -357,6 +377,10 @@ void Engine::send_best(Entry& server) {
     ctx.responses.mark_final_sent();
     const auto best = ctx.responses.best();
     int status = best ? ctx.responses.status(*best) : 408;
+    if (!ctx.cdr.empty() && !ctx.answered) {
+        const int recorded = ctx.cancelled && (status == 408 || status < 300) ? 487 : status;
+        cdr_end(ctx.cdr, recorded, recorded == 487 ? "487 cancelled" : std::to_string(recorded));
+    }
     const std::string* bytes = best ? &ctx.branches[*best].final_response : nullptr;
     // RFC 3261 16.10: a cancelled INVITE ends with 487 even when a branch only timed out.
     if (ctx.cancelled && (status == 408 || bytes == nullptr || bytes->empty())) status = 487;

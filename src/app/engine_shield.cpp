@@ -3,6 +3,8 @@
 // scanners dropped and banned, password guessing banned, locked accounts answered like wrong passwords.
 // The building blocks are src/security's; this file calls them where the engine handles a message.
 #include <chrono>
+#include <cstdio>
+#include <utility>
 
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
@@ -133,6 +135,50 @@ bool Engine::account_blocked(const transport::Peer& from, std::string_view user)
 
 bool Engine::user_network_allowed(const transport::Peer& from, std::string_view user) const {
     return services_.bans == nullptr || services_.bans->user_allowed(user, address_key(from.address));
+}
+
+std::string Engine::cdr_start(storage::CdrCall details) {
+    if (services_.cdr == nullptr) return {};
+    char id[48];
+    std::snprintf(id, sizeof id, "%u-%llu-%08llx", static_cast<unsigned>(worker_),
+                  static_cast<unsigned long long>(++cdr_counter_),
+                  static_cast<unsigned long long>(new_tag() >> 32));
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    services_.cdr->submit(storage::CdrEvent::started(id, now, std::move(details)));
+    return id;
+}
+
+void Engine::cdr_answer(const std::string& id) {
+    if (services_.cdr == nullptr || id.empty()) return;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    services_.cdr->submit(storage::CdrEvent::answered(id, now));
+}
+
+void Engine::cdr_end(std::string& id, int result, std::string reason) {
+    if (services_.cdr == nullptr || id.empty()) return;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    services_.cdr->submit(
+        storage::CdrEvent::ended(std::exchange(id, std::string()), now, result, std::move(reason)));
+}
+
+void Engine::sweep_answered() {
+    // A proxied call whose BYE never passed through us (both phones lost, or a route that skips us):
+    // its record is closed when the longest call allowed is over, and the entry goes.
+    const auto now = Clock::now();
+    while (!answered_order_.empty() && answered_order_.front().first <= now) {
+        const auto key = answered_order_.front().second;
+        answered_order_.pop_front();
+        auto it = answered_.find(key);
+        if (it == answered_.end() || it->second.until > now) continue;
+        cdr_end(it->second.cdr, 200, "no BYE seen");
+        answered_.erase(it);
+    }
 }
 
 std::string credential_user(const sip::Message& m, sip::HeaderId id) {

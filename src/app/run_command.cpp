@@ -24,10 +24,12 @@
 #include "security/access_list.hpp"
 #include "security/auth_guard.hpp"
 #include "security/ban_list.hpp"
+#include "storage/cdr_writer.hpp"
 #include "storage/sqlite/acl_store.hpp"
 #include "storage/sqlite/alias_store.hpp"
 #include "storage/sqlite/ban_store.hpp"
 #include "storage/sqlite/binding_store.hpp"
+#include "storage/sqlite/cdr_store.hpp"
 #include "storage/sqlite/forward_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
@@ -261,6 +263,15 @@ int run_server(const RunOptions& options) {
     reg_config.domains = options.domains;
     registrar::Registrar registrar(reg_config, location);
     registrar::BindingWriter writer(binding_store);
+    // Call detail records: DATA_DIR/cdr.db, written by a thread of their own (a call never waits for it).
+    auto cdr_db = storage::open_cdr_database(cdr_database_path(options.data_dir));
+    if (!cdr_db) {
+        spdlog::error("call records: {}", cdr_db.error());
+        return 2;
+    }
+    storage::SqliteCdrStore cdr_store(**cdr_db);
+    storage::CdrWriter cdr_writer(cdr_store,
+                                  [](const std::string& m) { spdlog::warn("call records: {}", m); });
     spdlog::info("{} users, {} registrations restored, realm \"{}\"{}", users->size(), location.size(),
                  store->realm, options.allow_md5 ? "" : ", MD5 off");
     // The proxy: who we are (domains, and the addresses we listen on, as written in Via and Record-Route).
@@ -351,10 +362,12 @@ int run_server(const RunOptions& options) {
     } else {
         spdlog::error("bans: {}", saved.error());
     }
-    Services services{&authenticator, &registrar, &writer, &clock, &router, &self, {}, &bans, &auth_guard};
+    Services services{&authenticator, &registrar, &writer, &clock, &router,
+                      &self,          {},         nullptr, &bans,  &auth_guard};
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).
     asio::io_context control;
+    services.cdr = &cdr_writer;
     services.trunk_status = [&control, db = store->db.get()](const b2bua::TrunkStatus& st) {
         asio::post(control, [db, st] {
             if (auto ok = write_trunk_status(*db, st); !ok)

@@ -234,7 +234,7 @@ void BanList::drop_nearest_expiry() {
     if (!by_expiry_.empty()) remove_locked(by_expiry_.begin()->second, true);
 }
 
-void BanList::remove_locked(const AddressKey& a, bool tombstone_it) {
+void BanList::remove_locked(AddressKey a, bool tombstone_it) {
     Stripe& s = stripe_for(a);
     {
         std::unique_lock lock(s.mutex);

@@ -123,7 +123,7 @@ private:
     static BanRecord record_of(const AddressKey& a, const Ban& b);
     // The writer's helpers: write_mutex_ held.
     void drop_nearest_expiry();
-    void remove_locked(const AddressKey& a, bool tombstone_it);
+    void remove_locked(AddressKey a, bool tombstone_it);  // by value: a may be a key of by_expiry_
     void tombstone(const AddressKey& a);
     void insert_locked(const AddressKey& a, Ban ban);
     void clear_locked();

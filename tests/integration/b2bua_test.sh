@@ -563,4 +563,31 @@ kill -TERM "$pid"
 wait "$pid" || fail "server exit status $?"
 pid=""
 grep -q "trunk calls" "$tmp/server.log" || fail "no stop summary"
+# Call detail records of the calls above (the writer flushed at stop): outbound through trunks with the
+# trunk's name, answered and hung up; cancelled; inbound to the DID's extension.
+"$bin" cdr --data-dir "$data" --csv --limit 0 > "$tmp/cdr.csv" || fail "sipwarden cdr"
+[ -n "${CDRDUMP:-}" ] && cp "$tmp/cdr.csv" "$CDRDUMP"
+python3 - "$tmp/cdr.csv" <<'PY' || fail "call records (above)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+def has(**want):
+    return any(all(r[k] == v for k, v in want.items()) for r in rows)
+assert has(direction="outbound", trunk="prov", caller="201", callee="0301234567", dialled="0301234567",
+           result="200", reason="caller hung up"), rows[:3]
+assert has(direction="outbound", trunk="prov", result="200", reason="callee hung up")
+assert has(direction="outbound", trunk="prov", result="487", reason="487 cancelled")
+assert has(direction="outbound", trunk="prov", result="200", reason="max duration")
+assert has(direction="outbound", trunk="prov", result="200", reason="481 inside the dialog")
+assert has(direction="outbound", trunk="tel", dialled="00441234567", result="200")
+assert has(direction="outbound", trunk="secure", result="486")
+assert has(direction="outbound", trunk="forged", result="408")
+assert has(direction="inbound", trunk="carrier", caller="+4930999111", callee="202", dialled="+4930123456",
+           result="200", reason="caller hung up")
+assert has(direction="inbound", trunk="carrier", callee="202", result="486")
+assert has(direction="internal", caller="201", callee="0700", result="486")
+assert all(r["source"].startswith("udp:127.0.0.") for r in rows if r["direction"] != "")
+answered = [r for r in rows if r["result"] == "200"]
+assert answered and all(r["answer"] for r in answered)
+print("ok: %d call records" % len(rows))
+PY
 echo "PASS"
