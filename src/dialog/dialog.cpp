@@ -1,15 +1,25 @@
 #include "dialog/dialog.hpp"
 
+#include <initializer_list>
+
+#include "common/text.hpp"
 #include "sip/headers.hpp"
+#include "sip/uri.hpp"
 
 namespace sw::dialog {
 
 namespace {
+// The URI inside a Route element "<sip:p1;lr>" (or a bare URI).
+std::string element_uri(std::string_view e);
+
 std::vector<std::string> elements(const sip::Message& m, sip::HeaderId id) {
     std::vector<std::string> out;
     for (std::string_view v : m.values(id)) {
         sip::for_each_list_element(v, [&](std::string_view item) {
-            out.emplace_back(item);
+            // Only elements we can write back as a Route: "<URI...>" with a URI that parses (a peer's
+            // garbage must not end up in the requests we send in the dialog).
+            const auto t = sw::trim(item);
+            if (!t.empty() && t.front() == '<' && sip::parse_uri(element_uri(t))) out.emplace_back(t);
             return true;
         });
     }
@@ -30,7 +40,16 @@ std::string target_of(const sip::Uri& u) {
 std::string contact_uri(const sip::Message& m) {
     const auto& c = m.contacts();
     if (c.star || c.contacts.empty()) return {};
-    return target_of(c.contacts.front().uri);
+    std::string t = target_of(c.contacts.front().uri);
+    return sip::parse_uri(t) ? t : std::string();
+}
+
+// The first of the candidates that parses as a Request-URI; a placeholder when none does (requests of a
+// leg go to the address the leg was set up with, so the Request-URI only has to be well formed).
+std::string usable_target(std::initializer_list<std::string> candidates) {
+    for (const auto& c : candidates)
+        if (!c.empty() && sip::parse_uri(c)) return c;
+    return "sip:anonymous@anonymous.invalid";
 }
 
 // The URI inside a Route element "<sip:p1;lr>" (or a bare URI).
@@ -61,7 +80,7 @@ Dialog uas_dialog(const sip::Message& request, std::string local_tag) {
     d.remote_target = contact_uri(request);
     // A dialog-creating request must carry a Contact (RFC 3261 8.1.1.8); without one, the From URI is
     // the only address we know (and the requests we send in the dialog still parse).
-    if (d.remote_target.empty()) d.remote_target = target_of(request.from().uri);
+    d.remote_target = usable_target({d.remote_target, target_of(request.from().uri)});
     d.route_set = elements(request, sip::HeaderId::RecordRoute);  // in order (12.1.1)
     d.remote_cseq = request.cseq().number;
     d.early = true;
@@ -77,7 +96,7 @@ std::optional<Dialog> uac_dialog(const sip::Message& request, const sip::Message
     d.local_uri = name_addr_without_tag(request.from());
     d.remote_uri = name_addr_without_tag(request.to());
     d.remote_target = contact_uri(response);
-    if (d.remote_target.empty()) d.remote_target = target_of(request.request_uri());
+    d.remote_target = usable_target({d.remote_target, target_of(request.request_uri())});
     auto rr = elements(response, sip::HeaderId::RecordRoute);
     d.route_set.assign(rr.rbegin(), rr.rend());  // reversed (12.1.2)
     d.local_cseq = request.cseq().number;
