@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <array>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,20 @@ enum class Role : std::uint8_t {
 
 // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001".
 std::string source_text(const transport::Peer& p);
+
+// The key of a client transaction in by_key_ (hashed): its branch and method.
+inline std::string client_key_text(std::string_view branch, std::string_view method) {
+    std::string k("c|");
+    k.append(branch).append("|").append(method);
+    return k;
+}
+
+// 16 lowercase hex digits: our tags and B2BUA Call-IDs.
+inline std::string hex16(std::uint64_t v) {
+    char t[17];
+    std::snprintf(t, sizeof t, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(t, 16);
+}
 
 // The shield's key of an address (IPv4-mapped IPv6 as IPv4).
 security::AddressKey address_key(const asio::ip::address& a);

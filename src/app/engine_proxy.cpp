@@ -18,12 +18,6 @@ namespace {
 // Entry::branch of a client transaction that serves no branch (the CANCEL of a branch).
 constexpr std::uint32_t kNoBranch = 0xffffffffu;
 
-std::string client_key_text(std::string_view branch, std::string_view method) {
-    std::string k("c|");
-    k.append(branch).append("|").append(method);
-    return k;
-}
-
 std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain) {
     // Call-Info (RFC 3261 20.9) naming the new target, with who forwarded and why as generic parameters.
     return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" +
