@@ -13,6 +13,87 @@ Err bad(const std::string& path, const std::string& key, const std::string& why)
     return sw::unexpected(path + ": " + key + ": " + why);
 }
 
+// [calling], [limits] and [detector]: the toll-fraud guard's settings.
+sw::Result<bool, std::string> load_toll_table(const std::string& path, const std::string& section,
+                                              const toml::table& table, TollOptions& o) {
+    for (const auto& [k, node] : table) {
+        const std::string key = section + "." + std::string(k.str());
+        const toml::node& v = node;
+        auto text = [&](std::string& out) -> sw::Result<bool, std::string> {
+            if (!v.is_string()) return bad(path, key, "must be a string");
+            out = *v.value<std::string>();
+            return true;
+        };
+        auto strings = [&](std::vector<std::string>& out) -> sw::Result<bool, std::string> {
+            if (!v.is_array()) return bad(path, key, "must be a list of strings");
+            out.clear();
+            for (const auto& e : *v.as_array()) {
+                if (!e.is_string()) return bad(path, key, "must be a list of strings");
+                out.push_back(*e.value<std::string>());
+            }
+            return true;
+        };
+        auto whole = [&](int lo, int hi, int& out) -> sw::Result<bool, std::string> {
+            auto n = v.value<std::int64_t>();
+            if (!v.is_integer() || !n) return bad(path, key, "must be a whole number");
+            if (*n < lo || *n > hi)
+                return bad(path, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            out = static_cast<int>(*n);
+            return true;
+        };
+        auto flag = [&](bool& out) -> sw::Result<bool, std::string> {
+            if (!v.is_boolean()) return bad(path, key, "must be true or false");
+            out = *v.value<bool>();
+            return true;
+        };
+        auto factor = [&](double& out) -> sw::Result<bool, std::string> {
+            auto d = v.value<double>();
+            if (!d || !(v.is_integer() || v.is_floating_point()) || *d < 1 || *d > 1000)
+                return bad(path, key, "must be a number between 1 and 1000");
+            out = *d;
+            return true;
+        };
+        sw::Result<bool, std::string> r = true;
+        const std::string name(k.str());
+        if (section == "calling") {
+            if (name == "default_class") r = text(o.default_class);
+            else if (name == "country_code") r = text(o.country_code);
+            else if (name == "international_prefix") r = text(o.international_prefix);
+            else if (name == "national_prefix") r = text(o.national_prefix);
+            else if (name == "emergency_numbers") r = strings(o.emergency);
+            else if (name == "high_risk_prefixes") r = strings(o.high_risk_add);
+            else if (name == "premium_prefixes") r = strings(o.premium_add);
+            else if (name == "not_high_risk") r = strings(o.high_risk_remove);
+            else if (name == "business_hours") r = text(o.business_hours);
+            else if (name == "after_hours_group") r = text(o.after_hours_group);
+            else if (name == "history_days") r = whole(0, 365, o.history_days);
+            else return bad(path, key, "unknown setting");
+        } else if (section == "limits") {
+            if (name == "max_concurrent") r = whole(0, 100000, o.limits.max_concurrent);
+            else if (name == "per_minute") r = whole(0, 100000, o.limits.per_minute);
+            else if (name == "per_hour") r = whole(0, 1000000, o.limits.per_hour);
+            else if (name == "international_minutes") r = whole(0, 144000, o.limits.international_minutes);
+            else return bad(path, key, "unknown setting");
+        } else {
+            if (name == "enabled") r = flag(o.detector.enabled);
+            else if (name == "suspend") r = flag(o.detector.suspend_on_alert);
+            else if (name == "burst_window") {
+                int s = 0;
+                r = whole(60, 86400, s);
+                o.detector.burst_window_s = s;
+            } else if (name == "burst_min") r = whole(1, 100000, o.detector.burst_min);
+            else if (name == "burst_factor") r = factor(o.detector.burst_factor);
+            else if (name == "new_countries") r = whole(1, 300, o.detector.new_countries);
+            else if (name == "off_hours_min") r = whole(1, 100000, o.detector.off_hours_min);
+            else if (name == "off_hours_factor") r = factor(o.detector.off_hours_factor);
+            else return bad(path, key, "unknown setting");
+        }
+        if (!r) return r;
+    }
+    if (auto ok = check_toll_options(o); !ok) return sw::unexpected(path + ": " + ok.error());
+    return true;
+}
+
 }  // namespace
 
 sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o, std::string& log_level) {
@@ -52,12 +133,20 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "allow_networks",
                                                "scanner_agents",
                                                "max_requests_per_second",
-                                               "tls"};
+                                               "tls",
+                                               "calling",
+                                               "limits",
+                                               "detector"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client", "trunk_ca"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
         const toml::node& v = binding;  // lambdas below capture it (clang 14 cannot capture a binding)
         if (!kTop.count(key)) return bad(path, key, "unknown setting");
+        if (key == "calling" || key == "limits" || key == "detector") {
+            if (!v.is_table()) return bad(path, key, "must be a table");
+            if (auto r = load_toll_table(path, key, *v.as_table(), o.toll); !r) return r;
+            continue;
+        }
         if (key == "tls") {
             if (!v.is_table()) return bad(path, key, "must be a table");
             for (const auto& [tk, tv] : *v.as_table()) {

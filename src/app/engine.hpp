@@ -47,6 +47,8 @@ struct CallLeg;
 struct CallFork;
 enum class Role : std::uint8_t;
 struct TrunkRegistration;
+class TollPolicy;
+struct TollDecision;
 
 // The shield's limits (issue 7). Sources in an allow network (trunks, --allow-network, by default the
 // host's own 127.0.0.1 and ::1) are exempt from all of them.
@@ -113,6 +115,7 @@ struct Services {
     storage::CdrWriter* cdr = nullptr;  // call detail records; null: none written
     security::BanList* bans = nullptr;  // null: no shield
     security::AuthGuard* guard = nullptr;
+    TollPolicy* toll = nullptr;  // calling rights and the toll-fraud guard; null: every external call allowed
 };
 
 // The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
@@ -236,6 +239,9 @@ private:
     const b2bua::Trunk* trunk_for_source(const asio::ip::address& a) const;
     std::optional<transport::Peer> peer_for_trunk(const b2bua::Trunk& t) const;
     // An INVITE for a number outside the company (Decision::Kind::External): out through the dial plan.
+    // 403 with a Reason for an outbound call the toll-fraud guard refused, logged and recorded.
+    void refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from, const proxy::Decision& d,
+                         const b2bua::DialChoice& first, const TollDecision& toll);
     void start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
                              const proxy::Decision& d);
     // An INVITE from a trunk: to the extension its DID names.

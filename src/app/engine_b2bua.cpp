@@ -11,6 +11,7 @@
 
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
+#include "app/toll_setup.hpp"
 #include "auth/digest_client.hpp"
 #include "b2bua/call_legs.hpp"
 #include "common/text.hpp"
@@ -176,6 +177,7 @@ void Engine::free_call(Handle h) {
         auto it = calls_by_dialog_.find(k);
         if (it != calls_by_dialog_.end() && it->second.call == h) calls_by_dialog_.erase(it);
     }
+    if (c->toll_ticket != 0 && services_.toll != nullptr) services_.toll->guard().ended(c->toll_ticket, unix_ms());
     if (!c->cdr.empty())
         cdr_end(c->cdr, c->cdr_result != 0 ? c->cdr_result : 500,
                 c->cdr_reason.empty() ? "ended" : c->cdr_reason);
@@ -225,11 +227,22 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
             return;
         }
     }
+    // Issue 7 parts 4-5: calling rights, limits and the detector, judged on the best route's number.
+    TollDecision toll;
+    if (services_.toll != nullptr) {
+        toll = judge_outbound(*services_.toll, d.caller, usable.front(), unix_ms());
+        if (!toll.allowed) {
+            refuse_outbound(e, msg, from, d, usable.front(), toll);
+            return;
+        }
+    }
     Handle h;
     B2buaCall* c = new_call(e, msg, from, h);
     c->outbound = true;
     c->caller = d.caller;
     c->callee = number;
+    c->toll_ticket = toll.ticket;
+    c->toll_max_s = toll.max_duration_s;
     c->choices = std::move(usable);
     c->choice_trunks = std::move(chosen);
     {
@@ -241,11 +254,33 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
                              c->choice_trunks.front().name,
                              source_text(from),
                              std::string(inv.header(sip::HeaderId::UserAgent)),
-                             {}};
+                             toll.verdict};
         c->cdr = cdr_start(std::move(rec));
     }
     spdlog::info("call {} -> {}: out through trunk {}", c->caller, number, c->choice_trunks.front().name);
     if (!try_next_route(h, *c)) fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
+}
+
+void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from,
+                             const proxy::Decision& d, const b2bua::DialChoice& first, const TollDecision& toll) {
+    // Logged once per attempt (a phone retransmitting the INVITE reaches the transaction, not this).
+    spdlog::warn("call {} -> {} refused (403): {} [from {}]", d.caller, first.number, toll.reason,
+                 source_text(from));
+    storage::CdrCall rec{d.caller,
+                         first.number,
+                         d.callee,
+                         storage::CdrDirection::Outbound,
+                         first.route.trunk,
+                         source_text(from),
+                         std::string(msg.header(sip::HeaderId::UserAgent)),
+                         toll.verdict};
+    std::string id = cdr_start(std::move(rec));
+    cdr_end(id, 403, toll.reason);
+    // RFC 3326: the reason in a Reason header (the text as a quoted-string: no quotes nor backslashes).
+    std::string text = toll.reason;
+    for (char& ch : text)
+        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ch = '\'';
+    answer(e, msg, 403, {{"Reason", "SIP ;cause=403 ;text=\"" + text + "\""}});
 }
 
 void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
@@ -758,8 +793,17 @@ void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
     cdr_answer(c.cdr);
     c.cdr_result = 200;
     // A call nobody hangs up (a phone that lost power, a provider that lost the BYE) ends after the
-    // longest call allowed, so that neither the call nor what it costs runs on forever.
-    schedule(h, kCallTimerMax, ++c.timer_gen[kCallTimerMax], config_.max_call_duration);
+    // longest call allowed, so that neither the call nor what it costs runs on forever; an international
+    // call also when the caller's minutes of the day are used up.
+    auto longest = std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_call_duration);
+    if (c.toll_ticket != 0 && services_.toll != nullptr) {
+        services_.toll->guard().answered(c.toll_ticket, unix_ms());
+        if (c.toll_max_s >= 0 && std::chrono::seconds(c.toll_max_s) < longest) {
+            longest = std::chrono::seconds(c.toll_max_s);
+            c.toll_cut = true;
+        }
+    }
+    schedule(h, kCallTimerMax, ++c.timer_gen[kCallTimerMax], longest);
     c.a_final_sent = true;
     c.a.confirmed = true;
     c.a.ok_tx = c.a_tx;
@@ -1043,7 +1087,7 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
     const auto limit = config_.timers.timeout();  // 64*T1
     if (timer == kCallTimerMax) {
         spdlog::info("call {} -> {}: longest call duration reached; ended", c.caller, c.callee);
-        if (c.cdr_reason.empty()) c.cdr_reason = "max duration";
+        if (c.cdr_reason.empty()) c.cdr_reason = c.toll_cut ? "international minutes used up" : "max duration";
         hang_up(h, c, -1);
         c.ended = true;
         maybe_free_call(h, c);

@@ -55,6 +55,13 @@ inline std::string client_key_text(std::string_view branch, std::string_view met
 }
 
 // 16 lowercase hex digits: our tags and B2BUA Call-IDs.
+// Unix time in milliseconds (call records, the toll-fraud guard).
+inline std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 inline std::string hex16(std::uint64_t v) {
     char t[17];
     std::snprintf(t, sizeof t, "%016llx", static_cast<unsigned long long>(v));
@@ -237,6 +244,9 @@ struct B2buaCall {
     std::string cdr;         // its call detail record (empty once ended, or when none is written)
     int cdr_result = 0;      // how it ended, for the record: the final status (200 when answered) ...
     std::string cdr_reason;  // ... and why
+    std::uint64_t toll_ticket = 0;  // the TollGuard's count of this outbound call (0: not counted)
+    std::int64_t toll_max_s = -1;   // the longest it may last by the caller's international minutes
+    bool toll_cut = false;          // the longest-call timer is the international minutes' limit
     bool cancelled = false;  // leg A cancelled
     bool ended = false;      // no more relaying: waiting only for the forks to finish
     std::array<std::uint32_t, 48> timer_gen{};

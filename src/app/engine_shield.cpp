@@ -143,26 +143,20 @@ std::string Engine::cdr_start(storage::CdrCall details) {
     std::snprintf(id, sizeof id, "%u-%llu-%08llx", static_cast<unsigned>(worker_),
                   static_cast<unsigned long long>(++cdr_counter_),
                   static_cast<unsigned long long>(new_tag() >> 32));
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = unix_ms();
     services_.cdr->submit(storage::CdrEvent::started(id, now, std::move(details)));
     return id;
 }
 
 void Engine::cdr_answer(const std::string& id) {
     if (services_.cdr == nullptr || id.empty()) return;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = unix_ms();
     services_.cdr->submit(storage::CdrEvent::answered(id, now));
 }
 
 void Engine::cdr_end(std::string& id, int result, std::string reason) {
     if (services_.cdr == nullptr || id.empty()) return;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = unix_ms();
     services_.cdr->submit(
         storage::CdrEvent::ended(std::exchange(id, std::string()), now, result, std::move(reason)));
 }

@@ -13,6 +13,7 @@
 #include "app/did_command.hpp"
 #include "app/forward_command.hpp"
 #include "app/registrations_command.hpp"
+#include "app/rights_command.hpp"
 #include "app/route_command.hpp"
 #include "app/run_command.hpp"
 #include "app/trunk_command.hpp"
@@ -126,6 +127,22 @@ int main(int argc, char** argv) {
            "--max-call-duration", ro.max_call_s,
            "Seconds a call through a trunk may last before the server hangs up both sides (default 14400)")
         ->check(CLI::Range(1.0, 604800.0));
+    run->add_option("--default-class", ro.toll.default_class,
+                    "Calling class of users without one of their own (`user rights EXT --class`): internal, "
+                    "local, national (default) or international")
+        ->check(CLI::IsMember({"internal", "local", "national", "international"}));
+    run->add_option("--country-code", ro.toll.country_code,
+                    "Our country calling code, e.g. 49: +49... and 0049... are national calls, others "
+                    "international (default: unknown, every +CC is international)")
+        ->type_name("CC");
+    run->add_option("--business-hours", ro.toll.business_hours,
+                    "Business hours in the server's local time, e.g. \"Mon-Fri 08:00-18:00, Sat 09:00-12:00\" "
+                    "(with --after-hours-group)")
+        ->type_name("SCHEDULE");
+    run->add_option("--after-hours-group", ro.toll.after_hours_group,
+                    "Outside --business-hours only members of this group (`user rights EXT --group G`) may "
+                    "call outside the company")
+        ->type_name("GROUP");
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option(
         "--tls-cert", ro.tls_cert,
@@ -139,6 +156,8 @@ int main(int argc, char** argv) {
 
     sw::app::UserCommand user_command;
     auto* user = sw::app::add_user_command(app, user_command);
+    sw::app::RightsCommand rights_command;
+    sw::app::add_rights_commands(*user, rights_command);
     sw::app::ForwardCommand forward_command;
     auto* forward = sw::app::add_forward_command(app, forward_command);
     sw::app::RegistrationsCommand registrations_command;
@@ -179,6 +198,13 @@ int main(int argc, char** argv) {
 
     if (*check) return sw::app::run_check_message(files, max_size, std::cout);
     if (*run) return sw::app::run_server(ro);
+    if (*user && rights_command.action != sw::app::RightsCommand::Action::None) {
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        return sw::app::run_rights_command(rights_command, static_cast<std::int64_t>(now_ms), std::cout,
+                                           std::cerr);
+    }
     if (*user) {
         sw::auth::OsRandom random;
         return sw::app::run_user_command(user_command, std::cin, std::cout, std::cerr, random);

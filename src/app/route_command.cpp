@@ -8,6 +8,7 @@
 #include "b2bua/dial_plan.hpp"
 #include "b2bua/trunk.hpp"
 #include "common/text.hpp"
+#include "security/calling_rights.hpp"
 #include "storage/sqlite/route_store.hpp"
 
 namespace sw::app {
@@ -54,8 +55,16 @@ int add_route(const RouteCommand& command, std::ostream& out, std::ostream& err)
     if (!valid_prepend(command.prepend))
         return fail(err, "--prepend " + command.prepend + ": only digits, * and # (and a leading +)",
                     kRefused);
+    std::string call_class;
+    if (!command.call_class.empty()) {
+        const auto cls = security::parse_class(command.call_class);
+        if (!cls || *cls == security::CallClass::Internal)
+            return fail(err, "--class " + command.call_class + ": local, national, international or premium",
+                        kRefused);
+        call_class = std::string(security::class_name(*cls));
+    }
     b2bua::DialRoute route{canonical_pattern(command.pattern), command.trunk, command.strip, command.prepend,
-                           command.priority};
+                           command.priority, call_class};
     auto db = open_database(command.data_dir);
     if (!db) return fail(err, db.error(), kStoreError);
     if (auto added = storage::SqliteRouteStore(**db).add(route); !added)
@@ -73,10 +82,10 @@ int list_routes(const RouteCommand& command, std::ostream& out, std::ostream& er
         out << "no routes\n";
         return kDone;
     }
-    std::vector<std::vector<std::string>> rows{{"PATTERN", "TRUNK", "STRIP", "PREPEND", "PRIORITY"}};
+    std::vector<std::vector<std::string>> rows{{"PATTERN", "TRUNK", "STRIP", "PREPEND", "PRIORITY", "CLASS"}};
     for (const auto& r : *routes)
         rows.push_back({r.pattern, r.trunk, std::to_string(r.strip), r.prepend.empty() ? "-" : r.prepend,
-                        std::to_string(r.priority)});
+                        std::to_string(r.priority), r.call_class.empty() ? "-" : r.call_class});
     print_table(out, rows);
     return kDone;
 }
@@ -128,10 +137,15 @@ CLI::App* add_route_command(CLI::App& app, RouteCommand& command) {
                     "Order among equally specific patterns, lowest first, 0 to 1000 (default 10)")
         ->check(CLI::Range(0, 1000))
         ->type_name("P");
+    add->add_option("--class", command.call_class,
+                    "What kind of numbers the route carries, for users' calling rights: local, national, "
+                    "international or premium (default: judged from each number: +CC or 00CC "
+                    "international, 0... national, else local)")
+        ->type_name("CLASS");
     add_data_dir(*add, command);
     add->callback([&] { command.action = Action::Add; });
 
-    auto* list = sub->add_subcommand("list", "Every route: pattern, trunk, strip, prepend, priority");
+    auto* list = sub->add_subcommand("list", "Every route: pattern, trunk, strip, prepend, priority, class");
     add_data_dir(*list, command);
     list->callback([&] { command.action = Action::List; });
 

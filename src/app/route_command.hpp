@@ -21,6 +21,7 @@ struct RouteCommand {
     std::uint32_t strip = 0;
     std::string prepend;
     int priority = 10;
+    std::string call_class;  // add --class; empty: judged from the number
 };
 
 CLI::App* add_route_command(CLI::App& app, RouteCommand& command);

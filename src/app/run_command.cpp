@@ -31,6 +31,7 @@
 #include "storage/sqlite/binding_store.hpp"
 #include "storage/sqlite/cdr_store.hpp"
 #include "storage/sqlite/forward_store.hpp"
+#include "storage/sqlite/rights_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "transport/tls_context.hpp"
 
@@ -362,8 +363,31 @@ int run_server(const RunOptions& options) {
     } else {
         spdlog::error("bans: {}", saved.error());
     }
+    // The toll-fraud guard: calling rights from the store, a detector that learned from the call records.
+    if (auto ok = check_toll_options(options.toll); !ok) {
+        spdlog::error("{}", ok.error());
+        return 2;
+    }
+    TollPolicy toll(options.toll);
+    storage::SqliteRightsStore rights_store(*store->db);
+    auto load_rights = [&] {
+        auto rows = rights_store.load_all();
+        if (!rows) {
+            spdlog::error("calling rights: {}", rows.error());
+            return false;
+        }
+        toll.set_rights(*rows);
+        return true;
+    };
+    if (!load_rights()) return 2;
+    if (options.toll.history_days > 0) {
+        const std::size_t learned = learn_from_records(toll, **cdr_db, clock.now_s() * 1000, options.toll.history_days);
+        spdlog::info("toll-fraud detector: learned from {} outbound calls of the last {} days", learned,
+                     options.toll.history_days);
+    }
     Services services{&authenticator, &registrar, &writer, &clock, &router,
                       &self,          {},         nullptr, &bans,  &auth_guard};
+    services.toll = &toll;
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).
     asio::io_context control;
@@ -463,6 +487,7 @@ int run_server(const RunOptions& options) {
             auto fresh_trunks = load_trunks();
             if (fresh_trunks) load_access(*fresh_trunks);
             if (auto rows = ban_store.load_all()) bans.merge(*rows, clock.now_s());  // `sipwarden ban` edits
+            load_rights();  // `sipwarden user rights|suspend|unsuspend`
             for (auto& w : workers) {
                 asio::post(w->io, [e = w->engine.get(), fresh_forwards, fresh_aliases, fresh_trunks] {
                     if (fresh_forwards) e->set_forwards(fresh_forwards);
@@ -498,6 +523,8 @@ int run_server(const RunOptions& options) {
             }
         }
         const std::int64_t now = clock.now_s();
+        // The detector's alerts: logged, stored as events, suspensions written (this connection too).
+        store_alerts(toll, rights_store);
         // Bans made by the workers reach the store (on this connection: its writes do not wake the poll).
         if (bans.change_count() != seen_bans) {
             seen_bans = bans.change_count();
@@ -531,7 +558,8 @@ int run_server(const RunOptions& options) {
     for (auto& w : workers) {
         if (w->thread.joinable()) w->thread.join();
     }
-    // Bans made in the last moments reach the store too (they survive the restart).
+    // Alerts and bans of the last moments reach the store too (they survive the restart).
+    store_alerts(toll, rights_store);
     if (auto w = bans.take_writes(); !ban_store.apply(w))
         spdlog::warn("bans: the last changes were not stored");
     EngineCounters c;

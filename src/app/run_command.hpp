@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "app/toll_setup.hpp"
+
 namespace sw::app {
 
 struct RunOptions {
@@ -41,8 +43,9 @@ struct RunOptions {
     // treated as scanners besides the built-in list, and the packet rate allowed per source.
     std::vector<std::string> allow_networks{"127.0.0.1/32", "::1/128"};
     std::vector<std::string> scanner_agents;
-    double max_requests_per_second =
-        200;  // PEM CAs that sign TLS trunks' certificates; empty: the system's store
+    double max_requests_per_second = 200;
+    // Calling rights, limits and the toll-fraud detector ([calling], [limits], [detector]).
+    TollOptions toll;
 };
 
 int run_server(const RunOptions& options);

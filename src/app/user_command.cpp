@@ -14,6 +14,7 @@
 #include "auth/password_policy.hpp"
 #include "common/text.hpp"
 #include "storage/sqlite/alias_store.hpp"
+#include "storage/sqlite/rights_store.hpp"
 #include "storage/sqlite/user_store.hpp"
 #include "storage/user_rules.hpp"
 
@@ -158,6 +159,10 @@ int change_user(const UserCommand& command, std::ostream& out, std::ostream& err
     const bool enable = command.action == Action::Enable;
     auto done = remove ? users.remove(command.name) : users.set_enabled(command.name, enable);
     if (!done) return store_error(err, done.error());
+    // A user added again later under the same name starts with the defaults, not the old rights.
+    if (remove)
+        if (auto gone = storage::SqliteRightsStore(**db).remove(command.name); !gone)
+            return store_error(err, gone.error());
     out << (remove ? "removed" : enable ? "enabled" : "disabled") << " user " << command.name << "\n";
     return kDone;
 }

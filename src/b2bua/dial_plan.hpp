@@ -28,6 +28,9 @@ struct DialRoute {
     std::uint32_t strip = 0;  // leading characters removed from the dialled number
     std::string prepend;      // then put in front (digits, + * #)
     int priority = 10;        // lower first among equally specific patterns
+    // The class of the numbers it carries for the toll-fraud guard (security/calling_rights.hpp):
+    // "local", "national", "international", "premium"; empty: the number's own form decides.
+    std::string call_class;
 };
 
 // Why a pattern is not valid, or empty when it is.

@@ -103,6 +103,7 @@ struct Admission {
 class TollGuard {
 public:
     TollGuard(CallLimits defaults, DetectorConfig detector);
+    ~TollGuard();
 
     // Replaces the history-learned baselines (call at start, before traffic; calls older than the
     // detection windows).

@@ -12,7 +12,7 @@ Status SqliteRouteStore::add(const b2bua::DialRoute& r) {
     if (!trunk) return sw::unexpected(what + trunk.error());
     if (!*trunk) return sw::unexpected("no such trunk " + r.trunk);
     auto stmt = db_.prepare(
-        "INSERT INTO routes(pattern, trunk, strip, prepend, priority) VALUES(?1, ?2, ?3, ?4, ?5) "
+        "INSERT INTO routes(pattern, trunk, strip, prepend, priority, class) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
         "ON CONFLICT(pattern, trunk) DO NOTHING");
     if (!stmt) return sw::unexpected(what + stmt.error());
     stmt->bind_text(1, r.pattern);
@@ -20,6 +20,7 @@ Status SqliteRouteStore::add(const b2bua::DialRoute& r) {
     stmt->bind_int64(3, r.strip);
     stmt->bind_text(4, r.prepend);
     stmt->bind_int64(5, r.priority);
+    stmt->bind_text(6, r.call_class);
     if (auto done = stmt->run(); !done) return sw::unexpected(what + done.error());
     if (db_.changes() == 0) return sw::unexpected("route " + r.pattern + " via " + r.trunk + " exists");
     if (auto committed = tx->commit(); !committed) return sw::unexpected(what + committed.error());
@@ -41,7 +42,8 @@ Status SqliteRouteStore::remove(std::string_view pattern, std::optional<std::str
 
 sw::Result<std::vector<b2bua::DialRoute>, std::string> SqliteRouteStore::load_all() {
     auto stmt = db_.prepare(
-        "SELECT pattern, trunk, strip, prepend, priority FROM routes ORDER BY pattern, priority, trunk");
+        "SELECT pattern, trunk, strip, prepend, priority, class FROM routes ORDER BY pattern, priority, "
+        "trunk");
     if (!stmt) return sw::unexpected("loading routes: " + stmt.error());
     std::vector<b2bua::DialRoute> out;
     while (true) {
@@ -50,7 +52,8 @@ sw::Result<std::vector<b2bua::DialRoute>, std::string> SqliteRouteStore::load_al
         if (!*row) break;
         out.push_back(b2bua::DialRoute{stmt->column_text(0), stmt->column_text(1),
                                        static_cast<std::uint32_t>(stmt->column_int64(2)),
-                                       stmt->column_text(3), static_cast<int>(stmt->column_int64(4))});
+                                       stmt->column_text(3), static_cast<int>(stmt->column_int64(4)),
+                                       stmt->column_text(5)});
     }
     return out;
 }

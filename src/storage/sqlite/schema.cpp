@@ -132,7 +132,42 @@ CREATE TABLE acl(
 );
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations{kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+// Version 6: the toll-fraud guard (issue 7 parts 4-5). calling_rights: one row per user who has rights,
+// limits or a suspension of their own (a user without a row has the server's defaults): class '' is the
+// server's default class; a limit of -1 the server's default, 0 none. Lists are comma-separated.
+// fraud_events: what the detector flagged and what was done (for `sipwarden user alerts` and, later, the
+// admin interface). routes.class: the class of the numbers a route carries ('' : the number decides).
+constexpr std::string_view kVersion6 = R"sql(
+CREATE TABLE calling_rights(
+    user             TEXT PRIMARY KEY NOT NULL CHECK (user <> ''),
+    class            TEXT NOT NULL DEFAULT ''
+                     CHECK (class IN ('', 'internal', 'local', 'national', 'international')),
+    premium          INTEGER NOT NULL DEFAULT 0 CHECK (premium IN (0, 1)),
+    allowed_prefixes TEXT NOT NULL DEFAULT '' CHECK (allowed_prefixes NOT GLOB '*[^0-9,]*'),
+    groups           TEXT NOT NULL DEFAULT '',
+    max_concurrent   INTEGER NOT NULL DEFAULT -1 CHECK (max_concurrent >= -1),
+    per_minute       INTEGER NOT NULL DEFAULT -1 CHECK (per_minute >= -1),
+    per_hour         INTEGER NOT NULL DEFAULT -1 CHECK (per_hour >= -1),
+    intl_minutes     INTEGER NOT NULL DEFAULT -1 CHECK (intl_minutes >= -1),
+    suspended        INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+    suspended_reason TEXT NOT NULL DEFAULT '',
+    suspended_at     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE fraud_events(
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    user    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    detail  TEXT NOT NULL DEFAULT '',
+    action  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX fraud_events_by_time ON fraud_events(time_ms);
+ALTER TABLE routes ADD COLUMN class TEXT NOT NULL DEFAULT ''
+    CHECK (class IN ('', 'local', 'national', 'international', 'premium'));
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations{kVersion1, kVersion2, kVersion3,
+                                                      kVersion4, kVersion5, kVersion6};
 
 }  // namespace
 
