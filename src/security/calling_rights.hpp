@@ -88,8 +88,8 @@ struct Destination {
 };
 
 // Classifies `number` (normalized, as sent to the trunk) for a route of class `route_class` (nullopt:
-// the number decides). Emergency numbers (exact match of plan.emergency, with or without a national or
-// international form) are Local and emergency. A number with our own country code is National; one whose
+// the number decides). Emergency numbers (an exact match of plan.emergency, whatever the route: "112", not
+// "+49112" nor "0112") are Local and emergency. A number with our own country code is National; one whose
 // E.164 form matches a premium entry of `list` is Premium unless the route says Premium anyway.
 // The returned Destination points into `list` (keep it alive).
 Destination classify(std::string_view number, std::optional<CallClass> route_class, const NumberingPlan& plan,
@@ -133,7 +133,7 @@ struct RightsVerdict {
     bool allowed = true;
     std::string reason;   // when refused: for the 403's Reason header and the log, e.g.
                           // "international calls not allowed for this user", "high-risk destination
-                          // 881 (international networks)", "outside business hours"
+                          // 882 (international networks)", "outside business hours"
     std::string verdict;  // for the CDR: "allowed", "emergency", "refused: class", "refused: high-risk",
                           // "refused: premium", "refused: after hours"
 };
