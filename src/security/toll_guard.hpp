@@ -27,6 +27,9 @@
 //
 // Thread: thread-safe; every worker calls admit/answered/ended, the control loop calls learn,
 // set_suspended and take_alerts. One mutex per stripe of users (kStripes); a ticket names its stripe.
+// Lock order: a stripe's mutex, then the alerts' mutex (admit raises an alert under its stripe lock);
+// never the other way round, and never two stripes at once. The control loop records the suspensions of
+// the alerts it takes before it next calls set_suspended (else that call would lift them again).
 #pragma once
 
 #include <array>
@@ -43,10 +46,10 @@
 namespace sw::security {
 
 struct CallLimits {
-    int max_concurrent = 4;          // external calls at once
-    int per_minute = 10;             // external call attempts admitted within any 60 s
-    int per_hour = 60;               // ... within any 3600 s
-    int international_minutes = 120; // international minutes per day
+    int max_concurrent = 4;           // external calls at once
+    int per_minute = 10;              // external call attempts admitted within any 60 s
+    int per_hour = 60;                // ... within any 3600 s
+    int international_minutes = 120;  // international minutes per day
     // <= 0 in any field: no limit of that kind.
 };
 
@@ -59,7 +62,10 @@ struct DetectorConfig {
     int new_countries = 3;  // distinct never-seen countries within an hour
     int off_hours_min = 5;
     double off_hours_factor = 5.0;
-    std::size_t max_recent = 512;  // recent calls remembered per user
+    // Recent calls remembered per user; at least the user's per_hour and per_minute limits, so that those
+    // windows stay exact. A burst above it cannot be seen.
+    std::size_t max_recent = 512;
+    // <= 0 in burst_window_s, burst_min, new_countries or off_hours_min: that kind is not detected.
 };
 
 // One external call as the guard sees it (the engine classifies it first: calling_rights.hpp).
@@ -67,7 +73,7 @@ struct ExternalCall {
     std::string user;
     std::string country;  // country calling code, empty if unknown (a local or national number)
     bool international = false;
-    bool off_hours = false;  // outside business hours (or at night without a schedule)
+    bool off_hours = false;    // outside business hours (or at night without a schedule)
     std::int64_t time_ms = 0;  // Unix ms
     std::int64_t day = 0;      // the caller's local calendar day (any day number; it changes at midnight)
 };
@@ -90,7 +96,8 @@ struct Alert {
 
 struct Admission {
     bool allowed = false;
-    std::string reason;   // when refused: "suspended (burst: ...)", "limit: 4 concurrent external calls", ...
+    std::string reason;   // when refused: "external calls suspended (burst: ...)", "limit: 4 concurrent
+                          // external calls", ...
     std::string verdict;  // for the CDR: "allowed", "flagged: burst", "refused: suspended",
                           // "refused: limit concurrent", "refused: limit per minute", "refused: limit per
                           // hour", "refused: limit international minutes"
@@ -103,7 +110,9 @@ struct Admission {
 class TollGuard {
 public:
     TollGuard(CallLimits defaults, DetectorConfig detector);
-    ~TollGuard();
+    ~TollGuard();  // out of line: Stripe is complete only in toll_guard.cpp
+    TollGuard(const TollGuard&) = delete;
+    TollGuard& operator=(const TollGuard&) = delete;
 
     // Replaces the history-learned baselines (call at start, before traffic; calls older than the
     // detection windows).
@@ -130,14 +139,30 @@ public:
 
 private:
     static constexpr std::size_t kStripes = 8;
+    // Implementation defined in toll_guard.cpp.
     struct UserState;
     struct Stripe;
-    // Implementation defined in toll_guard.cpp.
+    struct Finding;
+    // A suspension by an alert that take_alerts has not handed out yet (set_suspended leaves it alone).
+    struct PendingAlert {
+        std::string user;
+        std::uint64_t seq = 0;
+    };
+
+    std::size_t stripe_index(std::string_view user) const;
+    // Refused by a limit, or allowed (no ticket yet) with its max_duration_s.
+    Admission check_limits(const UserState& u, const ExternalCall& call) const;
+    // Queues the alerts of `findings` (stripe lock held; takes alerts_mu_ after it) and, with
+    // suspend_on_alert, suspends the user.
+    void raise_alerts(UserState& u, const ExternalCall& call, const std::vector<Finding>& findings);
+
     std::array<std::unique_ptr<Stripe>, kStripes> stripes_;
     CallLimits defaults_;
     DetectorConfig detector_;
-    mutable std::mutex alerts_mu_;
+    mutable std::mutex alerts_mu_;  // guards the three below; taken after a stripe's, never before
     std::vector<Alert> alerts_;
+    std::vector<PendingAlert> pending_;
+    std::uint64_t alert_seq_ = 0;
 };
 
 }  // namespace sw::security
