@@ -267,7 +267,7 @@ void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport:
     spdlog::warn("call {} -> {} refused (403): {} [from {}]", d.caller, first.number, toll.reason,
                  source_text(from));
     storage::CdrCall rec{d.caller,
-                         first.number,
+                         b2bua::normalize_number(d.callee),  // as for the calls that go out
                          d.callee,
                          storage::CdrDirection::Outbound,
                          first.route.trunk,

@@ -168,6 +168,7 @@ TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
     o.detector.burst_min = 2;
     o.limits.per_minute = 0;
     TollPolicy policy(o);
+    ASSERT_TRUE(store.put(row("206", "international")));
     policy.set_rights({row("206", "international")});
     std::vector<TollDecision> seen;
     for (int i = 0; i < 3; ++i)

@@ -103,7 +103,7 @@ TEST_F(TrunkTablesTest, LoadsAllThreeTablesWithPasswordsOpened) {
     storage::SqliteTrunkStore trunks(*db_);
     ASSERT_TRUE(trunks.add(trunk("p1", "Pa55-one", *key)));
     ASSERT_TRUE(trunks.add(trunk("p2", "", *key)));
-    ASSERT_TRUE(storage::SqliteRouteStore(*db_).add({"0Z.", "p1", 1, "+49", 10}));
+    ASSERT_TRUE(storage::SqliteRouteStore(*db_).add({"0Z.", "p1", 1, "+49", 10, ""}));
     ASSERT_TRUE(storage::SqliteDidStore(*db_).add({"+4930100", "201"}));
 
     auto tables = load_trunk_tables(*db_, folder_of(dir_));

@@ -77,11 +77,11 @@ TEST(DialPattern, ErrorsNameTheFault) {
 
 TEST(DialPlan, MostFixedPositionsFirstThenMostLiteralsThenPriority) {
     const DialPlan plan({
-        {"0.", "any-zero", 0, "", 10},
-        {"0049.", "germany", 0, "", 10},
-        {"00XX.", "intl", 0, "", 10},
-        {"00ZX.", "intl-z", 0, "", 10},
-        {"!", "fallback", 0, "", 1},
+        {"0.", "any-zero", 0, "", 10, ""},
+        {"0049.", "germany", 0, "", 10, ""},
+        {"00XX.", "intl", 0, "", 10, ""},
+        {"00ZX.", "intl-z", 0, "", 10, ""},
+        {"!", "fallback", 0, "", 1, ""},
     });
     // "0049." and "00XX." and "00ZX." have 4 fixed positions; "0049." has 4 literals, the others 2.
     // "00XX." and "00ZX." tie on both and have equal priority: they keep their order.
@@ -95,18 +95,18 @@ TEST(DialPlan, MostFixedPositionsFirstThenMostLiteralsThenPriority) {
 
 TEST(DialPlan, PriorityBreaksTiesBetweenEquallySpecificRoutes) {
     const DialPlan plan({
-        {"+49.", "expensive", 0, "", 20},
-        {"+49.", "cheap", 0, "", 5},
-        {"+4X.", "other", 0, "", 1},
+        {"+49.", "expensive", 0, "", 20, ""},
+        {"+49.", "cheap", 0, "", 5, ""},
+        {"+4X.", "other", 0, "", 1, ""},
     });
     EXPECT_EQ(trunks_of(plan.match("+4930123")), (std::vector<std::string>{"cheap", "expensive", "other"}));
 }
 
 TEST(DialPlan, StripThenPrependAndNormalizeTheDialledNumber) {
     const DialPlan plan({
-        {"0Z.", "national", 1, "+49", 10},
-        {"00.", "intl", 2, "+", 10},
-        {"*.", "service", 1, "", 10},
+        {"0Z.", "national", 1, "+49", 10, ""},
+        {"00.", "intl", 2, "+", 10, ""},
+        {"*.", "service", 1, "", 10, ""},
     });
     auto national = plan.match("030 1234-56");
     ASSERT_EQ(national.size(), 1u);

@@ -138,7 +138,7 @@ TEST_F(TrunkStoreTest, AddRefusesATakenNameAndTheTableChecksRefuseBadRows) {
 TEST_F(TrunkStoreTest, RemoveIsRefusedWhileRoutesUseTheTrunk) {
     ASSERT_TRUE(trunks_->add(trunk("p1")));
     ASSERT_TRUE(trunks_->add(trunk("p2")));
-    ASSERT_TRUE(routes_->add({"0Z.", "p1", 1, "+49", 10}));
+    ASSERT_TRUE(routes_->add({"0Z.", "p1", 1, "+49", 10, ""}));
     auto refused = trunks_->remove("p1");
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), "routes use trunk p1");
@@ -179,17 +179,17 @@ TEST_F(TrunkStoreTest, StatusIsReplacedAndGoesWithItsTrunk) {
 TEST_F(TrunkStoreTest, RoutesNeedAnExistingTrunkAndANewPatternTrunkPair) {
     ASSERT_TRUE(trunks_->add(trunk("p1")));
     ASSERT_TRUE(trunks_->add(trunk("p2")));
-    auto unknown = routes_->add({"00.", "nobody", 0, "", 10});
+    auto unknown = routes_->add({"00.", "nobody", 0, "", 10, ""});
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error(), "no such trunk nobody");
 
-    ASSERT_TRUE(routes_->add({"00.", "p2", 2, "+", 20}));
-    ASSERT_TRUE(routes_->add({"00.", "p1", 0, "", 5}));
-    ASSERT_TRUE(routes_->add({"0Z.", "p1", 1, "+49", 10}));
-    auto duplicate = routes_->add({"00.", "p1", 0, "", 7});
+    ASSERT_TRUE(routes_->add({"00.", "p2", 2, "+", 20, ""}));
+    ASSERT_TRUE(routes_->add({"00.", "p1", 0, "", 5, ""}));
+    ASSERT_TRUE(routes_->add({"0Z.", "p1", 1, "+49", 10, ""}));
+    auto duplicate = routes_->add({"00.", "p1", 0, "", 7, ""});
     ASSERT_FALSE(duplicate);
     EXPECT_EQ(duplicate.error(), "route 00. via p1 exists");
-    EXPECT_FALSE(routes_->add({"0X.", "p1", 0, "4x", 10}));  // CHECK on prepend
+    EXPECT_FALSE(routes_->add({"0X.", "p1", 0, "4x", 10, ""}));  // CHECK on prepend
 
     const auto all = all_routes();
     ASSERT_EQ(all.size(), 3u);
@@ -207,9 +207,9 @@ TEST_F(TrunkStoreTest, RoutesNeedAnExistingTrunkAndANewPatternTrunkPair) {
 TEST_F(TrunkStoreTest, RouteRemoveOneTrunkOrAllOfThePattern) {
     ASSERT_TRUE(trunks_->add(trunk("p1")));
     ASSERT_TRUE(trunks_->add(trunk("p2")));
-    ASSERT_TRUE(routes_->add({"00.", "p1", 0, "", 10}));
-    ASSERT_TRUE(routes_->add({"00.", "p2", 0, "", 20}));
-    ASSERT_TRUE(routes_->add({"0Z.", "p2", 0, "", 10}));
+    ASSERT_TRUE(routes_->add({"00.", "p1", 0, "", 10, ""}));
+    ASSERT_TRUE(routes_->add({"00.", "p2", 0, "", 20, ""}));
+    ASSERT_TRUE(routes_->add({"0Z.", "p2", 0, "", 10, ""}));
 
     auto wrong = routes_->remove("00.", std::string_view("p3"));
     ASSERT_FALSE(wrong);
@@ -217,7 +217,7 @@ TEST_F(TrunkStoreTest, RouteRemoveOneTrunkOrAllOfThePattern) {
     ASSERT_TRUE(routes_->remove("00.", std::string_view("p1")));
     EXPECT_EQ(all_routes().size(), 2u);
     ASSERT_TRUE(trunks_->add(trunk("p3")));
-    ASSERT_TRUE(routes_->add({"00.", "p3", 0, "", 30}));
+    ASSERT_TRUE(routes_->add({"00.", "p3", 0, "", 30, ""}));
     ASSERT_TRUE(routes_->remove("00.", std::nullopt));
     const auto left = all_routes();
     ASSERT_EQ(left.size(), 1u);
