@@ -99,10 +99,10 @@ expect_rc 1 "--prepend" sw route add 1. --trunk sipgate --prepend 4+9
 expect_rc 2 "--trunk" sw route add 1.
 sw route list || fail "route list"
 list=$(cat "$tmp/out")
-echo "$list" | grep -Eq '^PATTERN +TRUNK +STRIP +PREPEND +PRIORITY$' || fail "route list header: $list"
-[ "$(echo "$list" | sed -n 2p | tr -s ' ')" = "00X. gw6 2 + 5" ] || fail "route list order: $list"
-[ "$(echo "$list" | sed -n 3p | tr -s ' ')" = "00X. sipgate 0 - 20" ] || fail "route list order: $list"
-[ "$(echo "$list" | sed -n 4p | tr -s ' ')" = "0Z. sipgate 1 +49 10" ] || fail "route list order: $list"
+echo "$list" | grep -Eq '^PATTERN +TRUNK +STRIP +PREPEND +PRIORITY +CLASS$' || fail "route list header: $list"
+[ "$(echo "$list" | sed -n 2p | tr -s ' ')" = "00X. gw6 2 + 5 -" ] || fail "route list order: $list"
+[ "$(echo "$list" | sed -n 3p | tr -s ' ')" = "00X. sipgate 0 - 20 -" ] || fail "route list order: $list"
+[ "$(echo "$list" | sed -n 4p | tr -s ' ')" = "0Z. sipgate 1 +49 10 -" ] || fail "route list order: $list"
 
 expect_rc 1 "routes use trunk sipgate" sw trunk remove sipgate
 sw trunk list
