@@ -56,37 +56,62 @@ sw::Result<bool, std::string> load_toll_table(const std::string& path, const std
         sw::Result<bool, std::string> r = true;
         const std::string name(k.str());
         if (section == "calling") {
-            if (name == "default_class") r = text(o.default_class);
-            else if (name == "country_code") r = text(o.country_code);
-            else if (name == "international_prefix") r = text(o.international_prefix);
-            else if (name == "national_prefix") r = text(o.national_prefix);
-            else if (name == "emergency_numbers") r = strings(o.emergency);
-            else if (name == "high_risk_prefixes") r = strings(o.high_risk_add);
-            else if (name == "premium_prefixes") r = strings(o.premium_add);
-            else if (name == "not_high_risk") r = strings(o.high_risk_remove);
-            else if (name == "business_hours") r = text(o.business_hours);
-            else if (name == "after_hours_group") r = text(o.after_hours_group);
-            else if (name == "history_days") r = whole(0, 365, o.history_days);
-            else return bad(path, key, "unknown setting");
+            if (name == "default_class")
+                r = text(o.default_class);
+            else if (name == "country_code")
+                r = text(o.country_code);
+            else if (name == "international_prefix")
+                r = text(o.international_prefix);
+            else if (name == "national_prefix")
+                r = text(o.national_prefix);
+            else if (name == "emergency_numbers")
+                r = strings(o.emergency);
+            else if (name == "high_risk_prefixes")
+                r = strings(o.high_risk_add);
+            else if (name == "premium_prefixes")
+                r = strings(o.premium_add);
+            else if (name == "not_high_risk")
+                r = strings(o.high_risk_remove);
+            else if (name == "business_hours")
+                r = text(o.business_hours);
+            else if (name == "after_hours_group")
+                r = text(o.after_hours_group);
+            else if (name == "history_days")
+                r = whole(0, 365, o.history_days);
+            else
+                return bad(path, key, "unknown setting");
         } else if (section == "limits") {
-            if (name == "max_concurrent") r = whole(0, 100000, o.limits.max_concurrent);
-            else if (name == "per_minute") r = whole(0, 100000, o.limits.per_minute);
-            else if (name == "per_hour") r = whole(0, 1000000, o.limits.per_hour);
-            else if (name == "international_minutes") r = whole(0, 144000, o.limits.international_minutes);
-            else return bad(path, key, "unknown setting");
+            if (name == "max_concurrent")
+                r = whole(0, 100000, o.limits.max_concurrent);
+            else if (name == "per_minute")
+                r = whole(0, 100000, o.limits.per_minute);
+            else if (name == "per_hour")
+                r = whole(0, 1000000, o.limits.per_hour);
+            else if (name == "international_minutes")
+                r = whole(0, 144000, o.limits.international_minutes);
+            else
+                return bad(path, key, "unknown setting");
         } else {
-            if (name == "enabled") r = flag(o.detector.enabled);
-            else if (name == "suspend") r = flag(o.detector.suspend_on_alert);
+            if (name == "enabled")
+                r = flag(o.detector.enabled);
+            else if (name == "suspend")
+                r = flag(o.detector.suspend_on_alert);
             else if (name == "burst_window") {
                 int s = 0;
                 r = whole(60, 86400, s);
                 o.detector.burst_window_s = s;
-            } else if (name == "burst_min") r = whole(1, 100000, o.detector.burst_min);
-            else if (name == "burst_factor") r = factor(o.detector.burst_factor);
-            else if (name == "new_countries") r = whole(1, 300, o.detector.new_countries);
-            else if (name == "off_hours_min") r = whole(1, 100000, o.detector.off_hours_min);
-            else if (name == "off_hours_factor") r = factor(o.detector.off_hours_factor);
-            else return bad(path, key, "unknown setting");
+            } else if (name == "burst_min")
+                r = whole(1, 100000, o.detector.burst_min);
+            else if (name == "burst_factor")
+                r = factor(o.detector.burst_factor);
+            else if (name == "new_countries")
+                r = whole(1, 300, o.detector.new_countries);
+            else if (name == "off_hours_min")
+                r = whole(1, 100000, o.detector.off_hours_min);
+            else if (name == "off_hours_factor")
+                r = factor(o.detector.off_hours_factor);
+            else
+                return bad(path, key, "unknown setting");
         }
         if (!r) return r;
     }

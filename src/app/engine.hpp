@@ -240,8 +240,8 @@ private:
     std::optional<transport::Peer> peer_for_trunk(const b2bua::Trunk& t) const;
     // An INVITE for a number outside the company (Decision::Kind::External): out through the dial plan.
     // 403 with a Reason for an outbound call the toll-fraud guard refused, logged and recorded.
-    void refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from, const proxy::Decision& d,
-                         const b2bua::DialChoice& first, const TollDecision& toll);
+    void refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from,
+                         const proxy::Decision& d, const b2bua::DialChoice& first, const TollDecision& toll);
     void start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
                              const proxy::Decision& d);
     // An INVITE from a trunk: to the extension its DID names.

@@ -177,7 +177,8 @@ void Engine::free_call(Handle h) {
         auto it = calls_by_dialog_.find(k);
         if (it != calls_by_dialog_.end() && it->second.call == h) calls_by_dialog_.erase(it);
     }
-    if (c->toll_ticket != 0 && services_.toll != nullptr) services_.toll->guard().ended(c->toll_ticket, unix_ms());
+    if (c->toll_ticket != 0 && services_.toll != nullptr)
+        services_.toll->guard().ended(c->toll_ticket, unix_ms());
     if (!c->cdr.empty())
         cdr_end(c->cdr, c->cdr_result != 0 ? c->cdr_result : 500,
                 c->cdr_reason.empty() ? "ended" : c->cdr_reason);
@@ -262,7 +263,8 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
 }
 
 void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from,
-                             const proxy::Decision& d, const b2bua::DialChoice& first, const TollDecision& toll) {
+                             const proxy::Decision& d, const b2bua::DialChoice& first,
+                             const TollDecision& toll) {
     // Logged once per attempt (a phone retransmitting the INVITE reaches the transaction, not this).
     spdlog::warn("call {} -> {} refused (403): {} [from {}]", d.caller, first.number, toll.reason,
                  source_text(from));
@@ -1087,7 +1089,8 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
     const auto limit = config_.timers.timeout();  // 64*T1
     if (timer == kCallTimerMax) {
         spdlog::info("call {} -> {}: longest call duration reached; ended", c.caller, c.callee);
-        if (c.cdr_reason.empty()) c.cdr_reason = c.toll_cut ? "international minutes used up" : "max duration";
+        if (c.cdr_reason.empty())
+            c.cdr_reason = c.toll_cut ? "international minutes used up" : "max duration";
         hang_up(h, c, -1);
         c.ended = true;
         maybe_free_call(h, c);

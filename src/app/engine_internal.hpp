@@ -241,14 +241,14 @@ struct B2buaCall {
     std::uint32_t b_cseq = 0;
     std::string b_call_id;
     std::string b_tag;
-    std::string cdr;         // its call detail record (empty once ended, or when none is written)
-    int cdr_result = 0;      // how it ended, for the record: the final status (200 when answered) ...
-    std::string cdr_reason;  // ... and why
+    std::string cdr;                // its call detail record (empty once ended, or when none is written)
+    int cdr_result = 0;             // how it ended, for the record: the final status (200 when answered) ...
+    std::string cdr_reason;         // ... and why
     std::uint64_t toll_ticket = 0;  // the TollGuard's count of this outbound call (0: not counted)
     std::int64_t toll_max_s = -1;   // the longest it may last by the caller's international minutes
     bool toll_cut = false;          // the longest-call timer is the international minutes' limit
-    bool cancelled = false;  // leg A cancelled
-    bool ended = false;      // no more relaying: waiting only for the forks to finish
+    bool cancelled = false;         // leg A cancelled
+    bool ended = false;             // no more relaying: waiting only for the forks to finish
     std::array<std::uint32_t, 48> timer_gen{};
 };
 

@@ -135,9 +135,10 @@ int main(int argc, char** argv) {
                     "Our country calling code, e.g. 49: +49... and 0049... are national calls, others "
                     "international (default: unknown, every +CC is international)")
         ->type_name("CC");
-    run->add_option("--business-hours", ro.toll.business_hours,
-                    "Business hours in the server's local time, e.g. \"Mon-Fri 08:00-18:00, Sat 09:00-12:00\" "
-                    "(with --after-hours-group)")
+    run->add_option(
+           "--business-hours", ro.toll.business_hours,
+           "Business hours in the server's local time, e.g. \"Mon-Fri 08:00-18:00, Sat 09:00-12:00\" "
+           "(with --after-hours-group)")
         ->type_name("SCHEDULE");
     run->add_option("--after-hours-group", ro.toll.after_hours_group,
                     "Outside --business-hours only members of this group (`user rights EXT --group G`) may "

@@ -56,13 +56,14 @@ void show(std::ostream& out, const storage::RightsRecord& r) {
     out << "user " << r.user << "\n"
         << "  class: " << (r.call_class.empty() ? "default" : r.call_class) << "\n"
         << "  premium: " << (r.premium ? "allowed" : "no") << "\n"
-        << "  allowed high-risk prefixes: " << (r.allowed_prefixes.empty() ? "-" : storage::join_list(r.allowed_prefixes))
-        << "\n"
+        << "  allowed high-risk prefixes: "
+        << (r.allowed_prefixes.empty() ? "-" : storage::join_list(r.allowed_prefixes)) << "\n"
         << "  groups: " << (r.groups.empty() ? "-" : storage::join_list(r.groups)) << "\n"
-        << "  limits: concurrent " << limit_text(r.max_concurrent) << ", per minute " << limit_text(r.per_minute)
-        << ", per hour " << limit_text(r.per_hour) << ", international minutes per day "
-        << limit_text(r.intl_minutes) << "\n"
-        << "  external calls: " << (r.suspended ? "SUSPENDED (" + r.suspended_reason + ")" : "allowed") << "\n";
+        << "  limits: concurrent " << limit_text(r.max_concurrent) << ", per minute "
+        << limit_text(r.per_minute) << ", per hour " << limit_text(r.per_hour)
+        << ", international minutes per day " << limit_text(r.intl_minutes) << "\n"
+        << "  external calls: " << (r.suspended ? "SUSPENDED (" + r.suspended_reason + ")" : "allowed")
+        << "\n";
 }
 
 sw::Result<bool, std::string> user_exists(storage::Database& db, const std::string& name) {
@@ -76,18 +77,22 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
     if (!c.call_class.empty() && c.call_class != "default") {
         const auto parsed = security::parse_class(c.call_class);
         if (!parsed || *parsed == security::CallClass::Premium)
-            return fail(err, "--class " + c.call_class + ": internal, local, national, international or default",
+            return fail(err,
+                        "--class " + c.call_class + ": internal, local, national, international or default",
                         kRefused);
         cls = std::string(security::class_name(*parsed));
     }
     std::vector<std::string> prefixes;
     for (const auto& p : c.allow_prefixes) {
         auto digits = prefix_digits(p);
-        if (!digits) return fail(err, "--allow-prefix " + p + ": an international number prefix such as +881", kRefused);
+        if (!digits)
+            return fail(err, "--allow-prefix " + p + ": an international number prefix such as +881",
+                        kRefused);
         prefixes.push_back(*digits);
     }
     for (const auto& g : c.groups)
-        if (!valid_group(g)) return fail(err, "--group " + g + ": letters, digits, - and _ (at most 32)", kRefused);
+        if (!valid_group(g))
+            return fail(err, "--group " + g + ": letters, digits, - and _ (at most 32)", kRefused);
 
     auto db = open_database(c.data_dir);
     if (!db) return fail(err, db.error(), kStoreError);
@@ -99,15 +104,15 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
             out << "no user has rights of their own: every user has the server's defaults\n";
             return kDone;
         }
-        std::vector<std::vector<std::string>> rows{
-            {"USER", "CLASS", "PREMIUM", "ALLOWED PREFIXES", "GROUPS", "CONCURRENT", "PER MIN", "PER HOUR",
-             "INTL MIN/DAY", "EXTERNAL"}};
+        std::vector<std::vector<std::string>> rows{{"USER", "CLASS", "PREMIUM", "ALLOWED PREFIXES", "GROUPS",
+                                                    "CONCURRENT", "PER MIN", "PER HOUR", "INTL MIN/DAY",
+                                                    "EXTERNAL"}};
         for (const auto& r : *all)
             rows.push_back({r.user, r.call_class.empty() ? "default" : r.call_class, r.premium ? "yes" : "no",
                             r.allowed_prefixes.empty() ? "-" : storage::join_list(r.allowed_prefixes),
-                            r.groups.empty() ? "-" : storage::join_list(r.groups), limit_text(r.max_concurrent),
-                            limit_text(r.per_minute), limit_text(r.per_hour), limit_text(r.intl_minutes),
-                            r.suspended ? "suspended" : "allowed"});
+                            r.groups.empty() ? "-" : storage::join_list(r.groups),
+                            limit_text(r.max_concurrent), limit_text(r.per_minute), limit_text(r.per_hour),
+                            limit_text(r.intl_minutes), r.suspended ? "suspended" : "allowed"});
         print_table(out, rows);
         return kDone;
     }
@@ -153,7 +158,8 @@ int suspend(const RightsCommand& c, std::int64_t now_ms, std::ostream& out, std:
     auto changed = store.set_suspended(c.user, on, reason, now_ms / 1000);
     if (!changed) return fail(err, changed.error(), kStoreError);
     if (!*changed) {
-        out << "user " << c.user << ": external calls " << (on ? "already suspended" : "not suspended") << "\n";
+        out << "user " << c.user << ": external calls " << (on ? "already suspended" : "not suspended")
+            << "\n";
         return kDone;
     }
     storage::FraudEvent e;
@@ -189,14 +195,16 @@ int alerts(const RightsCommand& c, std::int64_t now_ms, std::ostream& out, std::
         localtime_r(&t, &tm);
         char text[32];
         std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
-        rows.push_back({text, e.user, e.kind, e.detail.empty() ? "-" : e.detail, e.action.empty() ? "-" : e.action});
+        rows.push_back(
+            {text, e.user, e.kind, e.detail.empty() ? "-" : e.detail, e.action.empty() ? "-" : e.action});
     }
     print_table(out, rows);
     return kDone;
 }
 
 void add_data_dir(CLI::App& sub, RightsCommand& command) {
-    sub.add_option("--data-dir", command.data_dir, "Folder of the server's data (default ./var)")->type_name("DIR");
+    sub.add_option("--data-dir", command.data_dir, "Folder of the server's data (default ./var)")
+        ->type_name("DIR");
 }
 
 }  // namespace
@@ -208,41 +216,51 @@ void add_rights_commands(CLI::App& user, RightsCommand& command) {
         "EXT every user with rights of their own is listed. The server's defaults (--default-class, [limits] "
         "in the config) apply to everything not set here.");
     rights->add_option("EXT", command.user, "The user");
-    rights->add_option("--class", command.call_class,
-                       "Class of service: internal (no external calls), local, national, international, or "
-                       "default (the server's --default-class)")
+    rights
+        ->add_option("--class", command.call_class,
+                     "Class of service: internal (no external calls), local, national, international, or "
+                     "default (the server's --default-class)")
         ->type_name("CLASS");
     rights->add_flag("--premium,!--no-premium", command.premium,
                      "Allow (or no longer allow) premium-rate numbers");
-    rights->add_option("--allow-prefix", command.allow_prefixes,
-                       "A high-risk destination prefix this user may call anyway, such as +881 (repeatable)")
+    rights
+        ->add_option("--allow-prefix", command.allow_prefixes,
+                     "A high-risk destination prefix this user may call anyway, such as +881 (repeatable)")
         ->type_name("PREFIX");
     rights->add_flag("--no-allowed-prefixes", command.clear_prefixes, "Forget the user's allowed prefixes");
-    rights->add_option("--group", command.groups,
-                       "Put the user in a group, such as the after-hours group of --after-hours-group "
-                       "(repeatable)")
+    rights
+        ->add_option("--group", command.groups,
+                     "Put the user in a group, such as the after-hours group of --after-hours-group "
+                     "(repeatable)")
         ->type_name("NAME");
     rights->add_flag("--no-groups", command.clear_groups, "Take the user out of every group");
-    rights->add_option("--max-concurrent", command.max_concurrent,
-                       "External calls at once (0: no limit, -1: the server's default)")
+    rights
+        ->add_option("--max-concurrent", command.max_concurrent,
+                     "External calls at once (0: no limit, -1: the server's default)")
         ->check(CLI::Range(-1, 100000))
         ->type_name("N");
-    rights->add_option("--max-per-minute", command.per_minute, "External calls per minute (0: no limit, -1: default)")
+    rights
+        ->add_option("--max-per-minute", command.per_minute,
+                     "External calls per minute (0: no limit, -1: default)")
         ->check(CLI::Range(-1, 100000))
         ->type_name("N");
-    rights->add_option("--max-per-hour", command.per_hour, "External calls per hour (0: no limit, -1: default)")
+    rights
+        ->add_option("--max-per-hour", command.per_hour, "External calls per hour (0: no limit, -1: default)")
         ->check(CLI::Range(-1, 1000000))
         ->type_name("N");
-    rights->add_option("--max-international-minutes", command.intl_minutes,
-                       "Minutes of international calls per day (0: no limit, -1: default)")
+    rights
+        ->add_option("--max-international-minutes", command.intl_minutes,
+                     "Minutes of international calls per day (0: no limit, -1: default)")
         ->check(CLI::Range(-1, 1440 * 100))
         ->type_name("N");
-    rights->add_flag("--default-limits", command.default_limits, "Give the user the server's default limits again");
+    rights->add_flag("--default-limits", command.default_limits,
+                     "Give the user the server's default limits again");
     add_data_dir(*rights, command);
     rights->callback([&command] { command.action = Action::Rights; });
 
     auto* suspend = user.add_subcommand(
-        "suspend", "Suspend a user's external calls (calls inside the company go on) until `user unsuspend`.");
+        "suspend",
+        "Suspend a user's external calls (calls inside the company go on) until `user unsuspend`.");
     suspend->add_option("EXT", command.user, "The user")->required();
     suspend->add_option("--reason", command.reason, "Why (shown by `user rights` and `user alerts`)");
     add_data_dir(*suspend, command);
@@ -256,8 +274,9 @@ void add_rights_commands(CLI::App& user, RightsCommand& command) {
     add_data_dir(*unsuspend, command);
     unsuspend->callback([&command] { command.action = Action::Unsuspend; });
 
-    auto* alerts = user.add_subcommand(
-        "alerts", "The toll-fraud detector's alerts and the suspensions, newest first: time, user, kind, detail, action.");
+    auto* alerts = user.add_subcommand("alerts",
+                                       "The toll-fraud detector's alerts and the suspensions, newest first: "
+                                       "time, user, kind, detail, action.");
     alerts->add_option("EXT", command.user, "Only this user's");
     alerts->add_option("--since", command.since, "Only since T (as `cdr --since`: 2026-12-01, 1h, 2d ...)")
         ->type_name("T");
@@ -266,7 +285,8 @@ void add_rights_commands(CLI::App& user, RightsCommand& command) {
     alerts->callback([&command] { command.action = Action::Alerts; });
 }
 
-int run_rights_command(const RightsCommand& command, std::int64_t now_ms, std::ostream& out, std::ostream& err) {
+int run_rights_command(const RightsCommand& command, std::int64_t now_ms, std::ostream& out,
+                       std::ostream& err) {
     switch (command.action) {
         case Action::Rights:
             return rights(command, out, err);

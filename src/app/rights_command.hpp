@@ -36,6 +36,7 @@ struct RightsCommand {
 // Adds rights, suspend, unsuspend and alerts to the `user` subcommand.
 void add_rights_commands(CLI::App& user, RightsCommand& command);
 // Exit status 0 done; 1 refused (no such user, bad value); 2 store error.
-int run_rights_command(const RightsCommand& command, std::int64_t now_ms, std::ostream& out, std::ostream& err);
+int run_rights_command(const RightsCommand& command, std::int64_t now_ms, std::ostream& out,
+                       std::ostream& err);
 
 }  // namespace sw::app

@@ -63,8 +63,12 @@ int add_route(const RouteCommand& command, std::ostream& out, std::ostream& err)
                         kRefused);
         call_class = std::string(security::class_name(*cls));
     }
-    b2bua::DialRoute route{canonical_pattern(command.pattern), command.trunk, command.strip, command.prepend,
-                           command.priority, call_class};
+    b2bua::DialRoute route{canonical_pattern(command.pattern),
+                           command.trunk,
+                           command.strip,
+                           command.prepend,
+                           command.priority,
+                           call_class};
     auto db = open_database(command.data_dir);
     if (!db) return fail(err, db.error(), kStoreError);
     if (auto added = storage::SqliteRouteStore(**db).add(route); !added)

@@ -63,7 +63,8 @@ sw::Result<bool, std::string> check_toll_options(const TollOptions& o) {
     for (const auto* list : {&o.high_risk_add, &o.premium_add, &o.high_risk_remove})
         for (const auto& p : *list)
             if (!all_digits(digits_of(p), 15))
-                return sw::unexpected("high-risk prefix " + p + ": digits of an international number, such as +881");
+                return sw::unexpected("high-risk prefix " + p +
+                                      ": digits of an international number, such as +881");
     std::string why;
     if (!security::BusinessHours::parse(o.business_hours, &why))
         return sw::unexpected("business hours \"" + o.business_hours + "\": " + why);
@@ -189,9 +190,9 @@ std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, st
 std::size_t store_alerts(TollPolicy& policy, storage::SqliteRightsStore& store) {
     auto alerts = policy.guard().take_alerts();
     for (const auto& a : alerts) {
-        spdlog::error("ALERT toll fraud: user {}: {}: {}{}", a.user, a.kind, a.detail,
-                      a.suspended ? "; external calls suspended until `sipwarden user unsuspend " + a.user + "`"
-                                  : "");
+        spdlog::error(
+            "ALERT toll fraud: user {}: {}: {}{}", a.user, a.kind, a.detail,
+            a.suspended ? "; external calls suspended until `sipwarden user unsuspend " + a.user + "`" : "");
         storage::FraudEvent e;
         e.time_ms = a.time_ms;
         e.user = a.user;

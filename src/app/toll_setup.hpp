@@ -28,15 +28,15 @@ namespace sw::app {
 // `run` settings ([calling], [limits] and [detector] in the config file; some also as flags).
 struct TollOptions {
     std::string default_class = "national";  // of users without a class of their own
-    std::string country_code;                 // ours, e.g. "49"; empty: unknown
+    std::string country_code;                // ours, e.g. "49"; empty: unknown
     std::string international_prefix = "00";
     std::string national_prefix = "0";
     std::vector<std::string> emergency{"112", "911", "999", "110", "000", "118", "119"};
-    std::vector<std::string> high_risk_add;      // more fraud prefixes ("+881", "53")
-    std::vector<std::string> premium_add;        // more premium-rate prefixes
-    std::vector<std::string> high_risk_remove;   // built-in entries to drop
-    std::string business_hours;                  // "Mon-Fri 08:00-18:00"; empty: no schedule
-    std::string after_hours_group;               // outside business hours only this group calls out
+    std::vector<std::string> high_risk_add;     // more fraud prefixes ("+881", "53")
+    std::vector<std::string> premium_add;       // more premium-rate prefixes
+    std::vector<std::string> high_risk_remove;  // built-in entries to drop
+    std::string business_hours;                 // "Mon-Fri 08:00-18:00"; empty: no schedule
+    std::string after_hours_group;              // outside business hours only this group calls out
     security::CallLimits limits;
     security::DetectorConfig detector;
     int history_days = 28;  // call records the detector learns from at start
@@ -75,8 +75,8 @@ private:
 
 struct TollDecision {
     bool allowed = true;
-    std::string reason;   // when refused: the 403's Reason text
-    std::string verdict;  // for the CDR
+    std::string reason;                 // when refused: the 403's Reason text
+    std::string verdict;                // for the CDR
     std::uint64_t ticket = 0;           // TollGuard ticket when allowed and counted (0: not counted)
     std::int64_t max_duration_s = -1;   // the call's budget (international minutes), -1: none
     security::Destination destination;  // points into the policy's high-risk list

@@ -41,9 +41,9 @@ std::string_view class_name(CallClass c);
 std::optional<CallClass> parse_class(std::string_view text);
 
 struct NumberingPlan {
-    std::string country_code;                   // our own, e.g. "49"; empty: unknown (every +CC is international)
-    std::string international_prefix = "00";    // dialled before a country code ("011" in North America)
-    std::string national_prefix = "0";          // dialled before an area code; may be empty
+    std::string country_code;  // our own, e.g. "49"; empty: unknown (every +CC is international)
+    std::string international_prefix = "00";  // dialled before a country code ("011" in North America)
+    std::string national_prefix = "0";        // dialled before an area code; may be empty
     std::vector<std::string> emergency{"112", "911", "999", "110", "000", "118", "119"};
 };
 
@@ -52,7 +52,7 @@ struct NumberingPlan {
 std::string_view country_code_of(std::string_view e164);
 
 struct HighRiskEntry {
-    std::string prefix;  // E.164 digits without '+': "881", "4990", "1268"
+    std::string prefix;    // E.164 digits without '+': "881", "4990", "1268"
     bool premium = false;  // a premium-rate service (the premium right allows it); else a fraud destination
     std::string label;     // for logs and `Reason`: "international premium rate", "Cuba"
 };
@@ -81,8 +81,8 @@ private:
 struct Destination {
     std::string number;  // as sent to the trunk (normalized: digits, leading +, * #)
     CallClass cls = CallClass::Local;
-    std::string e164;     // digits without '+'; empty when not known (a local number)
-    std::string country;  // country_code_of(e164); empty when not known
+    std::string e164;                          // digits without '+'; empty when not known (a local number)
+    std::string country;                       // country_code_of(e164); empty when not known
     const HighRiskEntry* high_risk = nullptr;  // the matching entry of the list given to classify
     bool emergency = false;
 };

@@ -39,7 +39,7 @@ struct FraudEvent {
     std::int64_t id = 0;
     std::int64_t time_ms = 0;
     std::string user;
-    std::string kind;    // "burst", "new countries", "off hours", "suspended", "unsuspended"
+    std::string kind;  // "burst", "new countries", "off hours", "suspended", "unsuspended"
     std::string detail;
     std::string action;  // "suspended", "alert only", "lifted by the administrator"
 };
@@ -56,15 +56,15 @@ public:
     sw::Result<std::vector<RightsRecord>, std::string> load_all();
     // Suspends or lifts the suspension of the user's external calls (the row is made if missing, with
     // defaults otherwise). Returns whether the state changed.
-    sw::Result<bool, std::string> set_suspended(std::string_view user, bool suspended, std::string_view reason,
-                                                std::int64_t now_s);
+    sw::Result<bool, std::string> set_suspended(std::string_view user, bool suspended,
+                                                std::string_view reason, std::int64_t now_s);
     // Removes the user's row (the user was removed); no error when there is none.
     Status remove(std::string_view user);
 
     Status add_event(const FraudEvent& event);
     // Events newest first, of one user when `user` is not empty, since `since_ms`, at most `limit` (0: all).
     sw::Result<std::vector<FraudEvent>, std::string> events(std::string_view user, std::int64_t since_ms,
-                                                             std::size_t limit);
+                                                            std::size_t limit);
 
 private:
     Database& db_;

@@ -50,10 +50,9 @@ sw::Result<std::vector<b2bua::DialRoute>, std::string> SqliteRouteStore::load_al
         auto row = stmt->step();
         if (!row) return sw::unexpected("loading routes: " + row.error());
         if (!*row) break;
-        out.push_back(b2bua::DialRoute{stmt->column_text(0), stmt->column_text(1),
-                                       static_cast<std::uint32_t>(stmt->column_int64(2)),
-                                       stmt->column_text(3), static_cast<int>(stmt->column_int64(4)),
-                                       stmt->column_text(5)});
+        out.push_back(b2bua::DialRoute{
+            stmt->column_text(0), stmt->column_text(1), static_cast<std::uint32_t>(stmt->column_int64(2)),
+            stmt->column_text(3), static_cast<int>(stmt->column_int64(4)), stmt->column_text(5)});
     }
     return out;
 }

@@ -205,10 +205,13 @@ TEST(TollLearning, TheHistoryRaisesTheBurstThreshold) {
     const std::int64_t week_ago = now_ms() - 7 * 86400 * 1000LL;
     std::vector<storage::CdrEvent> events;
     for (int i = 0; i < 4; ++i) {
-        storage::CdrCall c{"206", "+44207123400" + std::to_string(i), "0044207123400", storage::CdrDirection::Outbound,
-                           "prov", "udp:127.0.0.1:5062", "phone", "allowed"};
+        storage::CdrCall c{"206",           "+44207123400" + std::to_string(i),
+                           "0044207123400", storage::CdrDirection::Outbound,
+                           "prov",          "udp:127.0.0.1:5062",
+                           "phone",         "allowed"};
         events.push_back(storage::CdrEvent::started("c" + std::to_string(i), week_ago + i * 1000, c));
-        events.push_back(storage::CdrEvent::ended("c" + std::to_string(i), week_ago + i * 1000 + 500, 486, "486"));
+        events.push_back(
+            storage::CdrEvent::ended("c" + std::to_string(i), week_ago + i * 1000 + 500, 486, "486"));
     }
     ASSERT_TRUE(cdrs.apply(events));
     TollOptions o = options();
