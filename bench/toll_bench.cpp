@@ -53,7 +53,7 @@ void BM_JudgeOutbound(benchmark::State& state) {
     const std::int64_t t = now_ms();
     for (auto _ : state) {
         choice.number = (i % 2) ? "+442071234567" : "+49301234567";
-        auto d = sw::app::judge_outbound(policy, rows[i % rows.size()].user, choice, t);
+        auto d = sw::app::judge_outbound(policy, rows[i % rows.size()].user, choice.number, choice, t);
         policy.guard().ended(d.ticket, t);
         ++i;
         benchmark::DoNotOptimize(d);

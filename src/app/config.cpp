@@ -98,7 +98,7 @@ sw::Result<bool, std::string> load_toll_table(const std::string& path, const std
                 r = flag(o.detector.suspend_on_alert);
             else if (name == "burst_window") {
                 int s = 0;
-                r = whole(60, 86400, s);
+                r = whole(60, 3600, s);  // the guard remembers an hour of calls
                 o.detector.burst_window_s = s;
             } else if (name == "burst_min")
                 r = whole(1, 100000, o.detector.burst_min);

@@ -231,7 +231,7 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     // Issue 7 parts 4-5: calling rights, limits and the detector, judged on the best route's number.
     TollDecision toll;
     if (services_.toll != nullptr) {
-        toll = judge_outbound(*services_.toll, d.caller, usable.front(), unix_ms());
+        toll = judge_outbound(*services_.toll, d.caller, number, usable.front(), unix_ms());
         if (!toll.allowed) {
             refuse_outbound(e, msg, from, d, usable.front(), toll);
             return;

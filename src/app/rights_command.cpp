@@ -47,7 +47,7 @@ std::string limit_text(int v) {
 }
 
 bool changes_anything(const RightsCommand& c) {
-    return !c.call_class.empty() || c.premium || !c.allow_prefixes.empty() || c.clear_prefixes ||
+    return !c.call_class.empty() || c.premium || c.no_premium || !c.allow_prefixes.empty() || c.clear_prefixes ||
            !c.groups.empty() || c.clear_groups || c.max_concurrent || c.per_minute || c.per_hour ||
            c.intl_minutes || c.default_limits;
 }
@@ -97,6 +97,8 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
     auto db = open_database(c.data_dir);
     if (!db) return fail(err, db.error(), kStoreError);
     storage::SqliteRightsStore store(**db);
+    if (c.user.empty() && changes_anything(c)) return fail(err, "which user? user rights EXT [options]", kRefused);
+    if (c.premium && c.no_premium) return fail(err, "--premium and --no-premium together", kRefused);
     if (c.user.empty()) {
         auto all = store.load_all();
         if (!all) return fail(err, all.error(), kStoreError);
@@ -128,7 +130,8 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
         return kDone;
     }
     if (!c.call_class.empty()) r.call_class = cls.value_or("");
-    if (c.premium) r.premium = *c.premium;
+    if (c.premium) r.premium = true;
+    if (c.no_premium) r.premium = false;
     if (c.clear_prefixes) r.allowed_prefixes.clear();
     for (auto& p : prefixes)
         if (std::find(r.allowed_prefixes.begin(), r.allowed_prefixes.end(), p) == r.allowed_prefixes.end())
@@ -221,8 +224,8 @@ void add_rights_commands(CLI::App& user, RightsCommand& command) {
                      "Class of service: internal (no external calls), local, national, international, or "
                      "default (the server's --default-class)")
         ->type_name("CLASS");
-    rights->add_flag("--premium,!--no-premium", command.premium,
-                     "Allow (or no longer allow) premium-rate numbers");
+    rights->add_flag("--premium", command.premium, "Allow premium-rate numbers");
+    rights->add_flag("--no-premium", command.no_premium, "No longer allow premium-rate numbers");
     rights
         ->add_option("--allow-prefix", command.allow_prefixes,
                      "A high-risk destination prefix this user may call anyway, such as +881 (repeatable)")

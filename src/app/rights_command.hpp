@@ -21,7 +21,8 @@ struct RightsCommand {
     std::string user;  // rights: empty lists every user with rights of their own; alerts: empty for all
     // rights: what to change (nothing given: show)
     std::string call_class;  // internal, local, national, international, default
-    std::optional<bool> premium;
+    bool premium = false;     // --premium
+    bool no_premium = false;  // --no-premium
     std::vector<std::string> allow_prefixes;
     bool clear_prefixes = false;
     std::vector<std::string> groups;

@@ -382,7 +382,8 @@ int run_server(const RunOptions& options) {
     if (!load_rights()) return 2;
     if (options.toll.history_days > 0) {
         const std::size_t learned =
-            learn_from_records(toll, **cdr_db, clock.now_s() * 1000, options.toll.history_days);
+            learn_from_records(toll, **cdr_db, clock.now_s() * 1000, options.toll.history_days,
+                                                        trunk_set->plan.get());
         spdlog::info("toll-fraud detector: learned from {} outbound calls of the last {} days", learned,
                      options.toll.history_days);
     }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "storage/sqlite/cdr_store.hpp"
 
@@ -106,6 +107,8 @@ void TollPolicy::set_rights(const std::vector<storage::RightsRecord>& rows) {
             limits.emplace(r.user, limits_of(r, limits_));
         if (r.suspended) suspended.insert(r.user);
     }
+    for (const auto& u : unstored_)
+        suspended.insert(u.user);
     guard_.set_user_limits(std::move(limits));
     guard_.set_suspended(suspended);
     std::lock_guard lock(mu_);
@@ -129,12 +132,18 @@ bool TollPolicy::off_hours(const std::tm& local) const {
     return local.tm_hour >= 22 || local.tm_hour < 6;
 }
 
-TollDecision judge_outbound(TollPolicy& policy, std::string_view user, const b2bua::DialChoice& first,
-                            std::int64_t now_ms) {
+TollDecision judge_outbound(TollPolicy& policy, std::string_view user, std::string_view dialled,
+                            const b2bua::DialChoice& first, std::int64_t now_ms) {
     TollDecision d;
     std::optional<security::CallClass> route_class;
     if (!first.route.call_class.empty()) route_class = security::parse_class(first.route.call_class);
     d.destination = security::classify(first.number, route_class, policy.plan(), policy.high_risk());
+    // A route that prepends a country code to everything must not make 112 a number like any other.
+    const auto& emergency = policy.plan().emergency;
+    if (!d.destination.emergency && std::find(emergency.begin(), emergency.end(), dialled) != emergency.end()) {
+        d.destination.emergency = true;
+        d.destination.cls = security::CallClass::Local;
+    }
     const std::tm local = local_time(now_ms);
     const security::RightsVerdict rights =
         security::check_rights(policy.rights_of(user), d.destination, policy.time_rule(), local);
@@ -161,7 +170,8 @@ TollDecision judge_outbound(TollPolicy& policy, std::string_view user, const b2b
     return d;
 }
 
-std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, std::int64_t now_ms, int days) {
+std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, std::int64_t now_ms, int days,
+                               const b2bua::DialPlan* plan) {
     storage::SqliteCdrStore store(cdr_db);
     storage::CdrFilter filter;
     filter.since_ms = now_ms - static_cast<std::int64_t>(days) * 86400 * 1000;
@@ -174,8 +184,19 @@ std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, st
     }
     std::vector<security::PastCall> history;
     for (const auto& r : *records) {
-        if (r.direction != "outbound" || r.verdict.starts_with("refused") || r.caller.empty()) continue;
-        const auto dest = security::classify(r.callee, std::nullopt, policy.plan(), policy.high_risk());
+        if (r.direction != "outbound" || r.verdict.starts_with("refused") || r.verdict.starts_with("flagged") ||
+            r.caller.empty())
+            continue;
+        std::string number = r.callee;
+        std::optional<security::CallClass> route_class;
+        if (plan != nullptr) {
+            if (auto choices = plan->match(r.callee); !choices.empty()) {
+                number = choices.front().number;
+                if (!choices.front().route.call_class.empty())
+                    route_class = security::parse_class(choices.front().route.call_class);
+            }
+        }
+        const auto dest = security::classify(number, route_class, policy.plan(), policy.high_risk());
         security::PastCall p;
         p.user = r.caller;
         p.country = international(dest, policy.plan()) ? dest.country : std::string();
@@ -188,6 +209,11 @@ std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, st
 }
 
 std::size_t store_alerts(TollPolicy& policy, storage::SqliteRightsStore& store) {
+    // Suspensions that did not reach the store last time (the CLI held the write lock): again first.
+    auto retry = std::exchange(policy.unstored_, {});
+    for (auto& u : retry)
+        if (auto done = store.set_suspended(u.user, true, u.reason, u.time_s); !done)
+            policy.unstored_.push_back(std::move(u));
     auto alerts = policy.guard().take_alerts();
     for (const auto& a : alerts) {
         spdlog::error(
@@ -201,8 +227,13 @@ std::size_t store_alerts(TollPolicy& policy, storage::SqliteRightsStore& store) 
         e.action = a.suspended ? "suspended" : "alert only";
         if (auto ok = store.add_event(e); !ok) spdlog::warn("toll-fraud event not stored: {}", ok.error());
         if (a.suspended) {
-            auto done = store.set_suspended(a.user, true, a.kind + ": " + a.detail, a.time_ms / 1000);
-            if (!done) spdlog::warn("suspension of {} not stored: {}", a.user, done.error());
+            std::string reason = a.kind + ": " + a.detail;
+            auto done = store.set_suspended(a.user, true, reason, a.time_ms / 1000);
+            if (!done) {
+                // Kept suspended in memory (set_rights) and written again at the next poll.
+                spdlog::warn("suspension of {} not stored yet: {}", a.user, done.error());
+                policy.unstored_.push_back({a.user, std::move(reason), a.time_ms / 1000});
+            }
         }
     }
     return alerts.size();

@@ -56,7 +56,8 @@ public:
     const security::TimeRule& time_rule() const { return rule_; }
     security::TollGuard& guard() { return guard_; }
 
-    // From the store's rows (control loop): rights, per-user limits and suspensions.
+    // From the store's rows (control loop): rights, per-user limits and suspensions. Suspensions the
+    // detector made and the store did not take yet (a failed write, retried) are kept.
     void set_rights(const std::vector<storage::RightsRecord>& rows);
     security::UserRights rights_of(std::string_view user) const;
     // Outside business hours, or at night (22:00-06:00) when there is no schedule: for the detector.
@@ -69,6 +70,13 @@ private:
     security::CallClass default_class_;
     security::CallLimits limits_;
     security::TollGuard guard_;
+    struct Unstored {
+        std::string user;
+        std::string reason;
+        std::int64_t time_s = 0;
+    };
+    std::vector<Unstored> unstored_;  // control loop only: suspensions whose write failed, retried
+    friend std::size_t store_alerts(TollPolicy& policy, storage::SqliteRightsStore& store);
     mutable std::mutex mu_;
     std::shared_ptr<const std::map<std::string, security::UserRights, std::less<>>> rights_;
 };
@@ -85,12 +93,17 @@ struct TollDecision {
 // Judges the outbound call of `user` to `first` (the dial plan's best route and the number it sends)
 // at `now_ms`: calling rights first (class, premium, high-risk list, time rule), then the TollGuard's
 // suspension, limits and detector. Emergency numbers are always allowed and not counted.
-TollDecision judge_outbound(TollPolicy& policy, std::string_view user, const b2bua::DialChoice& first,
-                            std::int64_t now_ms);
+// `dialled` is the number as the user dialled it (normalized): an emergency number is one as dialled or
+// as sent.
+TollDecision judge_outbound(TollPolicy& policy, std::string_view user, std::string_view dialled,
+                            const b2bua::DialChoice& first, std::int64_t now_ms);
 
-// The detector learns the last `days` of outbound calls from the call records (control loop, at start).
-// Returns how many calls it learned from.
-std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, std::int64_t now_ms, int days);
+// The detector learns the last `days` of outbound calls from the call records (at start, before the
+// CdrWriter has anything to write). Each record's number goes through `plan` (when given) as a call
+// would, so that history and live calls have the same countries. Refused and flagged calls teach
+// nothing. Returns how many calls it learned from.
+std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, std::int64_t now_ms, int days,
+                               const b2bua::DialPlan* plan);
 
 // Alerts raised by the workers: logged (once each), stored as fraud events, and their suspensions
 // written to calling_rights (control loop). Returns how many.

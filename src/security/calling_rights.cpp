@@ -297,6 +297,7 @@ Destination classify(std::string_view number, std::optional<CallClass> route_cla
     // known here.
     d.country = std::string(country_code_of(d.e164));
     if (!d.e164.empty()) d.high_risk = list.match(d.e164);
+    d.number_class = route_class && *route_class != CallClass::Premium ? *route_class : d.cls;
     if (route_class) d.cls = *route_class;
     // Premium outranks whatever the route says: a premium-rate number costs the same on any route.
     if (d.high_risk != nullptr && d.high_risk->premium) d.cls = CallClass::Premium;
@@ -416,13 +417,15 @@ RightsVerdict refused(std::string reason, std::string verdict) {
     return RightsVerdict{false, std::move(reason), std::move(verdict)};
 }
 
-std::optional<RightsVerdict> class_refusal(const UserRights& rights, CallClass cls) {
+std::optional<RightsVerdict> class_refusal(const UserRights& rights, CallClass cls, CallClass number_class) {
     if (cls == CallClass::Internal) return std::nullopt;
     if (rights.max_class == CallClass::Internal)
         return refused("external calls not allowed for this user", "refused: class");
     if (cls == CallClass::Premium) {
-        if (rights.premium) return std::nullopt;
-        return refused("premium calls not allowed for this user", "refused: premium");
+        if (!rights.premium) return refused("premium calls not allowed for this user", "refused: premium");
+        // The premium right does not widen the class: a premium number abroad is international too.
+        if (number_class == CallClass::Premium || number_class <= rights.max_class) return std::nullopt;
+        cls = number_class;
     }
     if (cls > rights.max_class)
         return refused(std::string(class_name(cls)) + " calls not allowed for this user", "refused: class");
@@ -464,7 +467,7 @@ std::optional<RightsVerdict> time_refusal(const UserRights& rights, const Destin
 RightsVerdict check_rights(const UserRights& rights, const Destination& dest, const TimeRule& rule,
                            const std::tm& local) {
     if (dest.emergency) return RightsVerdict{true, "", "emergency"};
-    if (auto v = class_refusal(rights, dest.cls)) return *v;
+    if (auto v = class_refusal(rights, dest.cls, dest.number_class)) return *v;
     if (auto v = high_risk_refusal(rights, dest)) return *v;
     if (auto v = time_refusal(rights, dest, rule, local)) return *v;
     return RightsVerdict{true, "", "allowed"};

@@ -81,6 +81,9 @@ private:
 struct Destination {
     std::string number;  // as sent to the trunk (normalized: digits, leading +, * #)
     CallClass cls = CallClass::Local;
+    // The class the number has besides being premium (its form, or the route's non-premium class): a
+    // premium number abroad still needs the international class.
+    CallClass number_class = CallClass::Local;
     std::string e164;                          // digits without '+'; empty when not known (a local number)
     std::string country;                       // country_code_of(e164); empty when not known
     const HighRiskEntry* high_risk = nullptr;  // the matching entry of the list given to classify

@@ -51,6 +51,15 @@ expect_refused() {  # message, command...
 expect_refused "--class premium" user rights 201 --class premium
 expect_refused "no such user 299" user rights 299 --class local
 expect_refused "--allow-prefix 88a" user rights 201 --allow-prefix 88a
+expect_refused "which user" user rights --class local
+# A later change of one right leaves the others as they were.
+sw user rights 203 --premium
+sw user rights 203 --group night
+grep -q "premium: allowed" "$tmp/out" || fail "a later user rights took the premium right away: $(cat "$tmp/out")"
+sw user rights 203 --no-premium
+grep -q "premium: no" "$tmp/out" || fail "--no-premium: $(cat "$tmp/out")"
+"$bin" user unsuspend 203 --data-dir "$data" > "$tmp/out" || fail "user unsuspend 203"
+grep -q "not suspended" "$tmp/out" || fail "unsuspend of a user never suspended: $(cat "$tmp/out")"
 echo "ok: user rights stores classes, groups and limits and refuses bad values"
 
 cat > "$tmp/toll.toml" <<EOF

@@ -56,8 +56,7 @@ Status SqliteRightsStore::put(const RightsRecord& r) {
                             "excluded.premium, allowed_prefixes = excluded.allowed_prefixes, groups = "
                             "excluded.groups, max_concurrent = excluded.max_concurrent, per_minute = "
                             "excluded.per_minute, per_hour = excluded.per_hour, intl_minutes = "
-                            "excluded.intl_minutes, suspended = excluded.suspended, suspended_reason = "
-                            "excluded.suspended_reason, suspended_at = excluded.suspended_at");
+                            "excluded.intl_minutes");
     if (!stmt) return sw::unexpected(what + stmt.error());
     stmt->bind_text(1, r.user);
     stmt->bind_text(2, r.call_class);
@@ -101,6 +100,15 @@ sw::Result<std::vector<RightsRecord>, std::string> SqliteRightsStore::load_all()
 sw::Result<bool, std::string> SqliteRightsStore::set_suspended(std::string_view user, bool suspended,
                                                                std::string_view reason, std::int64_t now_s) {
     const std::string what = "suspension of " + std::string(user) + ": ";
+    if (!suspended) {
+        auto lift = db_.prepare(
+            "UPDATE calling_rights SET suspended = 0, suspended_reason = '', suspended_at = 0 WHERE user = ?1 "
+            "AND suspended = 1");
+        if (!lift) return sw::unexpected(what + lift.error());
+        lift->bind_text(1, user);
+        if (auto done = lift->run(); !done) return sw::unexpected(what + done.error());
+        return db_.changes() > 0;
+    }
     auto stmt = db_.prepare(
         "INSERT INTO calling_rights(user, suspended, suspended_reason, suspended_at) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(user) DO UPDATE SET suspended = excluded.suspended, suspended_reason = "

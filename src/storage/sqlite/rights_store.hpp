@@ -48,14 +48,16 @@ class SqliteRightsStore {
 public:
     explicit SqliteRightsStore(Database& db) : db_(db) {}
 
-    // Writes the user's row (all of it), made if missing.
+    // Writes the user's rights and limits, making the row if missing. The suspension columns are written
+    // only for a new row: an existing suspension is changed by set_suspended alone, so a CLI edit of the
+    // rights cannot undo a suspension the server made after the CLI read the row.
     Status put(const RightsRecord& record);
     // The user's row; nullopt when the user has none (the defaults apply).
     sw::Result<std::optional<RightsRecord>, std::string> find(std::string_view user);
     // Every row, sorted by user.
     sw::Result<std::vector<RightsRecord>, std::string> load_all();
-    // Suspends or lifts the suspension of the user's external calls (the row is made if missing, with
-    // defaults otherwise). Returns whether the state changed.
+    // Suspends (the row is made if missing, with defaults otherwise) or lifts the suspension of the
+    // user's external calls. Returns whether the state changed (lifting one that is not there: false).
     sw::Result<bool, std::string> set_suspended(std::string_view user, bool suspended,
                                                 std::string_view reason, std::int64_t now_s);
     // Removes the user's row (the user was removed); no error when there is none.

@@ -60,22 +60,22 @@ std::string hours_without_today() {
 TEST(JudgeOutbound, ClassOfServiceFromTheRowsElseTheDefault) {
     TollPolicy policy(options());
     policy.set_rights({row("202", "internal"), row("203", "international")});
-    auto d = judge_outbound(policy, "202", choice("+49301234567"), now_ms());
+    auto d = judge_outbound(policy, "202", "+49301234567", choice("+49301234567"), now_ms());
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.verdict, "refused: class");
     EXPECT_FALSE(d.reason.empty());
     // 201 has no row: the default class, national.
-    d = judge_outbound(policy, "201", choice("+49301234567"), now_ms());
+    d = judge_outbound(policy, "201", "+49301234567", choice("+49301234567"), now_ms());
     EXPECT_TRUE(d.allowed) << d.reason;
     EXPECT_EQ(d.verdict, "allowed");
     EXPECT_NE(d.ticket, 0u);
-    d = judge_outbound(policy, "201", choice("+44201234567"), now_ms());
+    d = judge_outbound(policy, "201", "+44201234567", choice("+44201234567"), now_ms());
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.verdict, "refused: class");
-    d = judge_outbound(policy, "203", choice("+44201234567"), now_ms());
+    d = judge_outbound(policy, "203", "+44201234567", choice("+44201234567"), now_ms());
     EXPECT_TRUE(d.allowed) << d.reason;
     // A route that says its numbers are international makes them so, whatever they look like.
-    d = judge_outbound(policy, "201", choice("0301234567", "international"), now_ms());
+    d = judge_outbound(policy, "201", "0301234567", choice("0301234567", "international"), now_ms());
     EXPECT_FALSE(d.allowed);
 }
 
@@ -87,12 +87,36 @@ TEST(JudgeOutbound, EmergencyNumbersAlwaysGoAndAreNotCounted) {
     s.suspended = true;
     policy.set_rights({s});
     for (int i = 0; i < 3; ++i) {
-        auto d = judge_outbound(policy, "202", choice("112"), now_ms());
+        auto d = judge_outbound(policy, "202", "112", choice("112"), now_ms());
         EXPECT_TRUE(d.allowed) << d.reason;
         EXPECT_EQ(d.verdict, "emergency");
         EXPECT_EQ(d.ticket, 0u);
     }
     EXPECT_EQ(policy.guard().active_calls(), 0u);
+}
+
+TEST(JudgeOutbound, AnEmergencyNumberAsDialledGoesOutWhateverTheRouteMakesOfIt) {
+    TollPolicy policy(options());
+    policy.set_rights({row("202", "internal")});
+    auto d = judge_outbound(policy, "202", "112", choice("+49112"), now_ms());
+    EXPECT_TRUE(d.allowed) << d.reason;
+    EXPECT_EQ(d.verdict, "emergency");
+}
+
+TEST(JudgeOutbound, ThePremiumRightDoesNotWidenTheClass) {
+    TollPolicy policy(options());
+    auto national = row("204", "national");
+    national.premium = true;
+    auto international = row("205", "international");
+    international.premium = true;
+    policy.set_rights({national, international});
+    // A UK premium number from Germany: premium and international.
+    auto d = judge_outbound(policy, "204", "+449012345678", choice("+449012345678"), now_ms());
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.verdict, "refused: class");
+    EXPECT_TRUE(judge_outbound(policy, "205", "+449012345678", choice("+449012345678"), now_ms()).allowed);
+    // A German one is national: the premium right is enough.
+    EXPECT_TRUE(judge_outbound(policy, "204", "+499001234567", choice("+499001234567"), now_ms()).allowed);
 }
 
 TEST(JudgeOutbound, HighRiskAndPremiumNeedTheirRights) {
@@ -102,14 +126,14 @@ TEST(JudgeOutbound, HighRiskAndPremiumNeedTheirRights) {
     auto premium = row("204", "national");
     premium.premium = true;
     policy.set_rights({allowed, row("203", "international"), premium});
-    auto d = judge_outbound(policy, "203", choice("+8816123456"), now_ms());
+    auto d = judge_outbound(policy, "203", "+8816123456", choice("+8816123456"), now_ms());
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.verdict, "refused: high-risk");
-    EXPECT_TRUE(judge_outbound(policy, "201", choice("+8816123456"), now_ms()).allowed);
-    d = judge_outbound(policy, "203", choice("+499001234567"), now_ms());
+    EXPECT_TRUE(judge_outbound(policy, "201", "+8816123456", choice("+8816123456"), now_ms()).allowed);
+    d = judge_outbound(policy, "203", "+499001234567", choice("+499001234567"), now_ms());
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.verdict, "refused: premium");
-    EXPECT_TRUE(judge_outbound(policy, "204", choice("+499001234567"), now_ms()).allowed);
+    EXPECT_TRUE(judge_outbound(policy, "204", "+499001234567", choice("+499001234567"), now_ms()).allowed);
 }
 
 TEST(JudgeOutbound, ConfiguredPrefixesJoinAndLeaveTheList) {
@@ -118,8 +142,8 @@ TEST(JudgeOutbound, ConfiguredPrefixesJoinAndLeaveTheList) {
     o.high_risk_remove = {"53"};
     TollPolicy policy(o);
     policy.set_rights({row("203", "international")});
-    EXPECT_EQ(judge_outbound(policy, "203", choice("+492211234"), now_ms()).verdict, "refused: high-risk");
-    EXPECT_TRUE(judge_outbound(policy, "203", choice("+5371234567"), now_ms()).allowed);
+    EXPECT_EQ(judge_outbound(policy, "203", "+492211234", choice("+492211234"), now_ms()).verdict, "refused: high-risk");
+    EXPECT_TRUE(judge_outbound(policy, "203", "+5371234567", choice("+5371234567"), now_ms()).allowed);
 }
 
 TEST(JudgeOutbound, OutsideBusinessHoursOnlyTheGroup) {
@@ -131,10 +155,10 @@ TEST(JudgeOutbound, OutsideBusinessHoursOnlyTheGroup) {
     auto member = row("203", "");
     member.groups = {"night"};
     policy.set_rights({member});
-    auto d = judge_outbound(policy, "201", choice("+49301234567"), now_ms());
+    auto d = judge_outbound(policy, "201", "+49301234567", choice("+49301234567"), now_ms());
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.verdict, "refused: after hours");
-    EXPECT_TRUE(judge_outbound(policy, "203", choice("+49301234567"), now_ms()).allowed);
+    EXPECT_TRUE(judge_outbound(policy, "203", "+49301234567", choice("+49301234567"), now_ms()).allowed);
 }
 
 TEST(JudgeOutbound, PerUserLimitsFromTheRowsAndSuspensions) {
@@ -142,20 +166,20 @@ TEST(JudgeOutbound, PerUserLimitsFromTheRowsAndSuspensions) {
     auto one = row("205", "");
     one.max_concurrent = 1;
     policy.set_rights({one});
-    auto first = judge_outbound(policy, "205", choice("+49301234567"), now_ms());
+    auto first = judge_outbound(policy, "205", "+49301234567", choice("+49301234567"), now_ms());
     ASSERT_TRUE(first.allowed);
-    auto second = judge_outbound(policy, "205", choice("+49301234568"), now_ms());
+    auto second = judge_outbound(policy, "205", "+49301234568", choice("+49301234568"), now_ms());
     EXPECT_FALSE(second.allowed);
     EXPECT_EQ(second.verdict, "refused: limit concurrent");
     policy.guard().ended(first.ticket, now_ms());
-    EXPECT_TRUE(judge_outbound(policy, "205", choice("+49301234568"), now_ms()).allowed);
+    EXPECT_TRUE(judge_outbound(policy, "205", "+49301234568", choice("+49301234568"), now_ms()).allowed);
     // The store says 205 is suspended; lifted when the rows say so again.
     one.suspended = true;
     policy.set_rights({one});
-    EXPECT_EQ(judge_outbound(policy, "205", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
+    EXPECT_EQ(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
     one.suspended = false;
     policy.set_rights({one});
-    EXPECT_NE(judge_outbound(policy, "205", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
+    EXPECT_NE(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
 }
 
 TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
@@ -172,7 +196,7 @@ TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
     policy.set_rights({row("206", "international")});
     std::vector<TollDecision> seen;
     for (int i = 0; i < 3; ++i)
-        seen.push_back(judge_outbound(policy, "206", choice("+4420712340" + std::to_string(i)), now_ms()));
+        seen.push_back(judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)), now_ms()));
     EXPECT_TRUE(seen[0].allowed && seen[1].allowed);
     EXPECT_FALSE(seen[2].allowed);
     EXPECT_EQ(seen[2].verdict, "refused: suspended");
@@ -192,7 +216,7 @@ TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
     auto rows = store.load_all();
     ASSERT_TRUE(rows);
     policy.set_rights(*rows);
-    EXPECT_EQ(judge_outbound(policy, "206", choice("+49301234567"), now_ms()).verdict, "refused: suspended");
+    EXPECT_EQ(judge_outbound(policy, "206", "+49301234567", choice("+49301234567"), now_ms()).verdict, "refused: suspended");
 }
 
 TEST(TollLearning, TheHistoryRaisesTheBurstThreshold) {
@@ -219,10 +243,10 @@ TEST(TollLearning, TheHistoryRaisesTheBurstThreshold) {
     o.limits.per_minute = 0;
     TollPolicy policy(o);
     policy.set_rights({row("206", "international")});
-    EXPECT_EQ(learn_from_records(policy, **cdr_db, now_ms(), 28), 4u);
+    EXPECT_EQ(learn_from_records(policy, **cdr_db, now_ms(), 28, nullptr), 4u);
     // Threshold max(2, 5 x 4) = 20: three calls now are normal for this user.
     for (int i = 0; i < 3; ++i) {
-        auto d = judge_outbound(policy, "206", choice("+4420712340" + std::to_string(i)), now_ms());
+        auto d = judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)), now_ms());
         EXPECT_TRUE(d.allowed) << i << ": " << d.reason;
     }
     EXPECT_TRUE(policy.guard().take_alerts().empty());

@@ -92,6 +92,20 @@ TEST_F(RightsStoreTest, SuspensionKeepsTheRestAndReportsChanges) {
     found = store.find("201");
     EXPECT_FALSE((*found)->suspended);
     EXPECT_EQ((*found)->suspended_reason, "");
+    // Rewriting the rights (the CLI) leaves a suspension alone.
+    ASSERT_TRUE(store.set_suspended("201", true, "burst", 4000));
+    r.call_class = "international";
+    ASSERT_TRUE(store.put(r));
+    found = store.find("201");
+    EXPECT_TRUE((*found)->suspended);
+    EXPECT_EQ((*found)->call_class, "international");
+    // Lifting a suspension nobody has changes nothing and makes no row.
+    changed = store.set_suspended("404", false, "", 10);
+    ASSERT_TRUE(changed);
+    EXPECT_FALSE(*changed);
+    auto absent = store.find("404");
+    ASSERT_TRUE(absent);
+    EXPECT_FALSE(*absent);
     // A user without a row gets one with the defaults.
     ASSERT_TRUE(store.set_suspended("305", true, "by the administrator", 10));
     found = store.find("305");
