@@ -47,9 +47,9 @@ std::string limit_text(int v) {
 }
 
 bool changes_anything(const RightsCommand& c) {
-    return !c.call_class.empty() || c.premium || c.no_premium || !c.allow_prefixes.empty() || c.clear_prefixes ||
-           !c.groups.empty() || c.clear_groups || c.max_concurrent || c.per_minute || c.per_hour ||
-           c.intl_minutes || c.default_limits;
+    return !c.call_class.empty() || c.premium || c.no_premium || !c.allow_prefixes.empty() ||
+           c.clear_prefixes || !c.groups.empty() || c.clear_groups || c.max_concurrent || c.per_minute ||
+           c.per_hour || c.intl_minutes || c.default_limits;
 }
 
 void show(std::ostream& out, const storage::RightsRecord& r) {
@@ -97,7 +97,8 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
     auto db = open_database(c.data_dir);
     if (!db) return fail(err, db.error(), kStoreError);
     storage::SqliteRightsStore store(**db);
-    if (c.user.empty() && changes_anything(c)) return fail(err, "which user? user rights EXT [options]", kRefused);
+    if (c.user.empty() && changes_anything(c))
+        return fail(err, "which user? user rights EXT [options]", kRefused);
     if (c.premium && c.no_premium) return fail(err, "--premium and --no-premium together", kRefused);
     if (c.user.empty()) {
         auto all = store.load_all();

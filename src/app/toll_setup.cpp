@@ -140,7 +140,8 @@ TollDecision judge_outbound(TollPolicy& policy, std::string_view user, std::stri
     d.destination = security::classify(first.number, route_class, policy.plan(), policy.high_risk());
     // A route that prepends a country code to everything must not make 112 a number like any other.
     const auto& emergency = policy.plan().emergency;
-    if (!d.destination.emergency && std::find(emergency.begin(), emergency.end(), dialled) != emergency.end()) {
+    if (!d.destination.emergency &&
+        std::find(emergency.begin(), emergency.end(), dialled) != emergency.end()) {
         d.destination.emergency = true;
         d.destination.cls = security::CallClass::Local;
     }
@@ -184,8 +185,8 @@ std::size_t learn_from_records(TollPolicy& policy, storage::Database& cdr_db, st
     }
     std::vector<security::PastCall> history;
     for (const auto& r : *records) {
-        if (r.direction != "outbound" || r.verdict.starts_with("refused") || r.verdict.starts_with("flagged") ||
-            r.caller.empty())
+        if (r.direction != "outbound" || r.verdict.starts_with("refused") ||
+            r.verdict.starts_with("flagged") || r.caller.empty())
             continue;
         std::string number = r.callee;
         std::optional<security::CallClass> route_class;

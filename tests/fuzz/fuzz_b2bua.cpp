@@ -12,6 +12,7 @@
 #include "b2bua/dial_plan.hpp"
 #include "b2bua/registration.hpp"
 #include "dialog/dialog.hpp"
+#include "security/calling_rights.hpp"
 #include "sip/message.hpp"
 
 namespace {
@@ -35,16 +36,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
     auto m = sip::Message::parse(bytes);
     if (!m) return 0;
-    static const b2bua::DialPlan plan({{"0[1-9]X.", "a", 1, "+49", 10},
-                                       {"00X.", "b", 2, "+", 10},
-                                       {"+49!", "c", 0, "", 5},
-                                       {"*9N[2-5]X", "d", 0, "", 1}});
+    static const b2bua::DialPlan plan({{"0[1-9]X.", "a", 1, "+49", 10, ""},
+                                       {"00X.", "b", 2, "+", 10, "international"},
+                                       {"+49!", "c", 0, "", 5, ""},
+                                       {"*9N[2-5]X", "d", 0, "", 1, "premium"}});
+    // The toll-fraud guard judges what hostile callers dial: classification and rights on any number.
+    static const security::NumberingPlan numbering{"49", "00", "0", {"112", "911"}};
+    static const security::HighRiskList high_risk = security::HighRiskList::builtin();
+    static const security::TimeRule rule{*security::BusinessHours::parse("Mon-Fri 08:00-18:00"), "night"};
+    (void)security::BusinessHours::parse(bytes.substr(0, 200));
     static const b2bua::DidTable dids({{"+4930123456", "201"}, {"100", "202"}});
     for (const sip::Uri* u : {&m->request_uri(), &m->to().uri, &m->from().uri}) {
         const std::string n = b2bua::number_of(*u);
         (void)dids.user_of(n);
-        for (const auto& c : plan.match(n))
+        for (const auto& c : plan.match(n)) {
             if (c.number.size() > n.size() + 3) __builtin_trap();  // strip/prepend only
+            const auto cls =
+                c.route.call_class.empty() ? std::nullopt : security::parse_class(c.route.call_class);
+            const auto dest = security::classify(c.number, cls, numbering, high_risk);
+            if (dest.e164.size() > c.number.size() + numbering.country_code.size()) __builtin_trap();
+            std::tm local{};
+            local.tm_wday = static_cast<int>(size % 7);
+            local.tm_hour = static_cast<int>(size % 24);
+            const auto verdict = security::check_rights(security::UserRights{}, dest, rule, local);
+            if (dest.emergency && !verdict.allowed) __builtin_trap();  // emergency calls always go out
+        }
     }
     if (m->is_request()) {
         if (m->call_id().empty()) return 0;

@@ -102,7 +102,8 @@ sw::Result<bool, std::string> SqliteRightsStore::set_suspended(std::string_view 
     const std::string what = "suspension of " + std::string(user) + ": ";
     if (!suspended) {
         auto lift = db_.prepare(
-            "UPDATE calling_rights SET suspended = 0, suspended_reason = '', suspended_at = 0 WHERE user = ?1 "
+            "UPDATE calling_rights SET suspended = 0, suspended_reason = '', suspended_at = 0 WHERE user = "
+            "?1 "
             "AND suspended = 1");
         if (!lift) return sw::unexpected(what + lift.error());
         lift->bind_text(1, user);

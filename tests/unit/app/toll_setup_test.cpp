@@ -142,7 +142,8 @@ TEST(JudgeOutbound, ConfiguredPrefixesJoinAndLeaveTheList) {
     o.high_risk_remove = {"53"};
     TollPolicy policy(o);
     policy.set_rights({row("203", "international")});
-    EXPECT_EQ(judge_outbound(policy, "203", "+492211234", choice("+492211234"), now_ms()).verdict, "refused: high-risk");
+    EXPECT_EQ(judge_outbound(policy, "203", "+492211234", choice("+492211234"), now_ms()).verdict,
+              "refused: high-risk");
     EXPECT_TRUE(judge_outbound(policy, "203", "+5371234567", choice("+5371234567"), now_ms()).allowed);
 }
 
@@ -176,10 +177,12 @@ TEST(JudgeOutbound, PerUserLimitsFromTheRowsAndSuspensions) {
     // The store says 205 is suspended; lifted when the rows say so again.
     one.suspended = true;
     policy.set_rights({one});
-    EXPECT_EQ(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
+    EXPECT_EQ(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict,
+              "refused: suspended");
     one.suspended = false;
     policy.set_rights({one});
-    EXPECT_NE(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict, "refused: suspended");
+    EXPECT_NE(judge_outbound(policy, "205", "+49301234569", choice("+49301234569"), now_ms()).verdict,
+              "refused: suspended");
 }
 
 TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
@@ -196,7 +199,8 @@ TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
     policy.set_rights({row("206", "international")});
     std::vector<TollDecision> seen;
     for (int i = 0; i < 3; ++i)
-        seen.push_back(judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)), now_ms()));
+        seen.push_back(judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)),
+                                      now_ms()));
     EXPECT_TRUE(seen[0].allowed && seen[1].allowed);
     EXPECT_FALSE(seen[2].allowed);
     EXPECT_EQ(seen[2].verdict, "refused: suspended");
@@ -216,7 +220,8 @@ TEST(TollAlerts, StoredAsEventsWithTheSuspension) {
     auto rows = store.load_all();
     ASSERT_TRUE(rows);
     policy.set_rights(*rows);
-    EXPECT_EQ(judge_outbound(policy, "206", "+49301234567", choice("+49301234567"), now_ms()).verdict, "refused: suspended");
+    EXPECT_EQ(judge_outbound(policy, "206", "+49301234567", choice("+49301234567"), now_ms()).verdict,
+              "refused: suspended");
 }
 
 TEST(TollLearning, TheHistoryRaisesTheBurstThreshold) {
@@ -246,7 +251,8 @@ TEST(TollLearning, TheHistoryRaisesTheBurstThreshold) {
     EXPECT_EQ(learn_from_records(policy, **cdr_db, now_ms(), 28, nullptr), 4u);
     // Threshold max(2, 5 x 4) = 20: three calls now are normal for this user.
     for (int i = 0; i < 3; ++i) {
-        auto d = judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)), now_ms());
+        auto d =
+            judge_outbound(policy, "206", "+4420712340", choice("+4420712340" + std::to_string(i)), now_ms());
         EXPECT_TRUE(d.allowed) << i << ": " << d.reason;
     }
     EXPECT_TRUE(policy.guard().take_alerts().empty());
