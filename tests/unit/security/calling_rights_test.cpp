@@ -689,8 +689,13 @@ TEST_F(CallingRightsCheck, PremiumNeedsThePremiumRight) {
         check_rights(user(CallClass::International), dest("030123456", CallClass::Premium), none_, weekday_)
             .allowed);
     EXPECT_TRUE(
-        check_rights(user(CallClass::Local, true), dest("030123456", CallClass::Premium), none_, weekday_)
+        check_rights(user(CallClass::National, true), dest("030123456", CallClass::Premium), none_, weekday_)
             .allowed);
+    // The premium right does not widen the class: the number behind it is national.
+    const RightsVerdict local =
+        check_rights(user(CallClass::Local, true), dest("030123456", CallClass::Premium), none_, weekday_);
+    EXPECT_FALSE(local.allowed);
+    EXPECT_EQ(local.verdict, "refused: class");
 }
 
 TEST_F(CallingRightsCheck, PremiumRightAllowsPremiumEntriesButNotFraudEntries) {
