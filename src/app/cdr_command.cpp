@@ -12,6 +12,7 @@
 
 #include "app/store_setup.hpp"
 #include "app/text_table.hpp"
+#include "common/text.hpp"
 #include "storage/sqlite/cdr_store.hpp"
 
 namespace sw::app {
@@ -19,14 +20,6 @@ namespace sw::app {
 namespace {
 
 constexpr std::int64_t kMsPerS = 1000;
-
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
 
 // Digits only, at most 12 of them (no overflow: 10^12 seconds is 31 000 years).
 std::optional<std::int64_t> number(std::string_view s) {

@@ -13,6 +13,18 @@ Err bad(const std::string& path, const std::string& key, const std::string& why)
     return sw::unexpected(path + ": " + key + ": " + why);
 }
 
+// A list of strings (listen, domains, the toll guard's prefix lists ...), replacing `out`.
+sw::Result<bool, std::string> read_strings(const std::string& path, const std::string& key,
+                                           const toml::node& v, std::vector<std::string>& out) {
+    if (!v.is_array()) return bad(path, key, "must be a list of strings");
+    out.clear();
+    for (const auto& e : *v.as_array()) {
+        if (!e.is_string()) return bad(path, key, "must be a list of strings");
+        out.push_back(*e.value<std::string>());
+    }
+    return true;
+}
+
 // [calling], [limits] and [detector]: the toll-fraud guard's settings.
 sw::Result<bool, std::string> load_toll_table(const std::string& path, const std::string& section,
                                               const toml::table& table, TollOptions& o) {
@@ -24,15 +36,7 @@ sw::Result<bool, std::string> load_toll_table(const std::string& path, const std
             out = *v.value<std::string>();
             return true;
         };
-        auto strings = [&](std::vector<std::string>& out) -> sw::Result<bool, std::string> {
-            if (!v.is_array()) return bad(path, key, "must be a list of strings");
-            out.clear();
-            for (const auto& e : *v.as_array()) {
-                if (!e.is_string()) return bad(path, key, "must be a list of strings");
-                out.push_back(*e.value<std::string>());
-            }
-            return true;
-        };
+        auto strings = [&](std::vector<std::string>& out) { return read_strings(path, key, v, out); };
         auto whole = [&](int lo, int hi, int& out) -> sw::Result<bool, std::string> {
             auto n = v.value<std::int64_t>();
             if (!v.is_integer() || !n) return bad(path, key, "must be a whole number");
@@ -191,15 +195,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             }
             continue;
         }
-        auto strings = [&](std::vector<std::string>& out) -> sw::Result<bool, std::string> {
-            if (!v.is_array()) return bad(path, key, "must be a list of strings");
-            out.clear();
-            for (const auto& e : *v.as_array()) {
-                if (!e.is_string()) return bad(path, key, "must be a list of strings");
-                out.push_back(*e.value<std::string>());
-            }
-            return true;
-        };
+        auto strings = [&](std::vector<std::string>& out) { return read_strings(path, key, v, out); };
         auto number = [&](double lo, double hi, double& out) -> sw::Result<bool, std::string> {
             auto d = v.value<double>();
             if (!d || !(v.is_integer() || v.is_floating_point())) return bad(path, key, "must be a number");

@@ -262,29 +262,6 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     if (!try_next_route(h, *c)) fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
 }
 
-void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from,
-                             const proxy::Decision& d, const b2bua::DialChoice& first,
-                             const TollDecision& toll) {
-    // Logged once per attempt (a phone retransmitting the INVITE reaches the transaction, not this).
-    spdlog::warn("call {} -> {} refused (403): {} [from {}]", d.caller, first.number, toll.reason,
-                 source_text(from));
-    storage::CdrCall rec{d.caller,
-                         b2bua::normalize_number(d.callee),  // as for the calls that go out
-                         d.callee,
-                         storage::CdrDirection::Outbound,
-                         first.route.trunk,
-                         source_text(from),
-                         std::string(msg.header(sip::HeaderId::UserAgent)),
-                         toll.verdict};
-    std::string id = cdr_start(std::move(rec));
-    cdr_end(id, 403, toll.reason);
-    // RFC 3326: the reason in a Reason header (the text as a quoted-string: no quotes nor backslashes).
-    std::string text = toll.reason;
-    for (char& ch : text)
-        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ch = '\'';
-    answer(e, msg, 403, {{"Reason", "SIP ;cause=403 ;text=\"" + text + "\""}});
-}
-
 void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
                                 const b2bua::Trunk& t) {
     // The DID is the Request-URI's number (tel:+49..., sip:+49...@us;user=phone); a provider that we

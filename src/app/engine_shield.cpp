@@ -8,6 +8,7 @@
 
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
+#include "app/toll_setup.hpp"
 #include "security/scanner.hpp"
 #include "sip/builder.hpp"
 
@@ -135,6 +136,31 @@ bool Engine::account_blocked(const transport::Peer& from, std::string_view user)
 
 bool Engine::user_network_allowed(const transport::Peer& from, std::string_view user) const {
     return services_.bans == nullptr || services_.bans->user_allowed(user, address_key(from.address));
+}
+
+// ---- the toll-fraud guard (judged in start_outbound_call, engine_b2bua.cpp) ----
+
+void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport::Peer& from,
+                             const proxy::Decision& d, const b2bua::DialChoice& first,
+                             const TollDecision& toll) {
+    // Logged once per attempt (a phone retransmitting the INVITE reaches the transaction, not this).
+    spdlog::warn("call {} -> {} refused (403): {} [from {}]", d.caller, first.number, toll.reason,
+                 source_text(from));
+    storage::CdrCall rec{d.caller,
+                         b2bua::normalize_number(d.callee),  // as for the calls that go out
+                         d.callee,
+                         storage::CdrDirection::Outbound,
+                         first.route.trunk,
+                         source_text(from),
+                         std::string(msg.header(sip::HeaderId::UserAgent)),
+                         toll.verdict};
+    std::string id = cdr_start(std::move(rec));
+    cdr_end(id, 403, toll.reason);
+    // RFC 3326: the reason in a Reason header (the text as a quoted-string: no quotes nor backslashes).
+    std::string text = toll.reason;
+    for (char& ch : text)
+        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ch = '\'';
+    answer(e, msg, 403, {{"Reason", "SIP ;cause=403 ;text=\"" + text + "\""}});
 }
 
 std::string Engine::cdr_start(storage::CdrCall details) {

@@ -26,15 +26,6 @@ int fail(std::ostream& err, const std::string& why, int status) {
     return status;
 }
 
-// A high-risk prefix as the user may give it: digits with an optional leading + (dropped).
-std::optional<std::string> prefix_digits(std::string_view text) {
-    if (text.starts_with('+')) text.remove_prefix(1);
-    if (text.empty() || text.size() > 15) return std::nullopt;
-    for (char c : text)
-        if (!is_digit(c)) return std::nullopt;
-    return std::string(text);
-}
-
 bool valid_group(std::string_view g) {
     if (g.empty() || g.size() > 32) return false;
     for (char c : g)
@@ -84,7 +75,7 @@ int rights(const RightsCommand& c, std::ostream& out, std::ostream& err) {
     }
     std::vector<std::string> prefixes;
     for (const auto& p : c.allow_prefixes) {
-        auto digits = prefix_digits(p);
+        auto digits = security::high_risk_prefix(p);
         if (!digits)
             return fail(err, "--allow-prefix " + p + ": an international number prefix such as +881",
                         kRefused);

@@ -5,20 +5,22 @@
 #include <set>
 #include <utility>
 
+#include "common/text.hpp"
 #include "storage/sqlite/cdr_store.hpp"
 
 namespace sw::app {
 
 namespace {
 
-std::string digits_of(std::string_view prefix) {
-    if (prefix.starts_with('+')) prefix.remove_prefix(1);
-    return std::string(prefix);
+// Digits of at most `max`, not empty.
+bool digits_up_to(std::string_view s, std::size_t max) {
+    return s.size() <= max && sw::all_digits(s);
 }
 
-bool all_digits(std::string_view s, std::size_t max) {
-    if (s.empty() || s.size() > max) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// The country code without a leading + ("+49" and "49" are the same).
+std::string country_digits(std::string_view cc) {
+    if (cc.starts_with('+')) cc.remove_prefix(1);
+    return std::string(cc);
 }
 
 std::tm local_time(std::int64_t now_ms) {
@@ -55,15 +57,15 @@ sw::Result<bool, std::string> check_toll_options(const TollOptions& o) {
     if (!cls || *cls == security::CallClass::Premium)
         return sw::unexpected("default class " + o.default_class +
                               ": internal, local, national or international");
-    if (!o.country_code.empty() && (!all_digits(digits_of(o.country_code), 3)))
+    if (!o.country_code.empty() && !digits_up_to(country_digits(o.country_code), 3))
         return sw::unexpected("country code " + o.country_code + ": 1 to 3 digits, such as 49");
-    if (!o.international_prefix.empty() && !all_digits(o.international_prefix, 4))
+    if (!o.international_prefix.empty() && !digits_up_to(o.international_prefix, 4))
         return sw::unexpected("international prefix " + o.international_prefix + ": digits, such as 00");
-    if (!o.national_prefix.empty() && !all_digits(o.national_prefix, 4))
+    if (!o.national_prefix.empty() && !digits_up_to(o.national_prefix, 4))
         return sw::unexpected("national prefix " + o.national_prefix + ": digits, such as 0");
     for (const auto* list : {&o.high_risk_add, &o.premium_add, &o.high_risk_remove})
         for (const auto& p : *list)
-            if (!all_digits(digits_of(p), 15))
+            if (!security::high_risk_prefix(p))
                 return sw::unexpected("high-risk prefix " + p +
                                       ": digits of an international number, such as +881");
     std::string why;
@@ -78,16 +80,17 @@ TollPolicy::TollPolicy(const TollOptions& o)
       limits_(o.limits),
       guard_(o.limits, o.detector),
       rights_(std::make_shared<const std::map<std::string, security::UserRights, std::less<>>>()) {
-    plan_.country_code = digits_of(o.country_code);
+    plan_.country_code = country_digits(o.country_code);
     plan_.international_prefix = o.international_prefix;
     plan_.national_prefix = o.national_prefix;
     plan_.emergency = o.emergency;
     for (const auto& p : o.high_risk_remove)
-        high_risk_.remove(digits_of(p));
+        high_risk_.remove(security::high_risk_prefix(p).value_or(""));
     for (const auto& p : o.high_risk_add)
-        high_risk_.add({digits_of(p), false, "configured high-risk destination"});
+        high_risk_.add(
+            {security::high_risk_prefix(p).value_or(""), false, "configured high-risk destination"});
     for (const auto& p : o.premium_add)
-        high_risk_.add({digits_of(p), true, "configured premium rate"});
+        high_risk_.add({security::high_risk_prefix(p).value_or(""), true, "configured premium rate"});
     rule_.hours = security::BusinessHours::parse(o.business_hours).value_or(security::BusinessHours{});
     rule_.group = o.after_hours_group;
 }

@@ -171,12 +171,8 @@ constexpr BuiltinEntry kBuiltinHighRisk[]{
     {"1876", false, "Jamaica (NANP 876)"},
 };
 
-bool all_digits(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return sw::is_digit(c); });
-}
-
 bool valid_prefix(std::string_view prefix) {
-    return !prefix.empty() && prefix.size() <= 15 && all_digits(prefix);
+    return prefix.size() <= 15 && sw::all_digits(prefix);
 }
 
 // The entry whose prefix is exactly `prefix`, or entries.end().
@@ -254,6 +250,12 @@ bool HighRiskList::remove(std::string_view prefix) {
     if (it == entries_.end()) return false;
     entries_.erase(it);
     return true;
+}
+
+std::optional<std::string> high_risk_prefix(std::string_view text) {
+    if (text.starts_with('+')) text.remove_prefix(1);
+    if (!valid_prefix(text)) return std::nullopt;
+    return std::string(text);
 }
 
 const HighRiskEntry* HighRiskList::match(std::string_view e164) const {

@@ -57,6 +57,10 @@ struct HighRiskEntry {
     std::string label;     // for logs and `Reason`: "international premium rate", "Cuba"
 };
 
+// A prefix as a person writes it ("+881" or "881", in the configuration and `user rights
+// --allow-prefix`): its digits; nullopt unless 1 to 15 digits.
+std::optional<std::string> high_risk_prefix(std::string_view text);
+
 class HighRiskList {
 public:
     HighRiskList() = default;
