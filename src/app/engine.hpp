@@ -252,7 +252,10 @@ private:
     bool try_next_route(Handle h, B2buaCall& c);
     dialog::RequestParts invite_parts(const transport::Peer& peer, const sip::Message& inv,
                                       bool offer_100rel);
-    void start_fork(Handle h, B2buaCall& c, std::size_t fork);
+    // Starts the fork's client transaction. false: its request does not parse (our own bytes, so a bug
+    // or a peer's input we should have refused); the fork is then done with 500 and the caller goes on
+    // as for any failed fork.
+    bool start_fork(Handle h, B2buaCall& c, std::size_t fork);
     void send_fork_cancel(CallFork& f);
     void on_call_response(Entry& ce, const sip::Message& r);
     void on_call_failure(Entry& ce, int status);

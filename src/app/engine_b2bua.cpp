@@ -343,6 +343,7 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
     c->b_cseq = 1;
     for (auto& f : c->forks)
         f.cseq = 1;
+    bool started = false;
     for (std::size_t i = 0; i < c->forks.size(); ++i) {
         // One CSeq for all forks: they are one request to the far end (built above with numbers 1..n).
         auto& f = c->forks[i];
@@ -351,8 +352,9 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
             const auto end = f.request.find("\r\n", pos + 2);
             f.request.replace(pos, end - pos, "\r\nCSeq: 1 INVITE");
         }
-        start_fork(h, *c, i);
+        started = start_fork(h, *c, i) || started;
     }
+    if (!started) fail_call(h, *c, 500, "Server Internal Error (request not built)");
 }
 
 dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip::Message& inv,
@@ -417,19 +419,22 @@ bool Engine::try_next_route(Handle h, B2buaCall& c) {
         f.request = dialog::build_request(pre, "INVITE", f.cseq, p);
         c.trunk = t.name;
         c.forks.push_back(std::move(f));
-        start_fork(h, c, c.forks.size() - 1);
-        return true;
+        if (start_fork(h, c, c.forks.size() - 1)) return true;
+        // Not sent: the next route, as for a trunk that cannot be reached.
     }
     return false;
 }
 
-void Engine::start_fork(Handle h, B2buaCall& c, std::size_t i) {
+bool Engine::start_fork(Handle h, B2buaCall& c, std::size_t i) {
     CallFork& f = c.forks[i];
     auto req = sip::Message::parse(f.request);
     if (!req) {
+        spdlog::error("call {} -> {}: leg-B INVITE not sent: our own request does not parse", c.caller,
+                      c.callee);
         f.done = true;
         f.status = 500;
-        return;
+        f.reason = "Server Internal Error (request not built)";
+        return false;
     }
     Entry& ce = new_entry(transaction::Kind::ClientInvite, f.peer, f.request);
     ce.client = true;
@@ -447,6 +452,7 @@ void Engine::start_fork(Handle h, B2buaCall& c, std::size_t i) {
     // over at once instead of after Timer B (64*T1).
     if (c.outbound)
         schedule(ce.fx.handle, kTimerNoAnswer, ++ce.fx.timer_gen[kTimerNoAnswer], config_.timers.t1 * 8);
+    return true;
 }
 
 void Engine::on_fork_silent(Entry& ce) {
@@ -687,16 +693,19 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
                 const auto hpos = bytes.find("\r\nContent-Length:");
                 if (hpos != std::string::npos) bytes.insert(hpos + 2, a->header + ": " + a->value + "\r\n");
                 next.request = std::move(bytes);
-                f.done = true;
-                f.status = status;
-                c.forks.push_back(std::move(next));
-                start_fork(h, c, c.forks.size() - 1);
-                return;
+                c.forks.push_back(std::move(next));  // `f` is not valid from here on
+                if (start_fork(h, c, c.forks.size() - 1)) {
+                    c.forks[i].done = true;
+                    c.forks[i].status = status;
+                    return;
+                }
+                // Not sent: the challenge ends this fork like any other final answer (failover below).
             }
         }
     }
     // A fork cancelled because it rang for Timer C counts as not answered (failover), not as cancelled.
-    on_fork_final(h, c, i, status == 487 && f.timed_out ? 408 : status, r.reason());
+    const bool timed_out = c.forks[i].timed_out;
+    on_fork_final(h, c, i, status == 487 && timed_out ? 408 : status, r.reason());
 }
 
 void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, std::string_view reason) {
