@@ -25,6 +25,77 @@ sw::Result<bool, std::string> read_strings(const std::string& path, const std::s
     return true;
 }
 
+// [media]: the relay and the SRTP policy.
+sw::Result<bool, std::string> load_media_table(const std::string& path, const toml::table& table, MediaOptions& o) {
+    for (const auto& [k, node] : table) {
+        const std::string key = "media." + std::string(k.str());
+        const std::string name(k.str());
+        const toml::node& v = node;
+        auto text = [&](std::string& out, std::set<std::string> allowed) -> sw::Result<bool, std::string> {
+            if (!v.is_string()) return bad(path, key, "must be a string");
+            const std::string t = *v.value<std::string>();
+            if (!allowed.empty() && !allowed.count(t)) {
+                std::string list;
+                for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+                return bad(path, key, "must be one of " + list);
+            }
+            out = t;
+            return true;
+        };
+        auto number = [&](double lo, double hi, double& out) -> sw::Result<bool, std::string> {
+            auto d = v.value<double>();
+            if (!d || !(v.is_integer() || v.is_floating_point()) || *d < lo || *d > hi)
+                return bad(path, key, "must be a number between " + std::to_string(static_cast<long>(lo)) +
+                                          " and " + std::to_string(static_cast<long>(hi)));
+            out = *d;
+            return true;
+        };
+        auto whole = [&](unsigned lo, unsigned hi, unsigned& out) -> sw::Result<bool, std::string> {
+            auto n = v.value<std::int64_t>();
+            if (!v.is_integer() || !n || *n < lo || *n > hi)
+                return bad(path, key, "must be a whole number between " + std::to_string(lo) + " and " +
+                                          std::to_string(hi));
+            out = static_cast<unsigned>(*n);
+            return true;
+        };
+        const std::set<std::string> policies = {"off", "preferred", "required"};
+        sw::Result<bool, std::string> r = true;
+        if (name == "relay") {
+            if (!v.is_boolean()) return bad(path, key, "must be true or false");
+            o.relay = *v.value<bool>();
+        } else if (name == "address") {
+            r = text(o.address, {});
+        } else if (name == "address6") {
+            r = text(o.address6, {});
+        } else if (name == "advertise") {
+            r = text(o.advertise, {});
+        } else if (name == "port_min") {
+            r = whole(1024, 65534, o.port_min);
+        } else if (name == "port_max") {
+            r = whole(1025, 65535, o.port_max);
+        } else if (name == "threads") {
+            r = whole(0, 64, o.threads);
+        } else if (name == "timeout") {
+            r = number(0, 86400, o.timeout_s);
+        } else if (name == "hold_timeout") {
+            r = number(0, 604800, o.hold_timeout_s);
+        } else if (name == "anchor") {
+            r = text(o.anchor, {"auto", "always", "never"});
+        } else if (name == "srtp") {
+            r = text(o.srtp, policies);
+        } else if (name == "trunk_srtp") {
+            r = text(o.trunk_srtp, policies);
+        } else if (name == "plain_crypto") {
+            r = text(o.plain_crypto, {"strip", "refuse"});
+        } else {
+            return bad(path, key, "unknown setting");
+        }
+        if (!r) return r;
+    }
+    if (o.port_min >= o.port_max) return bad(path, "media.port_max", "must be above port_min");
+    return true;
+}
+
 // [calling], [limits] and [detector]: the toll-fraud guard's settings.
 sw::Result<bool, std::string> load_toll_table(const std::string& path, const std::string& section,
                                               const toml::table& table, TollOptions& o) {
@@ -165,7 +236,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "tls",
                                                "calling",
                                                "limits",
-                                               "detector"};
+                                               "detector",
+                                               "media"};
     static const std::set<std::string> kTls = {"cert", "key", "ca", "verify_client", "trunk_ca"};
     for (const auto& [k, binding] : t) {
         const std::string key(k.str());
@@ -174,6 +246,11 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         if (key == "calling" || key == "limits" || key == "detector") {
             if (!v.is_table()) return bad(path, key, "must be a table");
             if (auto r = load_toll_table(path, key, *v.as_table(), o.toll); !r) return r;
+            continue;
+        }
+        if (key == "media") {
+            if (!v.is_table()) return bad(path, key, "must be a table");
+            if (auto r = load_media_table(path, *v.as_table(), o.media); !r) return r;
             continue;
         }
         if (key == "tls") {

@@ -537,6 +537,18 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             answered_.erase(done);
         }
     }
+    if (method == sip::Method::Invite && routed && routed->kind == proxy::Decision::Kind::Forward &&
+        !routed->in_dialog && !routed->targets.empty()) {
+        // Issue 9: a call between users whose media cannot flow directly goes through the B2BUA.
+        media::LegInfo a = leg_info(from, config_.media.user_srtp, "caller");
+        media::LegInfo b = b_leg_info(*routed, config_.media.user_srtp, "callee");
+        const auto anchored = anchor_wanted(e, msg, from, a, b);
+        if (!anchored) return;
+        if (*anchored && services_.media != nullptr) {
+            start_local_call(e, msg, from, *routed, std::move(a), std::move(b));
+            return;
+        }
+    }
     if (routed && routed->kind != proxy::Decision::Kind::Local) {
         proxy_request(e, msg, from, std::move(*routed));
         return;

@@ -23,6 +23,7 @@
 #include "b2bua/trunk.hpp"
 #include "common/siphash.hpp"
 #include "dialog/dialog.hpp"
+#include "media/anchor.hpp"
 #include "proxy/forward.hpp"
 #include "proxy/response_selection.hpp"
 #include "proxy/route_set.hpp"
@@ -63,6 +64,21 @@ struct ShieldConfig {
     std::vector<std::string> scanner_agents;  // User-Agent texts banned besides the built-in list
 };
 
+// Media anchoring and SRTP policy (issue 9); the relay itself is Services::media.
+struct MediaSettings {
+    enum class Anchor : std::uint8_t {
+        Auto,    // when media cannot flow directly: SRTP on one side only, keys that would cross a plain
+                 // hop, a phone behind NAT (its SDP address is not where its SIP comes from)
+        Always,  // every call through the B2BUA with the relay
+        Never,   // media flows directly; a call that would need the relay is refused (488)
+    };
+    Anchor anchor = Anchor::Auto;
+    media::SrtpPolicy user_srtp = media::SrtpPolicy::Preferred;   // users without a policy of their own
+    media::SrtpPolicy trunk_srtp = media::SrtpPolicy::Preferred;  // trunks without one
+    bool tls_required = false;  // users must register and call over TLS (per user: later)
+    media::PlainCrypto plain_crypto = media::PlainCrypto::Strip;
+};
+
 struct EngineConfig {
     std::vector<transport::ListenSpec> listen;
     std::vector<std::string> domains;
@@ -75,6 +91,7 @@ struct EngineConfig {
     ShieldConfig shield;
     // The longest a call through the B2BUA (a trunk call) may last before both sides get a BYE.
     std::chrono::seconds max_call_duration{std::chrono::hours(4)};
+    MediaSettings media;
 };
 
 struct EngineCounters {
@@ -116,6 +133,7 @@ struct Services {
     security::BanList* bans = nullptr;  // null: no shield
     security::AuthGuard* guard = nullptr;
     TollPolicy* toll = nullptr;  // calling rights and the toll-fraud guard; null: every external call allowed
+    media::MediaRelay* media = nullptr;  // the media relay (thread-safe); null: no anchoring
 };
 
 // The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
@@ -246,6 +264,31 @@ private:
                              const proxy::Decision& d);
     // An INVITE from a trunk: to the extension its DID names.
     void start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from, const b2bua::Trunk& t);
+    // A call between users through the B2BUA, for the media relay (engine_media.cpp).
+    void start_local_call(Entry& e, sip::Message& msg, const transport::Peer& from, const proxy::Decision& d,
+                          media::LegInfo a, media::LegInfo b);
+    // Leg B of a call to a user's contacts: secure only if every contact is reached over TLS.
+    media::LegInfo b_leg_info(const proxy::Decision& d, media::SrtpPolicy policy, std::string label) const;
+    bool ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, const std::string& from_uri);
+    // ---- media (engine_media.cpp) ----
+    // Whether this INVITE between A and B is anchored; nullopt: refused (answered 488 already).
+    std::optional<bool> anchor_wanted(Entry& e, const sip::Message& inv, const transport::Peer& from,
+                                      const media::LegInfo& a, const media::LegInfo& b);
+    media::LegInfo leg_info(const transport::Peer& p, media::SrtpPolicy policy, std::string label) const;
+    void anchor_call(Handle h, B2buaCall& c, media::LegInfo a, media::LegInfo b);
+    // The body a request or response of `from_leg` carries on to the other leg (rewritten by the call's
+    // anchor); nullopt: refused, `why` says how.
+    std::optional<std::string> media_sdp(B2buaCall& c, std::uint32_t from_leg, const sip::Message& m,
+                                         bool final, media::Refusal& why);
+    // Leg B's offer in `p` from leg A's INVITE; false: refused (A has its 488, the call is ending).
+    bool media_offer(Handle h, B2buaCall& c, dialog::RequestParts& p);
+    void refuse_media(Handle h, B2buaCall& c, const media::Refusal& why);
+public:
+    // The relay found the call's media gone silent (posted to this worker by the relay's thread).
+    void on_media_timeout(std::uint64_t owner);
+    static std::size_t media_owner_worker(std::uint64_t owner) { return owner >> 56; }
+private:
+    std::uint64_t media_owner(Handle h) const;
     B2buaCall* new_call(Entry& e, sip::Message& msg, const transport::Peer& from, Handle& h);
     B2buaCall* find_call(Handle h);
     void free_call(Handle h);

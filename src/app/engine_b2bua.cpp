@@ -228,6 +228,15 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
             return;
         }
     }
+    // Issue 9: SRTP policy and whether the relay carries the media, before anything is counted.
+    const b2bua::Trunk& first = chosen.front();
+    media::LegInfo leg_a = leg_info(from, config_.media.user_srtp, "caller");
+    media::LegInfo leg_b;
+    leg_b.secure = first.transport == transport::Protocol::Tls;
+    leg_b.srtp = config_.media.trunk_srtp;
+    leg_b.label = "trunk " + first.name;
+    const auto anchored = anchor_wanted(e, msg, from, leg_a, leg_b);
+    if (!anchored) return;
     // Issue 7 parts 4-5: calling rights, limits and the detector, judged on the best route's number.
     TollDecision toll;
     if (services_.toll != nullptr) {
@@ -246,6 +255,7 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     c->toll_max_s = toll.max_duration_s;
     c->choices = std::move(usable);
     c->choice_trunks = std::move(chosen);
+    if (*anchored) anchor_call(h, *c, std::move(leg_a), std::move(leg_b));
     {
         const sip::Message& inv = *c->a_invite;
         storage::CdrCall rec{d.caller,
@@ -300,8 +310,14 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
     }
     const std::string caller_number = b2bua::number_of(msg.from().uri);
     const std::string display(msg.from().display_name);
+    // Issue 9: the trunk's SRTP policy on leg A; the user's contacts on leg B (SRTP only if all are on TLS).
+    media::LegInfo leg_a = leg_info(from, config_.media.trunk_srtp, "trunk " + t.name);
+    media::LegInfo leg_b = b_leg_info(d, config_.media.user_srtp, "callee");
+    const auto anchored = anchor_wanted(e, msg, from, leg_a, leg_b);
+    if (!anchored) return;
     Handle h;
     B2buaCall* c = new_call(e, msg, from, h);
+    if (*anchored) anchor_call(h, *c, std::move(leg_a), std::move(leg_b));
     c->outbound = false;
     c->trunk = t.name;
     c->caller = caller_number.empty() ? "anonymous" : caller_number;
@@ -315,46 +331,8 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
                                         source_text(from),
                                         std::string(c->a_invite->header(sip::HeaderId::UserAgent)),
                                         {}});
-    const sip::Message& inv = *c->a_invite;
-    dialog::Dialog pre;
-    pre.call_id = c->b_call_id;
-    pre.local_tag = c->b_tag;
-    pre.local_uri =
-        (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">";
-    pre.remote_uri = "<sip:" + d.callee + "@" + d.domain + ">";
-    for (const auto& target : d.targets) {
-        CallFork f;
-        const auto peer = peer_for(target.hop);
-        if (!peer) continue;
-        f.peer = *peer;
-        f.cseq = ++c->b_cseq;
-        dialog::Dialog fd = pre;
-        fd.remote_target = target.request_uri;
-        fd.route_set = target.routes;
-        dialog::RequestParts p = invite_parts(*peer, inv, false);
-        f.request = dialog::build_request(fd, "INVITE", f.cseq, p);
-        c->forks.push_back(std::move(f));
-    }
-    if (c->forks.empty()) {
-        fail_call(h, *c, 480, {});
-        return;
-    }
-    // Every contact of the extension rings at once (like the proxy's parallel forking).
-    c->b_cseq = 1;
-    for (auto& f : c->forks)
-        f.cseq = 1;
-    bool started = false;
-    for (std::size_t i = 0; i < c->forks.size(); ++i) {
-        // One CSeq for all forks: they are one request to the far end (built above with numbers 1..n).
-        auto& f = c->forks[i];
-        const auto pos = f.request.find("\r\nCSeq: ");
-        if (pos != std::string::npos) {
-            const auto end = f.request.find("\r\n", pos + 2);
-            f.request.replace(pos, end - pos, "\r\nCSeq: 1 INVITE");
-        }
-        started = start_fork(h, *c, i) || started;
-    }
-    if (!started) fail_call(h, *c, 500, "Server Internal Error (request not built)");
+    ring_targets(h, *c, d,
+                 (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">");
 }
 
 dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip::Message& inv,
@@ -412,6 +390,10 @@ bool Engine::try_next_route(Handle h, B2buaCall& c) {
         f.cseq = ++c.b_cseq;
         // RFC 3262 3: we can PRACK a reliable provisional response, unless the provider mishandles it.
         dialog::RequestParts p = invite_parts(*peer, inv, !t.no_100rel);
+        if (c.media) {
+            c.media->set_leg(media::Side::B, leg_info(*peer, config_.media.trunk_srtp, "trunk " + t.name));
+            if (!media_offer(h, c, p)) return false;
+        }
         if (privacy) {
             p.headers.emplace_back("P-Asserted-Identity", b2bua::trunk_from(t, caller));
             p.headers.emplace_back("Privacy", "id");
@@ -655,8 +637,15 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
         b.header("Allow", kCallAllow);
         b.header("Server", "sipwarden/0.1");
         if (!r.body().empty()) {
+            media::Refusal why;
+            auto body = media_sdp(c, 1, r, true, why);
+            if (!body) {
+                // The callee's answer breaks a policy: it has its ACK, now its BYE; the caller a 488.
+                refuse_media(h, c, why);
+                return;
+            }
             std::string_view ct = r.header(sip::HeaderId::ContentType);
-            b.body(ct.empty() ? "application/sdp" : ct, r.body());
+            b.body(ct.empty() ? "application/sdp" : ct, *body);
         }
         std::string bytes = b.build();
         if (c.a_rel_unacked) {
@@ -758,8 +747,12 @@ void Engine::relay_provisional(Handle, B2buaCall& c, const sip::Message& r) {
         b.header("RSeq", std::to_string(++c.a_rseq));
     }
     if (!r.body().empty()) {
-        std::string_view ct = r.header(sip::HeaderId::ContentType);
-        b.body(ct.empty() ? "application/sdp" : ct, r.body());
+        media::Refusal why;
+        // Early media: the answer so far (the 2xx has the final one). One the relay refuses is dropped.
+        if (auto body = media_sdp(c, 1, r, false, why)) {
+            std::string_view ct = r.header(sip::HeaderId::ContentType);
+            b.body(ct.empty() ? "application/sdp" : ct, *body);
+        }
     }
     std::string bytes = b.build();
     send_answer(*ae, r.status(), bytes);
@@ -794,6 +787,7 @@ void Engine::send_a_2xx(Handle h, B2buaCall& c, std::string bytes) {
     schedule(h, kCallTimerMax, ++c.timer_gen[kCallTimerMax], longest);
     c.a_final_sent = true;
     c.a.confirmed = true;
+    if (c.media) c.media->established();
     c.a.ok_tx = c.a_tx;
     c.a.ok_cseq = c.a_invite->cseq().number;
     send_answer(*ae, 200, bytes);
@@ -913,6 +907,12 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
                     local_address(other.peer.protocol, other.peer.address.is_v6());
                 dialog::RequestParts p;
                 carry_headers(msg, p);
+                media::Refusal why;
+                if (!p.body.empty()) {
+                    auto body = media_sdp(c, leg_index, msg, true, why);
+                    if (body) p.body = std::move(*body);
+                    else p.body.clear(), spdlog::warn("call {} -> {}: ACK answer refused: {}", c.caller, c.callee, why.reason);
+                }
                 p.via = via_value(other.peer.protocol, *out,
                                   proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
                 std::string ack = dialog::build_request(other.dlg, "ACK", other.ack_cseq, p);
@@ -997,6 +997,16 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
     e.request = msg.serialize();
     dialog::RequestParts p;
     carry_headers(msg, p);
+    if (!p.body.empty() && (method == sip::Method::Invite || method == sip::Method::Update)) {
+        media::Refusal why;
+        auto body = media_sdp(c, leg_index, msg, true, why);
+        if (!body) {
+            spdlog::warn("{} in call {} -> {}: {} ({})", msg.method(), c.caller, c.callee, why.status, why.reason);
+            reply(why.status, {{"Reason", "SIP ;cause=" + std::to_string(why.status) + " ;text=\"" + why.reason + "\""}});
+            return;
+        }
+        p.body = std::move(*body);
+    }
     send_in_dialog(c, other, msg.method(), p, Role::CallRelayOut, e.fx.handle, leg_index == 0 ? 1 : 0);
 }
 
@@ -1039,8 +1049,15 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
         b.header("Contact", in_leg.contact);
     b.header("Server", "sipwarden/0.1");
     if (!r.body().empty()) {
-        std::string_view ct = r.header(sip::HeaderId::ContentType);
-        b.body(ct.empty() ? "application/sdp" : ct, r.body());
+        media::Refusal why;
+        if (auto body = media_sdp(*c, ce.branch, r, true, why)) {
+            std::string_view ct = r.header(sip::HeaderId::ContentType);
+            b.body(ct.empty() ? "application/sdp" : ct, *body);
+        } else {
+            spdlog::warn("call {} -> {}: answer to a re-INVITE refused: {}", c->caller, c->callee, why.reason);
+        }
+    } else if (status >= 300 && c->media && c->media->offer_pending()) {
+        c->media->offer_rejected();  // RFC 3264 8: a refused re-offer leaves the session as it was
     }
     std::string bytes = b.build();
     send_answer(*se, status, bytes);

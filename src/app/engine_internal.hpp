@@ -249,6 +249,8 @@ struct B2buaCall {
     bool toll_cut = false;          // the longest-call timer is the international minutes' limit
     bool cancelled = false;         // leg A cancelled
     bool ended = false;             // no more relaying: waiting only for the forks to finish
+    bool local = false;             // a call between two users of ours (anchored media)
+    std::unique_ptr<media::MediaCall> media;  // the relay's side of the call (null: SDP passes untouched)
     std::array<std::uint32_t, 48> timer_gen{};
 };
 

@@ -144,6 +144,26 @@ int main(int argc, char** argv) {
                     "Outside --business-hours only members of this group (`user rights EXT --group G`) may "
                     "call outside the company")
         ->type_name("GROUP");
+    run->add_option("--anchor-media", ro.media.anchor,
+                    "Media through the server's relay: auto (default: when it cannot flow directly, e.g. SRTP "
+                    "on one side only or a phone behind NAT), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+    run->add_option("--srtp", ro.media.srtp,
+                    "SRTP policy of users: off, preferred (default: SRTP wherever the signalling is TLS) or "
+                    "required (calls without SRTP get 488)")
+        ->check(CLI::IsMember({"off", "preferred", "required"}));
+    run->add_option("--trunk-srtp", ro.media.trunk_srtp, "SRTP policy of trunks (off, preferred, required)")
+        ->check(CLI::IsMember({"off", "preferred", "required"}));
+    run->add_option("--media-address", ro.media.address,
+                    "IPv4 address of the media relay (default: the first IPv4 listen address)")
+        ->type_name("IP");
+    run->add_option("--media-port-min", ro.media.port_min, "Lowest UDP port of the media relay (default 20000)")
+        ->check(CLI::Range(1024u, 65534u));
+    run->add_option("--media-port-max", ro.media.port_max, "Highest UDP port of the media relay (default 29999)")
+        ->check(CLI::Range(1025u, 65535u));
+    run->add_option("--media-timeout", ro.media.timeout_s,
+                    "Seconds without media after which an anchored call is ended (default 60; 0: never)")
+        ->check(CLI::Range(0.0, 86400.0));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option(
         "--tls-cert", ro.tls_cert,

@@ -90,6 +90,73 @@ std::string resolve_host(const std::string& host) {
 }
 }  // namespace
 
+namespace {
+// The relay's addresses: [media] address, else the first listen address of the family; a wildcard
+// listener binds the relay to the wildcard too and names the address the host routes from.
+std::string routed_source(bool v6) {
+    const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return {};
+    std::string out;
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (v6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(9);
+        inet_pton(AF_INET6, "2001:db8::1", &a->sin6_addr);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(9);
+        inet_pton(AF_INET, "192.0.2.1", &a->sin_addr);
+        len = sizeof(sockaddr_in);
+    }
+    // connect() on UDP sends nothing: it only asks the routing table which source address it would use.
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+        sockaddr_storage me{};
+        socklen_t ml = sizeof me;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&me), &ml) == 0) {
+            char buf[INET6_ADDRSTRLEN] = {};
+            if (v6)
+                inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&me)->sin6_addr, buf, sizeof buf);
+            else
+                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&me)->sin_addr, buf, sizeof buf);
+            out = buf;
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+media::RelayConfig relay_config(const MediaOptions& m, const std::vector<transport::ListenSpec>& listen) {
+    media::RelayConfig rc;
+    rc.address4 = m.address;
+    rc.address6 = m.address6;
+    for (const auto& spec : listen) {
+        asio::error_code ec;
+        const auto ip = asio::ip::make_address(spec.host, ec);
+        if (ec) continue;
+        std::string& slot = ip.is_v6() ? rc.address6 : rc.address4;
+        std::string& named = ip.is_v6() ? rc.advertise6 : rc.advertise4;
+        if (!slot.empty()) continue;
+        slot = ip.to_string();
+        if (ip.is_unspecified()) {
+            named = routed_source(ip.is_v6());
+            if (named.empty()) named = ip.is_v6() ? "::1" : "127.0.0.1";
+        }
+    }
+    if (rc.address4.empty() && rc.address6.empty()) rc.address4 = "127.0.0.1";
+    if (!m.advertise.empty()) rc.advertise4 = m.advertise;
+    rc.port_min = static_cast<std::uint16_t>(m.port_min);
+    rc.port_max = static_cast<std::uint16_t>(m.port_max);
+    rc.threads = m.threads != 0 ? m.threads : std::max(1u, std::thread::hardware_concurrency());
+    rc.timeout_s = static_cast<int>(m.timeout_s);
+    rc.hold_timeout_s = static_cast<int>(m.hold_timeout_s);
+    return rc;
+}
+}  // namespace
+
 int run_server(const RunOptions& options) {
     // Transactions come and go by the hundred thousand: keep freed memory instead of giving it back to the
     // kernel and faulting it in again a moment later (glibc's default trims above 128 KiB).
@@ -312,6 +379,16 @@ int run_server(const RunOptions& options) {
     }
     const proxy::Router router(self, authenticator, location, router_config);
     config.timer_c = std::chrono::milliseconds(static_cast<long>(options.timer_c_s * 1000));
+    config.media.anchor = options.media.anchor == "always"  ? MediaSettings::Anchor::Always
+                          : options.media.anchor == "never" ? MediaSettings::Anchor::Never
+                                                            : MediaSettings::Anchor::Auto;
+    if (!options.media.relay && config.media.anchor != MediaSettings::Anchor::Never)
+        config.media.anchor = MediaSettings::Anchor::Never;
+    config.media.user_srtp = media::srtp_policy_from(options.media.srtp).value_or(media::SrtpPolicy::Preferred);
+    config.media.trunk_srtp =
+        media::srtp_policy_from(options.media.trunk_srtp).value_or(media::SrtpPolicy::Preferred);
+    config.media.plain_crypto =
+        options.media.plain_crypto == "refuse" ? media::PlainCrypto::Refuse : media::PlainCrypto::Strip;
     config.max_call_duration = std::chrono::seconds(static_cast<long>(options.max_call_s));
     config.shield.scanner_agents = options.scanner_agents;
     config.shield.per_source.per_second = options.max_requests_per_second;
@@ -390,6 +467,26 @@ int run_server(const RunOptions& options) {
     Services services{&authenticator, &registrar, &writer, &clock, &router,
                       &self,          {},         nullptr, &bans,  &auth_guard};
     services.toll = &toll;
+    // Issue 9: the media relay, shared by the workers; a silent call is reported to its worker.
+    std::vector<Engine*> media_shards;
+    std::unique_ptr<media::MediaRelay> relay;
+    if (options.media.relay) {
+        media::RelayConfig rc = relay_config(options.media, config.listen);
+        relay = std::make_unique<media::MediaRelay>(rc, [&media_shards](std::uint64_t owner) {
+            const std::size_t w = Engine::media_owner_worker(owner);
+            if (w >= media_shards.size()) return;
+            Engine* e = media_shards[w];
+            asio::post(e->io(), [e, owner] { e->on_media_timeout(owner); });
+        });
+        std::string error;
+        if (!relay->start(error)) {
+            spdlog::error("media relay: {}", error);
+            return 2;
+        }
+        services.media = relay.get();
+        spdlog::info("media relay on {}{}{} ports {}-{}, {} thread(s)", rc.address4,
+                     rc.address6.empty() ? "" : " and ", rc.address6, rc.port_min, rc.port_max, rc.threads);
+    }
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).
     asio::io_context control;
@@ -442,6 +539,7 @@ int run_server(const RunOptions& options) {
     }
     for (auto& w : workers)
         w->engine->set_shards(shards);
+    media_shards = shards;  // before any call: the relay reports only anchored calls
 
     asio::signal_set signals(control, SIGINT, SIGTERM);
     signals.async_wait([&](const asio::error_code& ec, int sig) {
@@ -452,6 +550,7 @@ int run_server(const RunOptions& options) {
             asio::post(w->io, [e = w->engine.get(), grace] { e->shutdown(grace); });
         for (auto& w : workers)
             w->thread.join();
+        if (relay) relay->stop();  // its threads post to the workers: stopped before they go
         control.stop();
     });
     // SIGHUP: reload the TLS certificate and key; established connections keep the old ones.

@@ -8,6 +8,23 @@
 
 namespace sw::app {
 
+// [media]: the relay and the SRTP policy (issue 9).
+struct MediaOptions {
+    bool relay = true;               // false: no relay; calls that need one get 488
+    std::string address;             // IPv4 the relay binds; empty: the first IPv4 listen address
+    std::string address6;            // IPv6 likewise; empty: the first IPv6 listen address, if any
+    std::string advertise;           // the IPv4 written in SDP when it differs (behind a 1:1 NAT)
+    unsigned port_min = 20000;       // RTP even, RTCP odd
+    unsigned port_max = 29999;
+    unsigned threads = 0;            // relay threads; 0: one per core
+    double timeout_s = 60;           // no media for this long: the call is ended
+    double hold_timeout_s = 7200;    // the same while on hold
+    std::string anchor = "auto";     // auto, always, never
+    std::string srtp = "preferred";  // users: off, preferred, required
+    std::string trunk_srtp = "preferred";
+    std::string plain_crypto = "strip";  // strip, refuse: a=crypto over plain UDP/TCP
+};
+
 struct RunOptions {
     std::vector<std::string> listen;  // empty: the defaults
     std::vector<std::string> domains;
@@ -46,6 +63,7 @@ struct RunOptions {
     double max_requests_per_second = 200;
     // Calling rights, limits and the toll-fraud detector ([calling], [limits], [detector]).
     TollOptions toll;
+    MediaOptions media;
 };
 
 int run_server(const RunOptions& options);

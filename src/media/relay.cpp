@@ -1,0 +1,532 @@
+#include "media/relay.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <random>
+#include <unordered_map>
+
+namespace sw::media {
+
+// ---- addresses ----
+
+std::optional<NetAddress> NetAddress::from(std::string_view ip, std::uint16_t port) {
+    NetAddress a;
+    std::string text(ip);
+    if (!text.empty() && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+    if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        a.length = sizeof(sockaddr_in);
+        return a;
+    }
+    a.storage = {};
+    if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        a.length = sizeof(sockaddr_in6);
+        return a;
+    }
+    return std::nullopt;
+}
+
+std::uint16_t NetAddress::port() const {
+    if (storage.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+    if (storage.ss_family == AF_INET6)
+        return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+    return 0;
+}
+
+std::string NetAddress::ip() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
+    else if (storage.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+bool NetAddress::same_ip(const NetAddress& o) const {
+    if (storage.ss_family != o.storage.ss_family) return false;
+    if (storage.ss_family == AF_INET)
+        return reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr ==
+               reinterpret_cast<const sockaddr_in*>(&o.storage)->sin_addr.s_addr;
+    if (storage.ss_family == AF_INET6)
+        return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr,
+                           &reinterpret_cast<const sockaddr_in6*>(&o.storage)->sin6_addr, 16) == 0;
+    return false;
+}
+
+bool NetAddress::operator==(const NetAddress& o) const {
+    return same_ip(o) && port() == o.port();
+}
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+constexpr int kBatch = 32;
+constexpr std::size_t kBufferSize = 2048;  // a datagram of up to 2048 - kMaxSrtpOverhead bytes
+
+bool is_rtcp_packet(const std::uint8_t* p, std::size_t len) {
+    // RFC 5761 4: on a multiplexed port, RTCP packet types 192-223 cannot be RTP payload types.
+    return len >= 2 && p[1] >= 192 && p[1] <= 223;
+}
+
+int bind_udp(const NetAddress& where) {
+    const int fd = ::socket(where.storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (where.is_v6()) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&where.storage), where.length) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace
+
+// ---- the state of sessions, owned by their thread ----
+
+namespace {
+struct Socket {
+    int fd = -1;
+    MediaRelay::Session* session = nullptr;
+    unsigned stream = 0;
+    Side side = Side::A;
+    bool rtcp = false;
+    bool dead = false;  // closed; the thread frees it after its current batch
+};
+
+struct SideState {
+    std::unique_ptr<Socket> rtp, rtcp;
+    std::uint16_t port = 0;
+    bool v6 = false;
+    NetAddress dest_rtp, dest_rtcp;  // where packets for this side go
+    bool mux = false;
+    NetAddress sdp_ip, signal_ip;  // packets from this side are accepted from these IPs
+    std::unique_ptr<SrtpStream> decrypt, encrypt;
+    SideStats stats;
+
+    bool accepts(const NetAddress& src) const {
+        if (sdp_ip.empty() && signal_ip.empty()) return true;
+        return (!sdp_ip.empty() && src.same_ip(sdp_ip)) || (!signal_ip.empty() && src.same_ip(signal_ip));
+    }
+};
+
+struct Stream {
+    SideState side[2];
+};
+}  // namespace
+
+struct MediaRelay::Session {
+    SessionId id = 0;
+    std::uint64_t owner = 0;
+    std::vector<Stream> streams;
+    std::int64_t last_ms = 0;
+    bool armed = false;
+    bool hold = false;
+    bool reported = false;
+};
+
+struct MediaRelay::Thread {
+    std::mutex mutex;
+    int epfd = -1;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    std::unordered_map<SessionId, std::unique_ptr<Session>> sessions;
+    std::vector<std::unique_ptr<Socket>> graveyard;
+
+    void bury(std::unique_ptr<Socket>& s) {
+        if (!s) return;
+        ::epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, nullptr);
+        ::close(s->fd);
+        s->dead = true;
+        graveyard.push_back(std::move(s));
+    }
+};
+
+namespace {
+
+struct Batch {
+    std::uint8_t data[kBatch][kBufferSize];
+    iovec iov[kBatch];
+    sockaddr_storage from[kBatch];
+    mmsghdr in[kBatch];
+    iovec out_iov[2][kBatch];
+    mmsghdr out[2][kBatch];
+};
+
+// Relays what is waiting on `s`: from its side to the other, through SRTP where a side has it.
+void drain(Socket& s, Batch& b, std::int64_t now) {
+    Stream& st = s.session->streams[s.stream];
+    SideState& x = st.side[static_cast<int>(s.side)];
+    SideState& y = st.side[static_cast<int>(other(s.side))];
+    for (int round = 0; round < 8; ++round) {
+        for (int i = 0; i < kBatch; ++i) {
+            b.iov[i] = iovec{b.data[i], kBufferSize - kMaxSrtpOverhead};
+            std::memset(&b.in[i], 0, sizeof(mmsghdr));
+            b.in[i].msg_hdr.msg_iov = &b.iov[i];
+            b.in[i].msg_hdr.msg_iovlen = 1;
+            b.in[i].msg_hdr.msg_name = &b.from[i];
+            b.in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        }
+        const int n = ::recvmmsg(s.fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) return;
+        int count[2] = {0, 0};  // 0: out through y's RTP socket, 1: through its RTCP socket
+        bool valid = false;
+        for (int i = 0; i < n; ++i) {
+            std::uint8_t* p = b.data[i];
+            std::size_t len = b.in[i].msg_len;
+            if (b.in[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+            NetAddress src;
+            std::memcpy(&src.storage, &b.from[i], sizeof(sockaddr_storage));
+            src.length = b.in[i].msg_hdr.msg_namelen;
+            ++x.stats.received;
+            // Latching (with the IPs the side may send from): answers go where its packets come from.
+            NetAddress& latched = s.rtcp ? x.dest_rtcp : x.dest_rtp;
+            if (!(latched == src)) {
+                if (!x.accepts(src)) {
+                    ++x.stats.foreign;
+                    continue;
+                }
+                latched = src;
+            }
+            const bool rtcp = s.rtcp || is_rtcp_packet(p, len);
+            if (!s.rtcp && rtcp) x.mux = true;
+            if (x.decrypt) {
+                auto r = rtcp ? x.decrypt->unprotect_rtcp(p, len) : x.decrypt->unprotect_rtp(p, len);
+                if (r.error) {
+                    ++x.stats.srtp_failed;
+                    continue;
+                }
+                len = r.length;
+            }
+            valid = true;
+            if (y.encrypt) {
+                auto r = rtcp ? y.encrypt->protect_rtcp(p, len, kBufferSize)
+                              : y.encrypt->protect_rtp(p, len, kBufferSize);
+                if (r.error) continue;
+                len = r.length;
+            }
+            const int via = rtcp && !y.mux ? 1 : 0;
+            const NetAddress& dest = via == 1 ? y.dest_rtcp : y.dest_rtp;
+            const Socket* out = via == 1 ? y.rtcp.get() : y.rtp.get();
+            if (dest.empty() || dest.port() == 0 || out == nullptr) {
+                ++x.stats.no_destination;
+                continue;
+            }
+            const int k = count[via]++;
+            b.out_iov[via][k] = iovec{p, len};
+            std::memset(&b.out[via][k], 0, sizeof(mmsghdr));
+            b.out[via][k].msg_hdr.msg_iov = &b.out_iov[via][k];
+            b.out[via][k].msg_hdr.msg_iovlen = 1;
+            b.out[via][k].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&dest.storage);
+            b.out[via][k].msg_hdr.msg_namelen = dest.length;
+            ++x.stats.relayed;
+        }
+        if (valid) s.session->last_ms = now;
+        for (int via = 0; via < 2; ++via) {
+            if (count[via] == 0) continue;
+            const Socket* out = via == 1 ? y.rtcp.get() : y.rtp.get();
+            int sent = 0;
+            while (sent < count[via]) {
+                const int r = ::sendmmsg(out->fd, b.out[via] + sent, count[via] - sent, MSG_DONTWAIT);
+                if (r <= 0) break;  // a full socket buffer drops the rest, as the network would
+                sent += r;
+            }
+        }
+        if (n < kBatch) return;
+    }
+}
+
+}  // namespace
+
+// ---- the relay ----
+
+MediaRelay::MediaRelay(RelayConfig config, TimeoutHandler on_timeout)
+    : config_(std::move(config)), on_timeout_(std::move(on_timeout)) {
+    if (config_.threads == 0) config_.threads = 1;
+    std::vector<std::uint16_t> ports;
+    const unsigned lo = config_.port_min + (config_.port_min & 1u);
+    for (unsigned p = lo; p + 1 <= config_.port_max; p += 2)
+        ports.push_back(static_cast<std::uint16_t>(p));
+    // Random order: the next call's ports cannot be guessed from this one's (RTP injection).
+    std::shuffle(ports.begin(), ports.end(), std::mt19937(std::random_device{}()));
+    free4_.assign(ports.begin(), ports.end());
+    free6_.assign(ports.begin(), ports.end());
+    for (unsigned i = 0; i < config_.threads; ++i)
+        threads_.push_back(std::make_unique<Thread>());
+}
+
+MediaRelay::~MediaRelay() {
+    stop();
+}
+
+bool MediaRelay::start(std::string& error) {
+    if (started_) return true;
+    if (!config_.address4.empty() && !NetAddress::from(config_.address4, 0)) {
+        error = "media address " + config_.address4 + " is not an IPv4 address";
+        return false;
+    }
+    if (!config_.address6.empty()) {
+        auto a = NetAddress::from(config_.address6, 0);
+        if (!a || !a->is_v6()) {
+            error = "media address " + config_.address6 + " is not an IPv6 address";
+            return false;
+        }
+    }
+    if (config_.port_min < 1024 || config_.port_max <= config_.port_min) {
+        error = "media ports: need 1024 <= port_min < port_max";
+        return false;
+    }
+    for (auto& t : threads_) {
+        t->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+        if (t->epfd < 0) {
+            error = "epoll_create1 failed";
+            return false;
+        }
+    }
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        Thread* t = threads_[i].get();
+        t->thread = std::thread([this, t, i] {
+            const std::string name = "sw-media-" + std::to_string(i);
+            pthread_setname_np(pthread_self(), name.c_str());
+            auto batch = std::make_unique<Batch>();
+            epoll_event events[64];
+            std::int64_t next_check = now_ms() + 1000;
+            std::vector<std::uint64_t> timed_out;
+            while (!t->stopping.load(std::memory_order_relaxed)) {
+                const int n = ::epoll_wait(t->epfd, events, 64, 250);
+                const std::int64_t now = now_ms();
+                {
+                    std::lock_guard lock(t->mutex);
+                    for (int k = 0; k < n; ++k) {
+                        auto* s = static_cast<Socket*>(events[k].data.ptr);
+                        if (!s->dead) drain(*s, *batch, now);
+                    }
+                    t->graveyard.clear();
+                    if (now >= next_check) {
+                        next_check = now + 1000;
+                        for (auto& [id, sess] : t->sessions) {
+                            if (!sess->armed || sess->reported) continue;
+                            const std::int64_t limit =
+                                1000LL * (sess->hold ? config_.hold_timeout_s : config_.timeout_s);
+                            if (limit > 0 && now - sess->last_ms > limit) {
+                                sess->reported = true;
+                                timed_out.push_back(sess->owner);
+                            }
+                        }
+                    }
+                }
+                for (std::uint64_t owner : timed_out)
+                    if (on_timeout_) on_timeout_(owner);
+                timed_out.clear();
+            }
+        });
+    }
+    started_ = true;
+    return true;
+}
+
+void MediaRelay::stop() {
+    for (auto& t : threads_)
+        t->stopping = true;
+    for (auto& t : threads_)
+        if (t->thread.joinable()) t->thread.join();
+    for (auto& t : threads_) {
+        std::lock_guard lock(t->mutex);
+        for (auto& [id, s] : t->sessions)
+            for (auto& st : s->streams)
+                for (auto& side : st.side) {
+                    t->bury(side.rtp);
+                    t->bury(side.rtcp);
+                }
+        t->sessions.clear();
+        t->graveyard.clear();
+        if (t->epfd >= 0) ::close(t->epfd);
+        t->epfd = -1;
+    }
+    started_ = false;
+}
+
+MediaRelay::Thread& MediaRelay::thread_of(SessionId id) const {
+    return *threads_[id % threads_.size()];
+}
+
+MediaRelay::SessionId MediaRelay::open(std::uint64_t owner) {
+    const SessionId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    Thread& t = thread_of(id);
+    auto s = std::make_unique<Session>();
+    s->id = id;
+    s->owner = owner;
+    s->last_ms = now_ms();
+    std::lock_guard lock(t.mutex);
+    t.sessions.emplace(id, std::move(s));
+    return id;
+}
+
+std::optional<std::uint16_t> MediaRelay::take_port_pair(bool v6, int fds[2]) {
+    const std::string& ip = v6 ? config_.address6 : config_.address4;
+    if (ip.empty()) return std::nullopt;
+    std::lock_guard lock(ports_mutex_);
+    auto& pool = v6 ? free6_ : free4_;
+    for (int attempt = 0; attempt < 64 && !pool.empty(); ++attempt) {
+        const std::uint16_t port = pool.front();
+        pool.pop_front();
+        auto a = NetAddress::from(ip, port);
+        auto b = NetAddress::from(ip, static_cast<std::uint16_t>(port + 1));
+        if (!a || !b) return std::nullopt;
+        fds[0] = bind_udp(*a);
+        fds[1] = fds[0] >= 0 ? bind_udp(*b) : -1;
+        if (fds[0] >= 0 && fds[1] >= 0) {
+            ++ports_used_;
+            return port;
+        }
+        if (fds[0] >= 0) ::close(fds[0]);
+        pool.push_back(port);  // taken by somebody else: try it again much later
+    }
+    return std::nullopt;
+}
+
+void MediaRelay::give_back(bool v6, std::uint16_t port) {
+    std::lock_guard lock(ports_mutex_);
+    // At the end of the queue: a late packet of this call cannot reach the next call on the same port.
+    (v6 ? free6_ : free4_).push_back(port);
+    --ports_used_;
+}
+
+std::optional<RelayPorts> MediaRelay::ports(SessionId id, unsigned index, Side side, bool v6) {
+    if (index > 16) return std::nullopt;  // more streams than any call has: hostile SDP
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end()) return std::nullopt;
+    Session& s = *it->second;
+    if (s.streams.size() <= index) s.streams.resize(index + 1);
+    SideState& st = s.streams[index].side[static_cast<int>(side)];
+    const std::string& named = v6 ? (config_.advertise6.empty() ? config_.address6 : config_.advertise6)
+                                  : (config_.advertise4.empty() ? config_.address4 : config_.advertise4);
+    if (st.rtp && st.v6 == v6) return RelayPorts{named, st.port};
+    if (st.rtp) {  // the side moved to the other family (a re-INVITE): new ports
+        t.bury(st.rtp);
+        t.bury(st.rtcp);
+        give_back(st.v6, st.port);
+    }
+    int fds[2] = {-1, -1};
+    auto port = take_port_pair(v6, fds);
+    if (!port) return std::nullopt;
+    st.port = *port;
+    st.v6 = v6;
+    for (int k = 0; k < 2; ++k) {
+        auto sock = std::make_unique<Socket>();
+        sock->fd = fds[k];
+        sock->session = &s;
+        sock->stream = index;
+        sock->side = side;
+        sock->rtcp = k == 1;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = sock.get();
+        ::epoll_ctl(t.epfd, EPOLL_CTL_ADD, sock->fd, &ev);
+        (k == 0 ? st.rtp : st.rtcp) = std::move(sock);
+    }
+    return RelayPorts{named, *port};
+}
+
+void MediaRelay::set_peer(SessionId id, unsigned index, Side side, const NetAddress& rtp, bool rtcp_mux,
+                          const NetAddress& signal_source) {
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end() || it->second->streams.size() <= index) return;
+    SideState& st = it->second->streams[index].side[static_cast<int>(side)];
+    // A new address in SDP (a re-INVITE, a move): send there until the side's packets say otherwise.
+    // 0.0.0.0 (RFC 3264 8.4 hold, old style) or port 0: nowhere to send until the side sends itself.
+    const bool nowhere = rtp.empty() || rtp.port() == 0 || rtp.ip() == "0.0.0.0" || rtp.ip() == "::";
+    st.dest_rtp = nowhere ? NetAddress{} : rtp;
+    st.dest_rtcp = st.dest_rtp;
+    if (!nowhere && !rtcp_mux) {
+        if (auto a = NetAddress::from(rtp.ip(), static_cast<std::uint16_t>(rtp.port() + 1)))
+            st.dest_rtcp = *a;
+    }
+    st.mux = rtcp_mux;
+    st.sdp_ip = nowhere ? NetAddress{} : rtp;
+    st.signal_ip = signal_source;
+}
+
+void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::optional<SrtpKey> from_side,
+                            std::optional<SrtpKey> to_side) {
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end() || it->second->streams.size() <= index) return;
+    SideState& st = it->second->streams[index].side[static_cast<int>(side)];
+    st.decrypt = from_side ? SrtpStream::inbound(*from_side) : nullptr;
+    st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
+}
+
+void MediaRelay::arm(SessionId id, bool hold) {
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end()) return;
+    Session& s = *it->second;
+    if (!s.armed || s.hold != hold) s.last_ms = now_ms();
+    s.armed = true;
+    s.hold = hold;
+}
+
+void MediaRelay::close(SessionId id) {
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end()) return;
+    for (auto& st : it->second->streams)
+        for (auto& side : st.side) {
+            if (!side.rtp) continue;
+            t.bury(side.rtp);
+            t.bury(side.rtcp);
+            give_back(side.v6, side.port);
+        }
+    t.sessions.erase(it);
+}
+
+std::optional<SideStats> MediaRelay::stats(SessionId id, unsigned index, Side side) const {
+    Thread& t = thread_of(id);
+    std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end() || it->second->streams.size() <= index) return std::nullopt;
+    return it->second->streams[index].side[static_cast<int>(side)].stats;
+}
+
+std::size_t MediaRelay::sessions() const {
+    std::size_t n = 0;
+    for (const auto& t : threads_) {
+        std::lock_guard lock(t->mutex);
+        n += t->sessions.size();
+    }
+    return n;
+}
+
+std::size_t MediaRelay::ports_in_use() const {
+    std::lock_guard lock(ports_mutex_);
+    return ports_used_ * 2;
+}
+
+}  // namespace sw::media
