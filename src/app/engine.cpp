@@ -540,8 +540,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     if (method == sip::Method::Invite && routed && routed->kind == proxy::Decision::Kind::Forward &&
         !routed->in_dialog && !routed->targets.empty()) {
         // Issue 9: a call between users whose media cannot flow directly goes through the B2BUA.
-        media::LegInfo a = leg_info(from, config_.media.user_srtp, "caller");
-        media::LegInfo b = b_leg_info(*routed, config_.media.user_srtp, "callee");
+        media::LegInfo a = leg_info(from, srtp_policy_of(routed->caller), "caller");
+        media::LegInfo b = b_leg_info(*routed, srtp_policy_of(routed->callee), "callee");
         const auto anchored = anchor_wanted(e, msg, from, a, b);
         if (!anchored) return;
         if (*anchored && services_.media != nullptr) {
@@ -694,6 +694,13 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
         spdlog::info("REGISTER of {} from {}: 403, not from the user's networks", v.user,
                      from.address.to_string());
         answer(e, req, 403, {}, "Forbidden (not from this network)");
+        return;
+    }
+    if (tls_required_of(v.user) && from.protocol != transport::Protocol::Tls) {
+        spdlog::info("REGISTER of {} from {} over {}: 403, the user must use TLS", v.user,
+                     from.address.to_string(), transport::protocol_name(from.protocol));
+        answer(e, req, 403, {{"Reason", "SIP ;cause=403 ;text=\"TLS required for this user\""}},
+               "Forbidden (TLS required)");
         return;
     }
     const std::int64_t now = services_.clock->now_s();

@@ -275,6 +275,10 @@ private:
     std::optional<bool> anchor_wanted(Entry& e, const sip::Message& inv, const transport::Peer& from,
                                       const media::LegInfo& a, const media::LegInfo& b);
     media::LegInfo leg_info(const transport::Peer& p, media::SrtpPolicy policy, std::string label) const;
+    // A user's SRTP policy (`user media EXT --srtp`), else the server's --srtp; a trunk's likewise.
+    media::SrtpPolicy srtp_policy_of(std::string_view user) const;
+    media::SrtpPolicy trunk_srtp_policy(const b2bua::Trunk& t) const;
+    bool tls_required_of(std::string_view user) const;
     void anchor_call(Handle h, B2buaCall& c, media::LegInfo a, media::LegInfo b);
     // The body a request or response of `from_leg` carries on to the other leg (rewritten by the call's
     // anchor); nullopt: refused, `why` says how.

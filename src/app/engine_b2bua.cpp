@@ -230,10 +230,10 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     }
     // Issue 9: SRTP policy and whether the relay carries the media, before anything is counted.
     const b2bua::Trunk& first = chosen.front();
-    media::LegInfo leg_a = leg_info(from, config_.media.user_srtp, "caller");
+    media::LegInfo leg_a = leg_info(from, srtp_policy_of(d.caller), "caller");
     media::LegInfo leg_b;
     leg_b.secure = first.transport == transport::Protocol::Tls;
-    leg_b.srtp = config_.media.trunk_srtp;
+    leg_b.srtp = trunk_srtp_policy(first);
     leg_b.label = "trunk " + first.name;
     const auto anchored = anchor_wanted(e, msg, from, leg_a, leg_b);
     if (!anchored) return;
@@ -311,8 +311,8 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
     const std::string caller_number = b2bua::number_of(msg.from().uri);
     const std::string display(msg.from().display_name);
     // Issue 9: the trunk's SRTP policy on leg A; the user's contacts on leg B (SRTP only if all are on TLS).
-    media::LegInfo leg_a = leg_info(from, config_.media.trunk_srtp, "trunk " + t.name);
-    media::LegInfo leg_b = b_leg_info(d, config_.media.user_srtp, "callee");
+    media::LegInfo leg_a = leg_info(from, trunk_srtp_policy(t), "trunk " + t.name);
+    media::LegInfo leg_b = b_leg_info(d, srtp_policy_of(d.callee), "callee");
     const auto anchored = anchor_wanted(e, msg, from, leg_a, leg_b);
     if (!anchored) return;
     Handle h;
@@ -391,7 +391,7 @@ bool Engine::try_next_route(Handle h, B2buaCall& c) {
         // RFC 3262 3: we can PRACK a reliable provisional response, unless the provider mishandles it.
         dialog::RequestParts p = invite_parts(*peer, inv, !t.no_100rel);
         if (c.media) {
-            c.media->set_leg(media::Side::B, leg_info(*peer, config_.media.trunk_srtp, "trunk " + t.name));
+            c.media->set_leg(media::Side::B, leg_info(*peer, trunk_srtp_policy(t), "trunk " + t.name));
             if (!media_offer(h, c, p)) return false;
         }
         if (privacy) {

@@ -39,6 +39,27 @@ bool is_private(const asio::ip::address& a) {
 
 }  // namespace
 
+media::SrtpPolicy Engine::srtp_policy_of(std::string_view user) const {
+    if (users_ && !user.empty())
+        if (const auth::UserRecord* u = users_->find(user); u != nullptr && !u->srtp.empty()) {
+            // A user who must use TLS has SRTP at least preferred: the keys can always travel.
+            if (auto p = media::srtp_policy_from(u->srtp)) return *p;
+        }
+    return config_.media.user_srtp;
+}
+
+bool Engine::tls_required_of(std::string_view user) const {
+    if (config_.media.tls_required) return true;
+    if (!users_ || user.empty()) return false;
+    const auth::UserRecord* u = users_->find(user);
+    return u != nullptr && u->tls_required;
+}
+
+media::SrtpPolicy Engine::trunk_srtp_policy(const b2bua::Trunk& t) const {
+    if (auto p = media::srtp_policy_from(t.srtp)) return *p;
+    return config_.media.trunk_srtp;
+}
+
 media::LegInfo Engine::leg_info(const transport::Peer& p, media::SrtpPolicy policy, std::string label) const {
     media::LegInfo l;
     l.secure = p.protocol == transport::Protocol::Tls;
@@ -78,10 +99,11 @@ std::optional<bool> Engine::anchor_wanted(Entry& e, const sip::Message& inv, con
         }
         const bool b_srtp = b.secure && b.srtp != media::SrtpPolicy::Off;
         if (crypto && !a.secure) needed = true, why = "SRTP keys over unencrypted signalling";
-        if (crypto != b_srtp) needed = true, why = "SRTP on one side only";
+        // SRTP that cannot go end to end (a plain caller with an SRTP-capable callee is fine as it is).
+        if (crypto && !b_srtp) needed = true, why = "SRTP on one side only";
     } else {
         // Late offer: the offer comes from B; SRTP on one side only is as likely.
-        if (a.secure != b.secure) needed = true, why = "SRTP on one side only";
+        if (b.secure && !a.secure) needed = true, why = "SRTP keys would reach a plain hop";
     }
     if (required) needed = true, why = "an SRTP policy to enforce";
     if (!needed) return false;

@@ -13,6 +13,7 @@
 #include "app/did_command.hpp"
 #include "app/forward_command.hpp"
 #include "app/registrations_command.hpp"
+#include "app/media_command.hpp"
 #include "app/rights_command.hpp"
 #include "app/route_command.hpp"
 #include "app/run_command.hpp"
@@ -179,6 +180,8 @@ int main(int argc, char** argv) {
     auto* user = sw::app::add_user_command(app, user_command);
     sw::app::RightsCommand rights_command;
     sw::app::add_rights_commands(*user, rights_command);
+    sw::app::MediaCommand media_command;
+    sw::app::add_media_command(*user, media_command);
     sw::app::ForwardCommand forward_command;
     auto* forward = sw::app::add_forward_command(app, forward_command);
     sw::app::RegistrationsCommand registrations_command;
@@ -219,6 +222,7 @@ int main(int argc, char** argv) {
 
     if (*check) return sw::app::run_check_message(files, max_size, std::cout);
     if (*run) return sw::app::run_server(ro);
+    if (*user && media_command.selected) return sw::app::run_media_command(media_command, std::cout, std::cerr);
     if (*user && rights_command.action != sw::app::RightsCommand::Action::None) {
         const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())

@@ -168,6 +168,7 @@ sw::Result<b2bua::Trunk, std::string> trunk_from(const TrunkCommand& c) {
         return sw::unexpected("--ruri-params " + c.ruri_params + ": not URI parameters such as user=phone");
     t.ruri_params = std::string(params);
     t.no_100rel = c.no_100rel;
+    t.srtp = c.srtp;
     if (!c.caller_id.empty()) {
         t.caller_id = b2bua::normalize_number(c.caller_id);
         if (t.caller_id.empty())
@@ -225,6 +226,7 @@ std::string options_text(const b2bua::Trunk& t) {
     if (t.tel_uri) parts.push_back("tel-uri");
     if (!t.ruri_params.empty()) parts.push_back("ruri=" + t.ruri_params);
     if (t.no_100rel) parts.push_back("no-100rel");
+    if (!t.srtp.empty()) parts.push_back("srtp=" + t.srtp);
     if (!t.addresses.empty()) {
         std::string list;
         // Always with the prefix, so that a single address reads as the network it is ("/32").
@@ -349,6 +351,10 @@ CLI::App* add_trunk_command(CLI::App& app, TrunkCommand& command) {
         ->type_name("TEXT");
     add->add_flag("--no-100rel", command.no_100rel,
                   "Never offer reliable provisional responses (100rel, RFC 3262) to this provider");
+    add->add_option("--srtp", command.srtp,
+                    "SRTP with this provider: off, preferred (SRTP when the trunk is TLS) or required "
+                    "(default: the server's --trunk-srtp)")
+        ->check(CLI::IsMember({"off", "preferred", "required"}));
     add->add_option("--caller-id", command.caller_id,
                     "The number sent as the caller for outbound calls of a user without a DID (default: "
                     "the extension)")

@@ -31,6 +31,7 @@ struct TrunkCommand {
     bool tel_uri = false;
     std::string ruri_params;
     bool no_100rel = false;
+    std::string srtp;  // off, preferred, required; empty: the server's
     std::string caller_id;
 };
 

@@ -19,6 +19,9 @@ struct UserRecord {
     std::string ha1_md5;      // lowercase hex; empty when MD5 is not allowed
     std::string ha1_sha256;
     std::string ha1_sha512_256;
+    // Media policy (issue 9): "" (the server's), "off", "preferred", "required"; TLS for SIP required.
+    std::string srtp;
+    bool tls_required = false;
 };
 
 }  // namespace sw::auth

@@ -33,6 +33,7 @@ struct Trunk {
     bool tel_uri = false;           // Request-URI and To as tel:+NUMBER (RFC 3966) instead of sip:
     std::string ruri_params;        // added to a sip Request-URI, e.g. "user=phone"; empty by default
     bool no_100rel = false;         // never offer 100rel (RFC 3262) to this provider
+    std::string srtp;               // SRTP policy: "" (the server's --trunk-srtp), off, preferred, required
     std::string caller_id;          // From user for outbound calls when the caller has no DID; empty: extension
     // Filled by the running server (not stored): the host resolved to an IP literal; empty when it did
     // not resolve.

@@ -142,6 +142,7 @@ struct MediaRelay::Session {
     bool armed = false;
     bool hold = false;
     bool reported = false;
+    std::int64_t close_at = 0;  // lingering: closed by its thread at this time, nothing relayed
 };
 
 struct MediaRelay::Thread {
@@ -174,6 +175,18 @@ struct Batch {
 
 // Relays what is waiting on `s`: from its side to the other, through SRTP where a side has it.
 void drain(Socket& s, Batch& b, std::int64_t now) {
+    if (s.session->close_at != 0) {  // lingering: swallow
+        for (int round = 0; round < 8; ++round) {
+            for (int i = 0; i < kBatch; ++i) {
+                b.iov[i] = iovec{b.data[i], kBufferSize};
+                std::memset(&b.in[i], 0, sizeof(mmsghdr));
+                b.in[i].msg_hdr.msg_iov = &b.iov[i];
+                b.in[i].msg_hdr.msg_iovlen = 1;
+            }
+            if (::recvmmsg(s.fd, b.in, kBatch, MSG_DONTWAIT, nullptr) < kBatch) return;
+        }
+        return;
+    }
     Stream& st = s.session->streams[s.stream];
     SideState& x = st.side[static_cast<int>(s.side)];
     SideState& y = st.side[static_cast<int>(other(s.side))];
@@ -323,8 +336,13 @@ bool MediaRelay::start(std::string& error) {
                     t->graveyard.clear();
                     if (now >= next_check) {
                         next_check = now + 1000;
+                        std::vector<SessionId> done;
+                        for (auto& [id, sess] : t->sessions)
+                            if (sess->close_at != 0 && now >= sess->close_at) done.push_back(id);
+                        for (SessionId id : done)
+                            close_now(*t, id);
                         for (auto& [id, sess] : t->sessions) {
-                            if (!sess->armed || sess->reported) continue;
+                            if (!sess->armed || sess->reported || sess->close_at != 0) continue;
                             const std::int64_t limit =
                                 1000LL * (sess->hold ? config_.hold_timeout_s : config_.timeout_s);
                             if (limit > 0 && now - sess->last_ms > limit) {
@@ -492,9 +510,19 @@ void MediaRelay::arm(SessionId id, bool hold) {
     s.hold = hold;
 }
 
-void MediaRelay::close(SessionId id) {
+void MediaRelay::close(SessionId id, int linger_ms) {
     Thread& t = thread_of(id);
     std::lock_guard lock(t.mutex);
+    auto it = t.sessions.find(id);
+    if (it == t.sessions.end()) return;
+    if (linger_ms > 0 && started_) {
+        it->second->close_at = now_ms() + linger_ms;
+        return;
+    }
+    close_now(t, id);
+}
+
+void MediaRelay::close_now(Thread& t, SessionId id) {
     auto it = t.sessions.find(id);
     if (it == t.sessions.end()) return;
     for (auto& st : it->second->streams)

@@ -12,30 +12,36 @@ namespace sw::media {
 
 namespace {
 
-constexpr std::size_t kRtpHeader = 12;   // RFC 3550 5.1 fixed header
-constexpr std::size_t kRtcpHeader = 8;   // RFC 3550 6.4.1 up to the SSRC of the sender
+constexpr std::size_t kRtpHeader = 12;     // RFC 3550 5.1 fixed header
+constexpr std::size_t kRtcpHeader = 8;     // RFC 3550 6.4.1 up to the SSRC of the sender
 constexpr std::size_t kMaxPacket = 65535;  // no UDP datagram is longer; keeps libsrtp's int lengths safe
 
 // libsrtp keeps one crypto kernel per process and wants srtp_init() once before any other call. That is
-// the library's own global state, not ours; call_once makes the first use from any thread safe.
-bool library_ready() {
+// the library's own global state, not ours; call_once makes the first use from any thread safe. Its result
+// is not kept: if other code in the process initialised libsrtp first, a second srtp_init() fails (it
+// will not load its debug module twice) though the kernel works. srtp_create() fails on its own when the
+// kernel is unusable.
+void init_library() {
     static std::once_flag once;
-    static bool ready = false;
-    std::call_once(once, [] { ready = srtp_init() == srtp_err_status_ok; });
-    return ready;
+    std::call_once(once, [] { srtp_init(); });
 }
 
 std::size_t tag_length(SrtpSuite s) {
     switch (s) {
-        case SrtpSuite::AesCm128HmacSha1_80: return 10;
-        case SrtpSuite::AesCm128HmacSha1_32: return 4;
-        case SrtpSuite::AeadAes128Gcm: return 16;
+        case SrtpSuite::AesCm128HmacSha1_80:
+            return 10;
+        case SrtpSuite::AesCm128HmacSha1_32:
+            return 4;
+        case SrtpSuite::AeadAes128Gcm:
+            return 16;
     }
     return 16;
 }
 
 // RFC 4568 6.2.2: AES_CM_128_HMAC_SHA1_32 shortens the SRTP tag only; SRTCP keeps the 80-bit tag.
-std::size_t rtcp_tag_length(SrtpSuite s) { return s == SrtpSuite::AeadAes128Gcm ? 16 : 10; }
+std::size_t rtcp_tag_length(SrtpSuite s) {
+    return s == SrtpSuite::AeadAes128Gcm ? 16 : 10;
+}
 
 // Bytes of the RTP header (fixed part, CSRCs, RFC 3550 5.3.1 extension), or nullopt if the packet is not
 // RTP version 2 or is shorter than the header it announces.
@@ -50,27 +56,38 @@ std::optional<std::size_t> rtp_header_length(const std::uint8_t* p, std::size_t 
     return n;
 }
 
-bool is_rtcp_v2(const std::uint8_t* p, std::size_t len) { return len >= kRtcpHeader && (p[0] >> 6) == 2; }
+bool is_rtcp_v2(const std::uint8_t* p, std::size_t len) {
+    return len >= kRtcpHeader && (p[0] >> 6) == 2;
+}
 
 SrtpError error_of(srtp_err_status_t s, bool unprotecting) {
     switch (s) {
-        case srtp_err_status_auth_fail: return SrtpError::Auth;
-        // The AEAD ciphers check the tag while decrypting; a backend may report a wrong tag as a cipher
-        // failure. Decrypting cannot fail otherwise once the lengths have been checked.
-        case srtp_err_status_cipher_fail: return unprotecting ? SrtpError::Auth : SrtpError::Other;
-        // SRTCP: the E flag disagrees with the policy; libsrtp gives up before the tag check. Only a
-        // forged, damaged or wrongly keyed packet gets here.
-        case srtp_err_status_cant_check: return SrtpError::Auth;
+        case srtp_err_status_auth_fail:
+            return SrtpError::Auth;
+        // The AEAD ciphers check the tag while decrypting. libsrtp's NSS backend reports a wrong tag as
+        // auth_fail, but it answers cipher_fail for a payload shorter than the tag (refused before we get
+        // here) and other backends use cipher_fail for a wrong tag. Nothing else makes decryption fail.
+        case srtp_err_status_cipher_fail:
+            return unprotecting ? SrtpError::Auth : SrtpError::Other;
+        // SRTCP (AES_CM): the E flag disagrees with the policy and libsrtp gives up before the tag check.
+        // The flag is under the tag, so only a forged or damaged packet gets here.
+        case srtp_err_status_cant_check:
+            return SrtpError::Auth;
         case srtp_err_status_replay_fail:
         case srtp_err_status_replay_old:
-        case srtp_err_status_pkt_idx_old: return SrtpError::Replay;
+        case srtp_err_status_pkt_idx_old:
+            return SrtpError::Replay;
         case srtp_err_status_bad_param:
-        case srtp_err_status_parse_err: return SrtpError::Malformed;
-        default: return SrtpError::Other;
+        case srtp_err_status_parse_err:
+            return SrtpError::Malformed;
+        default:
+            return SrtpError::Other;
     }
 }
 
-SrtpStream::Outcome failed(SrtpError e) { return {0, e}; }
+SrtpStream::Outcome failed(SrtpError e) {
+    return {0, e};
+}
 
 // RFC 4648 4, the standard alphabet.
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -141,12 +158,14 @@ bool lifetime_ok(std::string_view s) {
         s.remove_prefix(2);
         if (!all_digits(s) || s.size() > 2) return false;
         unsigned exp = 0;
-        for (char c : s) exp = exp * 10 + static_cast<unsigned>(c - '0');
+        for (char c : s)
+            exp = exp * 10 + static_cast<unsigned>(c - '0');
         return exp >= 10 && exp <= 48;
     }
     if (!all_digits(s) || s.size() > 15) return false;  // 2^48 has 15 digits
     std::uint64_t v = 0;
-    for (char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    for (char c : s)
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
     return v >= kMin && v <= kMax;
 }
 
@@ -171,9 +190,12 @@ std::optional<SrtpSuite> suite_from_name(std::string_view name) {
 
 std::string_view suite_name(SrtpSuite s) {
     switch (s) {
-        case SrtpSuite::AesCm128HmacSha1_80: return "AES_CM_128_HMAC_SHA1_80";
-        case SrtpSuite::AesCm128HmacSha1_32: return "AES_CM_128_HMAC_SHA1_32";
-        case SrtpSuite::AeadAes128Gcm: return "AEAD_AES_128_GCM";
+        case SrtpSuite::AesCm128HmacSha1_80:
+            return "AES_CM_128_HMAC_SHA1_80";
+        case SrtpSuite::AesCm128HmacSha1_32:
+            return "AES_CM_128_HMAC_SHA1_32";
+        case SrtpSuite::AeadAes128Gcm:
+            return "AEAD_AES_128_GCM";
     }
     return "";
 }
@@ -183,15 +205,20 @@ std::size_t master_length(SrtpSuite s) {
     return s == SrtpSuite::AeadAes128Gcm ? 16 + 12 : 16 + 14;
 }
 
-std::size_t rtp_overhead(SrtpSuite s) { return tag_length(s); }
+std::size_t rtp_overhead(SrtpSuite s) {
+    return tag_length(s);
+}
 
-std::size_t rtcp_overhead(SrtpSuite s) { return 4 + rtcp_tag_length(s); }  // RFC 3711 3.4: E flag + index
+std::size_t rtcp_overhead(SrtpSuite s) {
+    return 4 + rtcp_tag_length(s);  // RFC 3711 3.4: E flag and SRTCP index, then the tag
+}
 
 static_assert(kMaxSrtpOverhead >= 4 + 16, "room for the largest trailer, SRTCP with a GCM tag");
 
 std::optional<SrtpKey> parse_key_params(SrtpSuite suite, std::string_view key_params) {
     // RFC 4568 9.2: key-params = key-method ":" key-info; several are joined by ";". We use the first.
-    if (auto semi = key_params.find(';'); semi != std::string_view::npos) key_params = key_params.substr(0, semi);
+    if (auto semi = key_params.find(';'); semi != std::string_view::npos)
+        key_params = key_params.substr(0, semi);
     constexpr std::string_view kMethod = "inline:";
     if (key_params.size() < kMethod.size() || !iequals(key_params.substr(0, kMethod.size()), kMethod))
         return std::nullopt;
@@ -265,7 +292,7 @@ struct SrtpStream::Impl {
     bool open(const SrtpKey& key, bool out) {
         suite = key.suite;
         outbound = out;
-        if (!library_ready()) return false;
+        init_library();
         srtp_policy_t policy{};
         set_policy(key.suite, policy);
         policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
@@ -317,11 +344,14 @@ std::unique_ptr<SrtpStream> SrtpStream::outbound(const SrtpKey& key) {
     return s;
 }
 
-SrtpSuite SrtpStream::suite() const { return impl_->suite; }
+SrtpSuite SrtpStream::suite() const {
+    return impl_->suite;
+}
 
 SrtpStream::Outcome SrtpStream::protect_rtp(std::uint8_t* buf, std::size_t len, std::size_t cap) {
     if (!impl_->outbound) return failed(SrtpError::Other);
-    if (buf == nullptr || len > kMaxPacket || !rtp_header_length(buf, len)) return failed(SrtpError::Malformed);
+    if (buf == nullptr || len > kMaxPacket || !rtp_header_length(buf, len))
+        return failed(SrtpError::Malformed);
     if (cap < len + rtp_overhead(impl_->suite)) return failed(SrtpError::Other);
     return impl_->run(srtp_protect, buf, len, false);
 }
@@ -343,7 +373,8 @@ SrtpStream::Outcome SrtpStream::protect_rtcp(std::uint8_t* buf, std::size_t len,
 
 SrtpStream::Outcome SrtpStream::unprotect_rtcp(std::uint8_t* buf, std::size_t len) {
     if (impl_->outbound) return failed(SrtpError::Other);
-    if (buf == nullptr || len > kMaxPacket || !is_rtcp_v2(buf, len) || len < kRtcpHeader + rtcp_overhead(impl_->suite))
+    if (buf == nullptr || len > kMaxPacket || !is_rtcp_v2(buf, len) ||
+        len < kRtcpHeader + rtcp_overhead(impl_->suite))
         return failed(SrtpError::Malformed);
     return impl_->run(srtp_unprotect_rtcp, buf, len, true);
 }

@@ -29,7 +29,8 @@ std::size_t master_length(SrtpSuite s);
 // for both AES_CM suites (RFC 4568 6.2.2: the _32 suite shortens only the SRTP tag), so 14 / 14 / 20.
 std::size_t rtp_overhead(SrtpSuite s);
 std::size_t rtcp_overhead(SrtpSuite s);
-constexpr std::size_t kMaxSrtpOverhead = 32;  // room a buffer needs past the packet for any suite, RTP or RTCP
+// Room a buffer needs past the packet for any suite, RTP or RTCP.
+constexpr std::size_t kMaxSrtpOverhead = 32;
 
 struct SrtpKey {
     SrtpSuite suite = SrtpSuite::AesCm128HmacSha1_80;
@@ -39,8 +40,8 @@ struct SrtpKey {
 // The key of an RFC 4568 key-params text "inline:<base64>[|lifetime][|MKI:len]" (only the first
 // key if several are joined by ';'). Refuses (nullopt): wrong base64, wrong decoded length for the
 // suite, an MKI (we do not support MKI), a lifetime that is not a number or 2^n (e.g. "2^31"), a lifetime
-// below 2^10 or above 2^48 (RFC 3711 3.3.1, the most any of our suites allows). The lifetime is only
-// checked, not kept: libsrtp enforces the suite's own limit. Base64 padding may be left out.
+// below 2^10 or above 2^48 (the most any of our suites allows: RFC 4568 6.2.1, RFC 7714 14.2). The lifetime
+// is only checked, not kept: libsrtp enforces the suite's own limit. Base64 padding may be left out.
 std::optional<SrtpKey> parse_key_params(SrtpSuite suite, std::string_view key_params);
 // "inline:<base64 of material>" for an a=crypto line (padded base64, no lifetime, no MKI).
 std::string key_params_text(const SrtpKey& key);

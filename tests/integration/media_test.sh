@@ -296,7 +296,9 @@ python3 "$tmp/sniff.py" "$rtp_lo" "$rtp_hi" > "$tmp/sniff1.json" &
 sniff=$!
 pids+=($sniff)
 sleep 0.3
-python3 "$tmp/ctrl.py" "$actrl" "$bctrl" "sip:bob@example.test" 3 || fail "alice -> bob call"
+python3 "$tmp/ctrl.py" "$actrl" "$bctrl" "sip:bob@example.test" 3 > "$tmp/call1.out" || fail "alice -> bob call"
+# libre reports a BYE from the far end as ECONNRESET ("Connection reset by peer"): the BYE reached bob.
+grep -q "callee closed: Connection reset by peer" "$tmp/call1.out" || fail "bob's call should end on our BYE: $(cat "$tmp/call1.out")"
 kill -TERM "$sniff"; wait "$sniff" || true
 grep -q "call alice -> bob: media anchored" "$server_log" || fail "the call should have been anchored"
 python3 - "$tmp/sniff1.json" <<'PY' || fail "capture of call 1"
@@ -319,7 +321,7 @@ for who in alice bob; do
   rm -f "$tmp/$who/rec"/*
 done
 grep -q "SRTP is Enabled\|srtp" "$tmp/bob.log" || true
-for _ in $(seq 20); do [ "$(relay_sockets)" -eq 0 ] && break; sleep 0.1; done
+for _ in $(seq 40); do [ "$(relay_sockets)" -eq 0 ] && break; sleep 0.1; done
 [ "$(relay_sockets)" -eq 0 ] || fail "relay ports still open after call 1: $(relay_sockets)"
 echo "ok: alice -> bob over TLS with SRTP through the relay: both hear the tone, only SRTP on the wire, ports closed"
 
@@ -348,7 +350,7 @@ for who in alice carol; do
   python3 "$tmp/tone.py" "$rec" || fail "$who's recording should hold the other side's tone"
   rm -f "$tmp/$who/rec"/*
 done
-for _ in $(seq 20); do [ "$(relay_sockets)" -eq 0 ] && break; sleep 0.1; done
+for _ in $(seq 40); do [ "$(relay_sockets)" -eq 0 ] && break; sleep 0.1; done
 [ "$(relay_sockets)" -eq 0 ] || fail "relay ports still open after call 2"
 echo "ok: alice (SRTP) -> carol (RTP): bridged by the relay, both hear the tone, ports closed"
 
@@ -358,6 +360,15 @@ echo "$out" | grep -q "488" || fail "dave's SRTP offer over UDP should get 488: 
 grep -q "488 (SRTP keys sent over unencrypted signalling" "$server_log" || fail "the 488 should be logged with its reason"
 [ "$(relay_sockets)" -eq 0 ] || fail "relay ports open after the refused call"
 echo "ok: an SRTP offer over plain UDP gets 488 ($out)"
+
+# ---- 3b. a user's own policy, changed while the server runs: carol must use SRTP ----
+"$bin" user media carol --srtp required --data-dir "$data" | grep -q "srtp: required" || fail "user media carol"
+sleep 1.2
+out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call"
+echo "$out" | grep -q "488" || fail "carol (SRTP required, UDP) should get 488: $out"
+grep -q "488 (SRTP required for caller: signalling must use TLS)" "$server_log" || fail "the 488 should name carol's policy"
+"$bin" user media carol --srtp default --data-dir "$data" > /dev/null || fail "user media carol --srtp default"
+echo "ok: user media carol --srtp required reached the running server: her plain call gets 488 ($out)"
 
 # ---- 4. --srtp required: a plain RTP caller is refused ----
 kill -TERM "$server"; wait "$server" || true

@@ -166,8 +166,17 @@ ALTER TABLE routes ADD COLUMN class TEXT NOT NULL DEFAULT ''
     CHECK (class IN ('', 'local', 'national', 'international', 'premium'));
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations{kVersion1, kVersion2, kVersion3,
-                                                      kVersion4, kVersion5, kVersion6};
+// Issue 9: SRTP policy per user and per trunk ('' = the server's default), TLS required per user.
+constexpr std::string_view kVersion7 = R"sql(
+ALTER TABLE users ADD COLUMN srtp TEXT NOT NULL DEFAULT ''
+    CHECK (srtp IN ('', 'off', 'preferred', 'required'));
+ALTER TABLE users ADD COLUMN tls_required INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trunks ADD COLUMN srtp TEXT NOT NULL DEFAULT ''
+    CHECK (srtp IN ('', 'off', 'preferred', 'required'));
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations{kVersion1, kVersion2, kVersion3, kVersion4,
+                                                      kVersion5, kVersion6, kVersion7};
 
 }  // namespace
 

@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* kColumns =
     "name, host, port, transport, username, secret, register, expires, from_domain, addresses, tel_uri, "
-    "ruri_params, no_100rel, caller_id";
+    "ruri_params, no_100rel, caller_id, srtp";
 
 // The table's spelling, lower case as in a listen spec ("udp:..."); transport::protocol_name would
 // need sw_transport, which sits above storage.
@@ -58,7 +58,7 @@ std::vector<sw::Cidr> addresses_from(std::string_view text) {
 Status SqliteTrunkStore::add(const b2bua::Trunk& t) {
     const std::string what = "trunk " + t.name + ": ";
     auto stmt = db_.prepare("INSERT INTO trunks(" + std::string(kColumns) +
-                            ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                            ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
                             "ON CONFLICT(name) DO NOTHING");
     if (!stmt) return sw::unexpected(what + stmt.error());
     stmt->bind_text(1, t.name);
@@ -75,6 +75,7 @@ Status SqliteTrunkStore::add(const b2bua::Trunk& t) {
     stmt->bind_text(12, t.ruri_params);
     stmt->bind_int64(13, t.no_100rel ? 1 : 0);
     stmt->bind_text(14, t.caller_id);
+    stmt->bind_text(15, t.srtp);
     if (auto done = stmt->run(); !done) return sw::unexpected(what + done.error());
     if (db_.changes() == 0) return sw::unexpected("trunk " + t.name + " exists");
     return ok();
@@ -120,6 +121,7 @@ sw::Result<std::vector<b2bua::Trunk>, std::string> SqliteTrunkStore::load_all() 
         t.ruri_params = stmt->column_text(11);
         t.no_100rel = stmt->column_int64(12) != 0;
         t.caller_id = stmt->column_text(13);
+        t.srtp = stmt->column_text(14);
         out.push_back(std::move(t));
     }
     return out;

@@ -47,6 +47,8 @@ auth::UserRecord read_user(const Statement& stmt) {
     user.ha1_md5 = stmt.column_text(4);
     user.ha1_sha256 = stmt.column_text(5);
     user.ha1_sha512_256 = stmt.column_text(6);
+    user.srtp = stmt.column_text(7);
+    user.tls_required = stmt.column_int64(8) != 0;
     return user;
 }
 
@@ -55,7 +57,7 @@ std::string quoted(std::string_view s) {
 }
 
 sw::Result<std::vector<auth::UserRecord>, std::string> select_users(Database& db, std::string_view order) {
-    auto stmt = db.prepare("SELECT " + std::string(kColumns) + " FROM users" + std::string(order));
+    auto stmt = db.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users" + std::string(order));
     if (!stmt) return sw::unexpected("reading users: " + stmt.error());
     std::vector<auth::UserRecord> users;
     for (;;) {
@@ -170,8 +172,19 @@ Status SqliteUserStore::remove(std::string_view name) {
     return ok();
 }
 
+Status SqliteUserStore::set_media(std::string_view name, std::string_view srtp, bool tls_required) {
+    auto stmt = db_.prepare("UPDATE users SET srtp = ?2, tls_required = ?3, updated_at = " + std::string(kNow) +
+                            " WHERE name = ?1");
+    if (!stmt) return sw::unexpected("media policy of " + std::string(name) + ": " + stmt.error());
+    stmt->bind_text(1, name);
+    stmt->bind_text(2, srtp);
+    stmt->bind_int64(3, tls_required ? 1 : 0);
+    if (auto done = stmt->run(); !done) return sw::unexpected("media policy of " + std::string(name) + ": " + done.error());
+    return ok();
+}
+
 sw::Result<std::optional<auth::UserRecord>, std::string> SqliteUserStore::find(std::string_view name) {
-    auto stmt = db_.prepare("SELECT " + std::string(kColumns) + " FROM users WHERE name = ?1");
+    auto stmt = db_.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users WHERE name = ?1");
     if (!stmt) return sw::unexpected("finding user " + std::string(name) + ": " + stmt.error());
     stmt->bind_text(1, name);
     auto row = stmt->step();

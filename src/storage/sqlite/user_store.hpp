@@ -37,6 +37,8 @@ public:
     Status update_credentials(std::string_view name, std::string_view ha1_md5, std::string_view ha1_sha256,
                               std::string_view ha1_sha512_256, bool md5_allowed);
     Status set_enabled(std::string_view name, bool enabled);
+    // The user's SRTP policy ("" for the server's) and whether its SIP must come over TLS.
+    Status set_media(std::string_view name, std::string_view srtp, bool tls_required);
     // Also removes the user's registrations (bindings whose AOR is "name@..."), forwarding rules, aliases and
     // DIDs, in the same transaction.
     Status remove(std::string_view name);
