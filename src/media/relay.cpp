@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -550,6 +552,19 @@ std::size_t MediaRelay::sessions() const {
         n += t->sessions.size();
     }
     return n;
+}
+
+double MediaRelay::cpu_seconds() const {
+    double total = 0;
+    for (const auto& t : threads_) {
+        if (!t->thread.joinable()) continue;
+        clockid_t cid;
+        timespec ts{};
+        if (pthread_getcpuclockid(const_cast<std::thread&>(t->thread).native_handle(), &cid) == 0 &&
+            clock_gettime(cid, &ts) == 0)
+            total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    }
+    return total;
 }
 
 std::size_t MediaRelay::ports_in_use() const {

@@ -111,6 +111,8 @@ public:
     std::optional<SideStats> stats(SessionId id, unsigned index, Side side) const;
     std::size_t sessions() const;
     std::size_t ports_in_use() const;
+    // CPU time the relay threads have used so far (for bench/: CPU per packet).
+    double cpu_seconds() const;
 
     struct Session;  // the relay threads' own (relay.cpp)
 
