@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The media relay's signalling side on the real server (issue 9), with sipua.py phones and plain UDP
+# sockets as their media: every SDP a phone receives names the relay (a port in the configured range),
+# not the other phone; RTP is relayed both ways; ICE candidates and a=rtcp do not cross; a re-INVITE
+# (hold, with a new media port) keeps the relay's ports and moves the media; a call whose media stops
+# is ended with a BYE to both phones after --media-timeout (CDR "media timeout"); every relay port is
+# closed when the calls are over.
+set -euo pipefail
+bin=${SIPWARDEN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; tail -30 "$tmp/server.log" 2>/dev/null; exit 1; }
+udp_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+free_range() {  # 40 consecutive free UDP ports from an even one
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(30000, 60000) & ~1
+    socks = []
+    try:
+        for p in range(base, base + 40):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); socks.append(s); s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+}
+pw="Relay-Test-pw-5521"
+data="$tmp/var"
+for u in alice bob; do
+  "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
+done
+port=$(udp_port)
+lo=$(free_range)
+hi=$((lo + 39))
+"$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --shutdown-grace 1 \
+  --anchor-media always --media-port-min "$lo" --media-port-max "$hi" --media-timeout 3 --log-level info \
+  > "$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
+grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
+
+PORT=$port PW=$pw HERE=$here LO=$lo HI=$hi python3 - <<'PY' || fail "see above"
+import os, re, socket, sys, time
+sys.path.insert(0, os.environ["HERE"])
+from sipua import Callee, Phone, incoming, rand
+LO, HI = int(os.environ["LO"]), int(os.environ["HI"])
+
+def media_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(2)
+    return s
+
+def sdp(port, extra=""):
+    return ("v=0\r\no=- 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:%d\r\n"
+            "a=candidate:1 1 UDP 2130706431 127.0.0.1 %d typ host\r\n%s" % (port, port + 1, port, extra))
+
+def relay_port(body, who):
+    m = re.search(r"^m=audio (\d+) ", body, re.M)
+    assert m, "%s: no audio line in %r" % (who, body)
+    p = int(m.group(1))
+    assert LO <= p <= HI, "%s: SDP names port %d, not the relay's (%d-%d): %r" % (who, p, LO, HI, body)
+    assert "c=IN IP4 127.0.0.1" in body, body
+    assert "a=candidate" not in body and "a=rtcp:" not in body, "%s: ICE/rtcp lines crossed: %r" % (who, body)
+    assert re.search(r"^o=sipwarden ", body, re.M), "%s: origin not rewritten: %r" % (who, body)
+    return p
+
+def rtp(seq, ssrc=0x1234):
+    return bytes([0x80, 0]) + seq.to_bytes(2, "big") + (seq * 160).to_bytes(4, "big") + ssrc.to_bytes(4, "big") + bytes(range(160))
+
+def expect(sock, packet, from_port, what):
+    data, src = sock.recvfrom(2048)
+    assert data == packet, "%s: payload changed" % what
+    assert src == ("127.0.0.1", from_port), "%s: came from %s, not relay port %d" % (what, src, from_port)
+
+a, b = Phone("alice"), Phone("bob")
+a.register(replace=True); b.register(replace=True)
+ma, mb = media_socket(), media_socket()
+pa0, pb0 = ma.getsockname()[1], mb.getsockname()[1]
+
+# ---- call 1: offer and answer through the relay, RTP both ways ----
+c = a.call("bob", body=sdp(pa0))
+inv = incoming(b)
+rb = relay_port(inv.invite.body, "bob's INVITE")
+inv.ring()
+inv.answer(body=sdp(pb0))
+ok = c.final()
+assert ok.status == 200, ok.start
+ra = relay_port(ok.body, "alice's 200")
+assert ra != rb, "one relay port per side"
+c.established(ok); c.ack(); b.request("ACK")
+for i in range(5):
+    ma.sendto(rtp(i), ("127.0.0.1", ra)); expect(mb, rtp(i), rb, "alice -> bob")
+    mb.sendto(rtp(100 + i, 0x99), ("127.0.0.1", rb)); expect(ma, rtp(100 + i, 0x99), ra, "bob -> alice")
+# RTCP on the odd ports
+ma.sendto(b"\x81\xc8\x00\x06" + bytes(24), ("127.0.0.1", ra + 1))
+print("ok: offer and answer name the relay (alice %d, bob %d), RTP relayed both ways" % (ra, rb))
+
+# ---- re-INVITE: hold, from a new media port ----
+ma2 = media_socket()
+pa1 = ma2.getsockname()[1]
+body = sdp(pa1, "a=sendonly\r\n").replace("o=- 7 1", "o=- 7 2")
+c.cseq += 1
+branch = "z9hG4bK" + rand()
+lines = ["INVITE %s SIP/2.0" % c.remote, "Via: " + a.via(branch), "Max-Forwards: 70"]
+lines += ["Route: " + r for r in c.route]
+lines += ["From: <sip:alice@example.test>;tag=%s" % c.tag, "To: <%s>;tag=%s" % (c.uri, c.to_tag),
+          "Call-ID: " + c.call_id, "CSeq: %d INVITE" % c.cseq, "Contact: <%s>" % a.contact,
+          "Content-Type: application/sdp", "Content-Length: %d" % len(body)]
+a.send("\r\n".join(lines) + "\r\n\r\n" + body, ("127.0.0.1", int(os.environ["PORT"])))
+re_inv = b.request("INVITE", call_id=inv.invite.call_id)
+assert relay_port(re_inv.body, "bob's re-INVITE") == rb, "the relay port of bob's side stays"
+assert "a=sendonly" in re_inv.body, re_inv.body
+b.reply(re_inv, 200, tag=inv.tag, body=sdp(pb0, "a=recvonly\r\n").replace("o=- 7 1", "o=- 7 2"))
+ok2 = a.response(c.call_id, "INVITE", 200)
+assert relay_port(ok2.body, "alice's re-INVITE 200") == ra, "the relay port of alice's side stays"
+assert "a=recvonly" in ok2.body, ok2.body
+c.in_dialog("ACK", cseq=c.cseq)
+b.request("ACK", call_id=inv.invite.call_id)
+for i in range(3):
+    ma2.sendto(rtp(10 + i), ("127.0.0.1", ra)); expect(mb, rtp(10 + i), rb, "alice (new port) -> bob")
+    mb.sendto(rtp(200 + i, 0x99), ("127.0.0.1", rb)); expect(ma2, rtp(200 + i, 0x99), ra, "bob -> alice's new port")
+print("ok: re-INVITE (hold, new media port) keeps the relay ports; media follows alice to port %d" % pa1)
+c.bye()
+bye = b.request("BYE")
+b.reply(bye, 200)
+assert a.response(c.call_id, "BYE", "final").status == 200
+
+# ---- call 2: nobody sends media: ended after --media-timeout ----
+c2 = a.call("bob", body=sdp(pa0))
+inv2 = incoming(b)
+inv2.answer(body=sdp(pb0))
+ok = c2.final()
+assert ok.status == 200, ok.start
+c2.established(ok); c2.ack(); b.request("ACK")
+t0 = time.monotonic()
+bye_a = a.request("BYE", timeout=8, call_id=c2.call_id)
+a.reply(bye_a, 200)
+bye_b = b.request("BYE", timeout=3, call_id=inv2.invite.call_id)
+b.reply(bye_b, 200)
+waited = time.monotonic() - t0
+assert 2.5 <= waited <= 6, "the call should end about 3 s after its media stopped, not after %.1f s" % waited
+print("ok: a call without media ended after %.1f s: BYE to both phones" % waited)
+PY
+echo "ok: relay signalling, re-INVITE and media timeout"
+sleep 1.5
+"$bin" cdr --data-dir "$data" --csv > "$tmp/cdr.csv" || fail "cdr"
+grep -q "media timeout" "$tmp/cdr.csv" || fail "the call record should say media timeout: $(cat "$tmp/cdr.csv")"
+grep -q "caller hung up" "$tmp/cdr.csv" || fail "the first call's record should say caller hung up: $(cat "$tmp/cdr.csv")"
+n=1
+for _ in $(seq 40); do
+  n=$(python3 - "$lo" "$hi" <<'PY'
+import sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+print(sum(1 for l in open("/proc/net/udp").read().splitlines()[1:] if lo <= int(l.split()[1].split(":")[1], 16) <= hi))
+PY
+)
+  [ "$n" -eq 0 ] && break
+  sleep 0.1
+done
+[ "$n" -eq 0 ] || fail "$n relay ports still open after the calls"
+echo "ok: call records (media timeout), every relay port closed"
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
+[ $rc -eq 0 ] || fail "server exit status $rc"
+echo "media_relay_test: all passed"
