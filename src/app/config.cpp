@@ -26,7 +26,8 @@ sw::Result<bool, std::string> read_strings(const std::string& path, const std::s
 }
 
 // [media]: the relay and the SRTP policy.
-sw::Result<bool, std::string> load_media_table(const std::string& path, const toml::table& table, MediaOptions& o) {
+sw::Result<bool, std::string> load_media_table(const std::string& path, const toml::table& table,
+                                               MediaOptions& o) {
     for (const auto& [k, node] : table) {
         const std::string key = "media." + std::string(k.str());
         const std::string name(k.str());
@@ -36,7 +37,8 @@ sw::Result<bool, std::string> load_media_table(const std::string& path, const to
             const std::string t = *v.value<std::string>();
             if (!allowed.empty() && !allowed.count(t)) {
                 std::string list;
-                for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+                for (const auto& a : allowed)
+                    list += (list.empty() ? "" : ", ") + a;
                 return bad(path, key, "must be one of " + list);
             }
             out = t;
@@ -45,24 +47,26 @@ sw::Result<bool, std::string> load_media_table(const std::string& path, const to
         auto number = [&](double lo, double hi, double& out) -> sw::Result<bool, std::string> {
             auto d = v.value<double>();
             if (!d || !(v.is_integer() || v.is_floating_point()) || *d < lo || *d > hi)
-                return bad(path, key, "must be a number between " + std::to_string(static_cast<long>(lo)) +
-                                          " and " + std::to_string(static_cast<long>(hi)));
+                return bad(path, key,
+                           "must be a number between " + std::to_string(static_cast<long>(lo)) + " and " +
+                               std::to_string(static_cast<long>(hi)));
             out = *d;
             return true;
         };
         auto whole = [&](unsigned lo, unsigned hi, unsigned& out) -> sw::Result<bool, std::string> {
             auto n = v.value<std::int64_t>();
             if (!v.is_integer() || !n || *n < lo || *n > hi)
-                return bad(path, key, "must be a whole number between " + std::to_string(lo) + " and " +
-                                          std::to_string(hi));
+                return bad(
+                    path, key,
+                    "must be a whole number between " + std::to_string(lo) + " and " + std::to_string(hi));
             out = static_cast<unsigned>(*n);
             return true;
         };
         const std::set<std::string> policies = {"off", "preferred", "required"};
         sw::Result<bool, std::string> r = true;
-        if (name == "relay") {
+        if (name == "relay" || name == "tls_required") {
             if (!v.is_boolean()) return bad(path, key, "must be true or false");
-            o.relay = *v.value<bool>();
+            (name == "relay" ? o.relay : o.tls_required) = *v.value<bool>();
         } else if (name == "address") {
             r = text(o.address, {});
         } else if (name == "address6") {

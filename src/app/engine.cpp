@@ -540,7 +540,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     if (method == sip::Method::Invite && routed && routed->kind == proxy::Decision::Kind::Forward &&
         !routed->in_dialog && !routed->targets.empty()) {
         // Issue 9: a call between users whose media cannot flow directly goes through the B2BUA.
-        media::LegInfo a = leg_info(from, srtp_policy_of(routed->caller), "caller");
+        media::LegInfo a = user_leg(from, routed->caller, "caller");
         media::LegInfo b = b_leg_info(*routed, srtp_policy_of(routed->callee), "callee");
         const auto anchored = anchor_wanted(e, msg, from, a, b);
         if (!anchored) return;

@@ -279,6 +279,7 @@ private:
     media::SrtpPolicy srtp_policy_of(std::string_view user) const;
     media::SrtpPolicy trunk_srtp_policy(const b2bua::Trunk& t) const;
     bool tls_required_of(std::string_view user) const;
+    media::LegInfo user_leg(const transport::Peer& p, std::string_view user, std::string label) const;
     void anchor_call(Handle h, B2buaCall& c, media::LegInfo a, media::LegInfo b);
     // The body a request or response of `from_leg` carries on to the other leg (rewritten by the call's
     // anchor); nullopt: refused, `why` says how.

@@ -230,7 +230,7 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     }
     // Issue 9: SRTP policy and whether the relay carries the media, before anything is counted.
     const b2bua::Trunk& first = chosen.front();
-    media::LegInfo leg_a = leg_info(from, srtp_policy_of(d.caller), "caller");
+    media::LegInfo leg_a = user_leg(from, d.caller, "caller");
     media::LegInfo leg_b;
     leg_b.secure = first.transport == transport::Protocol::Tls;
     leg_b.srtp = trunk_srtp_policy(first);
@@ -331,8 +331,9 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
                                         source_text(from),
                                         std::string(c->a_invite->header(sip::HeaderId::UserAgent)),
                                         {}});
-    ring_targets(h, *c, d,
-                 (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">");
+    ring_targets(
+        h, *c, d,
+        (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">");
 }
 
 dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip::Message& inv,
@@ -910,8 +911,11 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
                 media::Refusal why;
                 if (!p.body.empty()) {
                     auto body = media_sdp(c, leg_index, msg, true, why);
-                    if (body) p.body = std::move(*body);
-                    else p.body.clear(), spdlog::warn("call {} -> {}: ACK answer refused: {}", c.caller, c.callee, why.reason);
+                    if (body)
+                        p.body = std::move(*body);
+                    else
+                        p.body.clear(), spdlog::warn("call {} -> {}: ACK answer refused: {}", c.caller,
+                                                     c.callee, why.reason);
                 }
                 p.via = via_value(other.peer.protocol, *out,
                                   proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
@@ -1001,8 +1005,10 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
         media::Refusal why;
         auto body = media_sdp(c, leg_index, msg, true, why);
         if (!body) {
-            spdlog::warn("{} in call {} -> {}: {} ({})", msg.method(), c.caller, c.callee, why.status, why.reason);
-            reply(why.status, {{"Reason", "SIP ;cause=" + std::to_string(why.status) + " ;text=\"" + why.reason + "\""}});
+            spdlog::warn("{} in call {} -> {}: {} ({})", msg.method(), c.caller, c.callee, why.status,
+                         why.reason);
+            reply(why.status,
+                  {{"Reason", "SIP ;cause=" + std::to_string(why.status) + " ;text=\"" + why.reason + "\""}});
             return;
         }
         p.body = std::move(*body);
@@ -1054,7 +1060,8 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
             std::string_view ct = r.header(sip::HeaderId::ContentType);
             b.body(ct.empty() ? "application/sdp" : ct, *body);
         } else {
-            spdlog::warn("call {} -> {}: answer to a re-INVITE refused: {}", c->caller, c->callee, why.reason);
+            spdlog::warn("call {} -> {}: answer to a re-INVITE refused: {}", c->caller, c->callee,
+                         why.reason);
         }
     } else if (status >= 300 && c->media && c->media->offer_pending()) {
         c->media->offer_rejected();  // RFC 3264 8: a refused re-offer leaves the session as it was

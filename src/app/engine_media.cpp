@@ -70,9 +70,22 @@ media::LegInfo Engine::leg_info(const transport::Peer& p, media::SrtpPolicy poli
     return l;
 }
 
+media::LegInfo Engine::user_leg(const transport::Peer& p, std::string_view user, std::string label) const {
+    media::LegInfo l = leg_info(p, srtp_policy_of(user), std::move(label));
+    l.tls_required = tls_required_of(user);
+    return l;
+}
+
 std::optional<bool> Engine::anchor_wanted(Entry& e, const sip::Message& inv, const transport::Peer& from,
                                           const media::LegInfo& a, const media::LegInfo& b) {
     using Anchor = MediaSettings::Anchor;
+    // A user who must use TLS does not call over UDP or TCP (RFC 3261 26.2.2: SIPS end to end is theirs).
+    if (a.tls_required && !a.secure) {
+        spdlog::info("INVITE {} from {}: 488, the caller must use TLS", inv.request_uri().raw,
+                     from.address.to_string());
+        answer(e, inv, 488, {{"Reason", reason_header(488, "TLS required for the caller")}});
+        return std::nullopt;
+    }
     const Anchor mode = services_.media == nullptr ? Anchor::Never : config_.media.anchor;
     if (mode == Anchor::Always) return true;
     // What the direct path would need: SRTP on one side only, keys over a plain hop, a phone behind NAT.
@@ -253,10 +266,10 @@ bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, cons
         CallFork f;
         const auto peer = peer_for(target.hop);
         if (!peer) continue;
-        // A callee that must have SRTP is rung only where the keys can reach it: over TLS.
-        if (c.media && c.media->leg(media::Side::B).srtp == media::SrtpPolicy::Required &&
-            peer->protocol != transport::Protocol::Tls)
-            continue;
+        // A callee that must have SRTP (or TLS) is rung only where the keys can reach it: over TLS.
+        const bool must_tls = (c.media && c.media->leg(media::Side::B).srtp == media::SrtpPolicy::Required) ||
+                              tls_required_of(d.callee);
+        if (must_tls && peer->protocol != transport::Protocol::Tls) continue;
         f.peer = *peer;
         dialog::Dialog fd = pre;
         fd.remote_target = target.request_uri;

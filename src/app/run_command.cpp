@@ -384,9 +384,11 @@ int run_server(const RunOptions& options) {
                                                             : MediaSettings::Anchor::Auto;
     if (!options.media.relay && config.media.anchor != MediaSettings::Anchor::Never)
         config.media.anchor = MediaSettings::Anchor::Never;
-    config.media.user_srtp = media::srtp_policy_from(options.media.srtp).value_or(media::SrtpPolicy::Preferred);
+    config.media.user_srtp =
+        media::srtp_policy_from(options.media.srtp).value_or(media::SrtpPolicy::Preferred);
     config.media.trunk_srtp =
         media::srtp_policy_from(options.media.trunk_srtp).value_or(media::SrtpPolicy::Preferred);
+    config.media.tls_required = options.media.tls_required;
     config.media.plain_crypto =
         options.media.plain_crypto == "refuse" ? media::PlainCrypto::Refuse : media::PlainCrypto::Strip;
     config.max_call_duration = std::chrono::seconds(static_cast<long>(options.max_call_s));
@@ -458,9 +460,8 @@ int run_server(const RunOptions& options) {
     };
     if (!load_rights()) return 2;
     if (options.toll.history_days > 0) {
-        const std::size_t learned =
-            learn_from_records(toll, **cdr_db, clock.now_s() * 1000, options.toll.history_days,
-                                                        trunk_set->plan.get());
+        const std::size_t learned = learn_from_records(toll, **cdr_db, clock.now_s() * 1000,
+                                                       options.toll.history_days, trunk_set->plan.get());
         spdlog::info("toll-fraud detector: learned from {} outbound calls of the last {} days", learned,
                      options.toll.history_days);
     }

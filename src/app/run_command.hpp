@@ -23,6 +23,7 @@ struct MediaOptions {
     std::string srtp = "preferred";  // users: off, preferred, required
     std::string trunk_srtp = "preferred";
     std::string plain_crypto = "strip";  // strip, refuse: a=crypto over plain UDP/TCP
+    bool tls_required = false;           // every user must register and call over TLS
 };
 
 struct RunOptions {

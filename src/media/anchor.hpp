@@ -39,6 +39,7 @@ struct LegInfo {
     bool v6 = false;               // the relay address family towards this leg
     NetAddress signal_source;      // where the leg's SIP comes from (strict latching)
     std::string label = "caller";  // for reasons: "caller", "callee", "trunk x"
+    bool tls_required = false;     // the user's SIP must be on TLS (checked by the engine)
 };
 
 struct Refusal {

@@ -369,6 +369,24 @@ echo "$out" | grep -q "488" || fail "carol (SRTP required, UDP) should get 488: 
 grep -q "488 (SRTP required for caller: signalling must use TLS)" "$server_log" || fail "the 488 should name carol's policy"
 "$bin" user media carol --srtp default --data-dir "$data" > /dev/null || fail "user media carol --srtp default"
 echo "ok: user media carol --srtp required reached the running server: her plain call gets 488 ($out)"
+"$bin" user media carol --tls-required --data-dir "$data" | grep -q "tls required: yes" || fail "user media --tls-required"
+sleep 1.2
+out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call"
+echo "$out" | grep -q "488" || fail "carol (TLS required, on UDP) should get 488: $out"
+grep -q "488, the caller must use TLS" "$server_log" || fail "the 488 should say TLS is required"
+PORT=$udp PW=$pw HERE=$(cd "$(dirname "$0")" && pwd) python3 - <<'PY' || fail "carol's REGISTER over UDP should get 403"
+import os, sys
+sys.path.insert(0, os.environ["HERE"])
+from sipua import Phone
+try:
+    Phone("carol").register()
+except AssertionError as e:
+    assert "403" in str(e), e
+    print("ok: REGISTER over UDP of a TLS-only user: %s" % str(e).split("answered ")[-1])
+else:
+    raise AssertionError("REGISTER over UDP accepted for a TLS-only user")
+PY
+"$bin" user media carol --no-tls-required --data-dir "$data" > /dev/null || fail "user media --no-tls-required"
 
 # ---- 4. --srtp required: a plain RTP caller is refused ----
 kill -TERM "$server"; wait "$server" || true
