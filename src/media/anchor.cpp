@@ -136,8 +136,9 @@ void MediaCall::set_leg(Side side, LegInfo info) {
 }
 
 const SrtpKey& MediaCall::relay_key(Stream& s, Side side, SrtpSuite suite) {
-    auto& k = s.relay_key[static_cast<int>(side)];
-    if (!k || k->suite != suite) k = generate_key(suite);
+    // One key per side and suite, kept for the call: the same offer again offers the same keys.
+    auto& k = s.relay_key[static_cast<int>(side)][static_cast<int>(suite)];
+    if (!k) k = generate_key(suite);
     return *k;
 }
 
@@ -270,7 +271,7 @@ Result<std::string, Refusal> MediaCall::offer(Side from, std::string_view text) 
                 const SrtpKey& k80 = relay_key(s, to, SrtpSuite::AesCm128HmacSha1_80);
                 s.relay_offered.emplace_back(1, k80);
                 add_crypto(m, 1, k80);
-                const SrtpKey k32 = generate_key(SrtpSuite::AesCm128HmacSha1_32);
+                const SrtpKey& k32 = relay_key(s, to, SrtpSuite::AesCm128HmacSha1_32);
                 s.relay_offered.emplace_back(2, k32);
                 add_crypto(m, 2, k32);
                 break;

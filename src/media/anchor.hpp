@@ -83,7 +83,7 @@ private:
         std::string offer_proto;                             // the offerer's proto
         std::vector<std::pair<int, SrtpKey>> offerer_keys;   // supported crypto lines of the offer
         std::vector<std::pair<int, SrtpKey>> relay_offered;  // ours, in an offer to the answerer
-        std::optional<SrtpKey> relay_key[2];                 // our key towards each side
+        std::optional<SrtpKey> relay_key[2][3];              // our key towards each side, per SrtpSuite
         std::optional<SrtpKey> applied_from[2], applied_to[2];
         std::optional<RelayPorts> ports[2];  // the relay's on each side, bound at the first offer
     };
