@@ -123,6 +123,7 @@ struct SideState {
     bool mux = false;
     NetAddress sdp_ip, signal_ip;  // packets from this side are accepted from these IPs
     std::unique_ptr<SrtpStream> decrypt, encrypt;
+    std::optional<SrtpKey> decrypt_key, encrypt_key;  // what they were made with
     SideStats stats;
 
     bool accepts(const NetAddress& src) const {
@@ -497,8 +498,19 @@ void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::option
     auto it = t.sessions.find(id);
     if (it == t.sessions.end() || it->second->streams.size() <= index) return;
     SideState& st = it->second->streams[index].side[static_cast<int>(side)];
-    st.decrypt = from_side ? SrtpStream::inbound(*from_side) : nullptr;
-    st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
+    auto same = [](const std::optional<SrtpKey>& a, const std::optional<SrtpKey>& b) {
+        return a.has_value() == b.has_value() && (!a || (a->suite == b->suite && a->material == b->material));
+    };
+    // Each context is made again only for a new key of its own: an outbound context made afresh with the
+    // same key would start its packet index over, and after a rollover reuse keystream (RFC 3711 9.1).
+    if (!same(st.decrypt_key, from_side)) {
+        st.decrypt = from_side ? SrtpStream::inbound(*from_side) : nullptr;
+        st.decrypt_key = from_side;
+    }
+    if (!same(st.encrypt_key, to_side)) {
+        st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
+        st.encrypt_key = to_side;
+    }
 }
 
 void MediaRelay::arm(SessionId id, bool hold) {
