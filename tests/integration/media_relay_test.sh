@@ -41,6 +41,12 @@ for u in alice bob; do
   "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
 done
 port=$(udp_port)
+prov=$(udp_port)
+# A provider that must have SRTP, reached over plain UDP: no call can go out through it (488, never
+# silently downgraded and never with keys in clear).
+"$bin" trunk add secure-prov --host "127.0.0.2:$prov" --srtp required --data-dir "$data" > /dev/null || fail "trunk add"
+"$bin" trunk list --data-dir "$data" | grep -q "srtp=required" || fail "trunk list should show srtp=required"
+"$bin" route add '0X.' --trunk secure-prov --data-dir "$data" > /dev/null || fail "route add"
 lo=$(free_range)
 hi=$((lo + 39))
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --shutdown-grace 1 \
@@ -50,7 +56,7 @@ pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
 grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
 
-PORT=$port PW=$pw HERE=$here LO=$lo HI=$hi python3 - <<'PY' || fail "see above"
+PORT=$port PW=$pw HERE=$here LO=$lo HI=$hi PROV=$prov python3 - <<'PY' || fail "see above"
 import os, re, socket, sys, time
 sys.path.insert(0, os.environ["HERE"])
 from sipua import Callee, Phone, incoming, rand
@@ -153,6 +159,22 @@ b.reply(bye_b, 200)
 waited = time.monotonic() - t0
 assert 2.5 <= waited <= 6, "the call should end about 3 s after its media stopped, not after %.1f s" % waited
 print("ok: a call without media ended after %.1f s: BYE to both phones" % waited)
+
+# ---- a trunk with SRTP required over plain UDP: 488 with a Reason, nothing sent to the provider ----
+prov = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+prov.bind(("127.0.0.2", int(os.environ["PROV"])))
+prov.settimeout(1)
+c3 = a.call("0301234567", body=sdp(pa0))
+r = c3.final()
+assert r.status == 488, r.start
+assert "SRTP required for trunk secure-prov" in (r.first("Reason") or ""), r.raw
+c3.ack_non2xx(r)
+try:
+    data, _ = prov.recvfrom(4096)
+    raise AssertionError("the provider got something: %r" % data[:80])
+except socket.timeout:
+    pass
+print("ok: a call out through a trunk with SRTP required over UDP: %s, Reason %s" % (r.start, r.first("Reason")))
 PY
 echo "ok: relay signalling, re-INVITE and media timeout"
 sleep 1.5
