@@ -2,7 +2,8 @@
 # Real phones: two baresip instances (Debian baresip-core, headless: a sine tone as the audio source, no
 # sound device) register over TLS, one calls the other through the proxy, the call is answered
 # automatically, lasts two seconds and is hung up; both sides report the call established and closed,
-# and the BYE went through (the callee's call ends because of it).
+# and the BYE went through (the callee's call ends because of it). Both use SRTP (mediaenc=srtp-mand):
+# the keys travel over TLS end to end and the media flows directly (--anchor-media auto).
 set -euo pipefail
 bin=${SIPWARDEN:?}
 tmp=$(mktemp -d)
@@ -64,12 +65,13 @@ ausrc_channels 2
 module_path /usr/lib/baresip/modules
 module g711.so
 module ausine.so
+module srtp.so
 module account.so
 module_app menu.so
 module ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:$ctrl
 CFG
-  echo "<sip:$name@example.test;transport=tls>;auth_pass=$pw;outbound=\"sip:127.0.0.1:$tls;transport=tls\";regint=300;answermode=auto" \
+  echo "<sip:$name@example.test;transport=tls>;auth_pass=$pw;outbound=\"sip:127.0.0.1:$tls;transport=tls\";regint=300;answermode=auto;mediaenc=srtp-mand" \
     > "$tmp/$name/accounts"
   : > "$tmp/$name/contacts"
   baresip -f "$tmp/$name" > "$tmp/$name.log" 2>&1 &
@@ -144,6 +146,11 @@ print("call lasted %.1f s; callee closed: %s" % (time.monotonic() - t0, b.get("p
 PY
 echo "ok: alice called bob over TLS, the call was answered, lasted two seconds and was hung up"
 grep -q "terminated (duration: [23] secs)" "$tmp/bob.log" || fail "bob's baresip should report a call of 2-3 s"
+# Both on TLS with SRTP: the keys go end to end and the media flows directly, without the relay.
+grep -q "SRTP is Enabled" "$tmp/bob.log" || fail "bob's call should have SRTP"
+grep -q "SRTP is Enabled" "$tmp/alice.log" || fail "alice's call should have SRTP"
+grep -q "media anchored" "$tmp/server.log" && fail "a call whose media can flow directly should not be anchored"
+echo "ok: SRTP end to end, media not anchored (auto)"
 kill -TERM "$server"; rc=0; wait "$server" || rc=$?
 [ $rc -eq 0 ] || fail "server exit status $rc after SIGTERM"
 echo "baresip_test: all passed"

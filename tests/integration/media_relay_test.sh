@@ -160,6 +160,22 @@ waited = time.monotonic() - t0
 assert 2.5 <= waited <= 6, "the call should end about 3 s after its media stopped, not after %.1f s" % waited
 print("ok: a call without media ended after %.1f s: BYE to both phones" % waited)
 
+# ---- a call cancelled while ringing: its relay ports are closed too ----
+c4 = a.call("bob", body=sdp(pa0))
+inv4 = incoming(b)
+relay_port(inv4.invite.body, "bob's INVITE (to be cancelled)")
+inv4.ring()
+a.response(c4.call_id, "INVITE", 180)
+assert c4.cancel().status == 200
+cancel = b.request("CANCEL", call_id=inv4.invite.call_id)
+b.reply(cancel, 200)
+b.reply(inv4.invite, 487, tag=inv4.tag)
+b.request("ACK", call_id=inv4.invite.call_id)
+r = c4.final()
+assert r.status == 487, r.start
+c4.ack_non2xx(r)
+print("ok: a cancelled call (487)")
+
 # ---- a trunk with SRTP required over plain UDP: 488 with a Reason, nothing sent to the provider ----
 prov = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 prov.bind(("127.0.0.2", int(os.environ["PROV"])))
