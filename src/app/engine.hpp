@@ -285,13 +285,16 @@ private:
     // anchor); nullopt: refused, `why` says how.
     std::optional<std::string> media_sdp(B2buaCall& c, std::uint32_t from_leg, const sip::Message& m,
                                          bool final, media::Refusal& why);
-    // Leg B's offer in `p` from leg A's INVITE; false: refused (A has its 488, the call is ending).
+    // Leg B's offer in `p` from leg A's INVITE; false: refused (why in c.media_refusal; the caller then
+    // calls refuse_media, which may free the call).
     bool media_offer(Handle h, B2buaCall& c, dialog::RequestParts& p);
     void refuse_media(Handle h, B2buaCall& c, const media::Refusal& why);
+
 public:
     // The relay found the call's media gone silent (posted to this worker by the relay's thread).
     void on_media_timeout(std::uint64_t owner);
     static std::size_t media_owner_worker(std::uint64_t owner) { return owner >> 56; }
+
 private:
     std::uint64_t media_owner(Handle h) const;
     B2buaCall* new_call(Entry& e, sip::Message& msg, const transport::Peer& from, Handle& h);

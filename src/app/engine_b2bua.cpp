@@ -269,7 +269,13 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
         c->cdr = cdr_start(std::move(rec));
     }
     spdlog::info("call {} -> {}: out through trunk {}", c->caller, number, c->choice_trunks.front().name);
-    if (!try_next_route(h, *c)) fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
+    if (!try_next_route(h, *c)) {
+        if (c->media_refusal) {
+            refuse_media(h, *c, *c->media_refusal);
+        } else {
+            fail_call(h, *c, 503, "Service Unavailable (no trunk reachable)");
+        }
+    }
 }
 
 void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
@@ -647,6 +653,8 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
             }
             std::string_view ct = r.header(sip::HeaderId::ContentType);
             b.body(ct.empty() ? "application/sdp" : ct, *body);
+        } else if (c.media && c.media->offer_pending() && c.media->offerer() == media::Side::A) {
+            c.media->answered();  // RFC 3262: the answer came in a reliable 18x; the 2xx has none
         }
         std::string bytes = b.build();
         if (c.a_rel_unacked) {
@@ -725,6 +733,10 @@ void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, st
     }
     for (const auto& other : c.forks)
         if (!other.done) return;
+    if (c.media_refusal) {  // the next route's offer broke a policy (its trunk's SRTP)
+        refuse_media(h, c, *c.media_refusal);
+        return;
+    }
     std::string why;
     const int final_status = best_failure(c.forks, why);
     fail_call(h, c, final_status, why);

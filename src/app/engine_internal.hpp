@@ -250,7 +250,8 @@ struct B2buaCall {
     bool cancelled = false;         // leg A cancelled
     bool ended = false;             // no more relaying: waiting only for the forks to finish
     bool local = false;             // a call between two users of ours (anchored media)
-    std::unique_ptr<media::MediaCall> media;  // the relay's side of the call (null: SDP passes untouched)
+    std::unique_ptr<media::MediaCall> media;      // the relay's side of the call (null: SDP passes untouched)
+    std::optional<media::Refusal> media_refusal;  // leg B's offer was refused (488 for leg A)
     std::array<std::uint32_t, 48> timer_gen{};
 };
 

@@ -156,19 +156,21 @@ std::optional<std::string> Engine::media_sdp(B2buaCall& c, std::uint32_t from_le
     return std::move(*r);
 }
 
-bool Engine::media_offer(Handle h, B2buaCall& c, dialog::RequestParts& p) {
+bool Engine::media_offer(Handle, B2buaCall& c, dialog::RequestParts& p) {
     if (!c.media || !c.a_invite || !is_sdp(*c.a_invite)) return true;
     media::Refusal why;
     auto body = media_sdp(c, 0, *c.a_invite, false, why);
     if (!body) {
-        refuse_media(h, c, why);
+        // The caller answers it (refuse_media): this call may be freed then, which is the caller's to know.
+        c.media_refusal = why;
         return false;
     }
     p.body = std::move(*body);
     return true;
 }
 
-void Engine::refuse_media(Handle h, B2buaCall& c, const media::Refusal& why) {
+void Engine::refuse_media(Handle h, B2buaCall& c, const media::Refusal& refusal) {
+    const media::Refusal why = refusal;  // it may live in the call, which fail_call frees
     spdlog::warn("call {} -> {}: {} ({})", c.caller, c.callee, why.status, why.reason);
     if (!c.a_final_sent) {
         c.a_final_sent = true;
@@ -275,7 +277,10 @@ bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, cons
         fd.remote_target = target.request_uri;
         fd.route_set = target.routes;
         dialog::RequestParts p = invite_parts(*peer, inv, false);
-        if (!media_offer(h, c, p)) return false;
+        if (!media_offer(h, c, p)) {
+            refuse_media(h, c, *c.media_refusal);  // frees the call: nothing of it is touched after this
+            return false;
+        }
         // Every contact of the extension rings at once (like the proxy's parallel forking), one CSeq for all.
         f.cseq = 1;
         f.request = dialog::build_request(fd, "INVITE", f.cseq, p);

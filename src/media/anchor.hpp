@@ -66,6 +66,8 @@ public:
 
     // The answer to the open offer was a failure (RFC 3264 8: the session stays as it was).
     void offer_rejected() { pending_ = false; }
+    // The answer given in a provisional response is the final one (a 2xx without a body).
+    void answered() { pending_ = false; }
     // The call is answered: media must flow from now on (the relay's timeout runs).
     void established();
     bool on_hold() const { return hold_; }
