@@ -1,5 +1,7 @@
 #include "media/srtp.hpp"
 
+#include "media/srtp_backend.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <srtp2/srtp.h>
@@ -278,20 +280,15 @@ void set_policy(SrtpSuite suite, srtp_policy_t& policy) {
     }
 }
 
-}  // namespace
-
-struct SrtpStream::Impl {
-    srtp_t session = nullptr;
-    SrtpSuite suite = SrtpSuite::AesCm128HmacSha1_80;
-    bool outbound = false;
-
-    ~Impl() {
-        if (session) srtp_dealloc(session);
+// The reference backend: libsrtp2 with ssrc_any_inbound / ssrc_any_outbound.
+class LibsrtpTransform final : public detail::SrtpTransform {
+public:
+    ~LibsrtpTransform() override {
+        if (session_) srtp_dealloc(session_);
     }
 
-    bool open(const SrtpKey& key, bool out) {
-        suite = key.suite;
-        outbound = out;
+    bool open(const SrtpKey& key, bool outbound) {
+        suite_ = key.suite;
         init_library();
         srtp_policy_t policy{};
         set_policy(key.suite, policy);
@@ -304,27 +301,70 @@ struct SrtpStream::Impl {
         policy.window_size = 128;  // RFC 3711 3.3.2 asks for at least 64
         policy.allow_repeat_tx = 0;
         policy.next = nullptr;
-        srtp_err_status_t s = srtp_create(&session, &policy);
+        srtp_err_status_t s = srtp_create(&session_, &policy);
         OPENSSL_cleanse(material.data(), material.size());
         if (s != srtp_err_status_ok) {
-            session = nullptr;
+            session_ = nullptr;
             return false;
         }
         // The buffer contract (rtp_overhead, rtcp_overhead, kMaxSrtpOverhead) rests on libsrtp adding
         // exactly this much; a libsrtp that disagrees could write past the caller's room, so refuse it.
         std::uint32_t rtp = 0, rtcp = 0;
-        return srtp_get_protect_trailer_length(session, 0, 0, &rtp) == srtp_err_status_ok &&
-               srtp_get_protect_rtcp_trailer_length(session, 0, 0, &rtcp) == srtp_err_status_ok &&
-               rtp == rtp_overhead(suite) && rtcp == rtcp_overhead(suite);
+        return srtp_get_protect_trailer_length(session_, 0, 0, &rtp) == srtp_err_status_ok &&
+               srtp_get_protect_rtcp_trailer_length(session_, 0, 0, &rtcp) == srtp_err_status_ok &&
+               rtp == rtp_overhead(suite_) && rtcp == rtcp_overhead(suite_);
     }
 
+    SrtpStream::Outcome protect_rtp(std::uint8_t* buf, std::size_t len, std::size_t) override {
+        return run(srtp_protect, buf, len, false);
+    }
+    SrtpStream::Outcome unprotect_rtp(std::uint8_t* buf, std::size_t len, std::size_t) override {
+        return run(srtp_unprotect, buf, len, true);
+    }
+    SrtpStream::Outcome protect_rtcp(std::uint8_t* buf, std::size_t len) override {
+        return run(srtp_protect_rtcp, buf, len, false);
+    }
+    SrtpStream::Outcome unprotect_rtcp(std::uint8_t* buf, std::size_t len) override {
+        return run(srtp_unprotect_rtcp, buf, len, true);
+    }
+
+private:
     // libsrtp's int lengths: every caller has bounded len by kMaxPacket first.
-    Outcome run(srtp_err_status_t (*op)(srtp_t, void*, int*), std::uint8_t* buf, std::size_t len,
-                bool unprotecting) {
+    SrtpStream::Outcome run(srtp_err_status_t (*op)(srtp_t, void*, int*), std::uint8_t* buf, std::size_t len,
+                            bool unprotecting) {
         int n = static_cast<int>(len);
-        srtp_err_status_t s = op(session, buf, &n);
+        srtp_err_status_t s = op(session_, buf, &n);
         if (s != srtp_err_status_ok) return failed(error_of(s, unprotecting));
         return {static_cast<std::size_t>(n), std::nullopt};
+    }
+
+    srtp_t session_ = nullptr;
+    SrtpSuite suite_ = SrtpSuite::AesCm128HmacSha1_80;
+};
+
+}  // namespace
+
+namespace detail {
+
+std::unique_ptr<SrtpTransform> make_libsrtp_transform(const SrtpKey& key, bool outbound) {
+    auto t = std::make_unique<LibsrtpTransform>();
+    if (!t->open(key, outbound)) return nullptr;
+    return t;
+}
+
+}  // namespace detail
+
+struct SrtpStream::Impl {
+    std::unique_ptr<detail::SrtpTransform> transform;
+    SrtpSuite suite = SrtpSuite::AesCm128HmacSha1_80;
+    bool outbound = false;
+
+    bool open(const SrtpKey& key, bool out, SrtpBackend backend) {
+        suite = key.suite;
+        outbound = out;
+        transform = backend == SrtpBackend::Libsrtp ? detail::make_libsrtp_transform(key, out)
+                                                    : detail::make_openssl_transform(key, out);
+        return transform != nullptr;
     }
 };
 
@@ -332,15 +372,15 @@ SrtpStream::SrtpStream() : impl_(std::make_unique<Impl>()) {}
 
 SrtpStream::~SrtpStream() = default;
 
-std::unique_ptr<SrtpStream> SrtpStream::inbound(const SrtpKey& key) {
+std::unique_ptr<SrtpStream> SrtpStream::inbound(const SrtpKey& key, SrtpBackend backend) {
     std::unique_ptr<SrtpStream> s(new SrtpStream());
-    if (!s->impl_->open(key, false)) return nullptr;
+    if (!s->impl_->open(key, false, backend)) return nullptr;
     return s;
 }
 
-std::unique_ptr<SrtpStream> SrtpStream::outbound(const SrtpKey& key) {
+std::unique_ptr<SrtpStream> SrtpStream::outbound(const SrtpKey& key, SrtpBackend backend) {
     std::unique_ptr<SrtpStream> s(new SrtpStream());
-    if (!s->impl_->open(key, true)) return nullptr;
+    if (!s->impl_->open(key, true, backend)) return nullptr;
     return s;
 }
 
@@ -350,10 +390,11 @@ SrtpSuite SrtpStream::suite() const {
 
 SrtpStream::Outcome SrtpStream::protect_rtp(std::uint8_t* buf, std::size_t len, std::size_t cap) {
     if (!impl_->outbound) return failed(SrtpError::Other);
-    if (buf == nullptr || len > kMaxPacket || !rtp_header_length(buf, len))
-        return failed(SrtpError::Malformed);
+    if (buf == nullptr || len > kMaxPacket) return failed(SrtpError::Malformed);
+    auto header = rtp_header_length(buf, len);
+    if (!header) return failed(SrtpError::Malformed);
     if (cap < len + rtp_overhead(impl_->suite)) return failed(SrtpError::Other);
-    return impl_->run(srtp_protect, buf, len, false);
+    return impl_->transform->protect_rtp(buf, len, *header);
 }
 
 SrtpStream::Outcome SrtpStream::unprotect_rtp(std::uint8_t* buf, std::size_t len) {
@@ -361,14 +402,14 @@ SrtpStream::Outcome SrtpStream::unprotect_rtp(std::uint8_t* buf, std::size_t len
     if (buf == nullptr || len > kMaxPacket) return failed(SrtpError::Malformed);
     auto header = rtp_header_length(buf, len);
     if (!header || len < *header + tag_length(impl_->suite)) return failed(SrtpError::Malformed);
-    return impl_->run(srtp_unprotect, buf, len, true);
+    return impl_->transform->unprotect_rtp(buf, len, *header);
 }
 
 SrtpStream::Outcome SrtpStream::protect_rtcp(std::uint8_t* buf, std::size_t len, std::size_t cap) {
     if (!impl_->outbound) return failed(SrtpError::Other);
     if (buf == nullptr || len > kMaxPacket || !is_rtcp_v2(buf, len)) return failed(SrtpError::Malformed);
     if (cap < len + rtcp_overhead(impl_->suite)) return failed(SrtpError::Other);
-    return impl_->run(srtp_protect_rtcp, buf, len, false);
+    return impl_->transform->protect_rtcp(buf, len);
 }
 
 SrtpStream::Outcome SrtpStream::unprotect_rtcp(std::uint8_t* buf, std::size_t len) {
@@ -376,7 +417,7 @@ SrtpStream::Outcome SrtpStream::unprotect_rtcp(std::uint8_t* buf, std::size_t le
     if (buf == nullptr || len > kMaxPacket || !is_rtcp_v2(buf, len) ||
         len < kRtcpHeader + rtcp_overhead(impl_->suite))
         return failed(SrtpError::Malformed);
-    return impl_->run(srtp_unprotect_rtcp, buf, len, true);
+    return impl_->transform->unprotect_rtcp(buf, len);
 }
 
 }  // namespace sw::media

@@ -1,5 +1,7 @@
-// SRTP and SRTCP (RFC 3711) over libsrtp2, with the SDES keys of RFC 4568 a=crypto lines and the AEAD
-// suite of RFC 7714. libsrtp stays behind this header: callers see suites, keys and byte buffers.
+// SRTP and SRTCP (RFC 3711), with the SDES keys of RFC 4568 a=crypto lines and the AEAD suite of RFC 7714.
+// Two backends behave alike: our own transform on OpenSSL EVP (srtp_openssl.cpp, the default: a fraction
+// of libsrtp's per-packet cost with Debian's NSS-based libsrtp2) and libsrtp2 itself, kept as the reference
+// the tests check the first against. Both stay behind this header: callers see suites, keys and buffers.
 #pragma once
 
 #include <array>
@@ -41,7 +43,7 @@ struct SrtpKey {
 // key if several are joined by ';'). Refuses (nullopt): wrong base64, wrong decoded length for the
 // suite, an MKI (we do not support MKI), a lifetime that is not a number or 2^n (e.g. "2^31"), a lifetime
 // below 2^10 or above 2^48 (the most any of our suites allows: RFC 4568 6.2.1, RFC 7714 14.2). The lifetime
-// is only checked, not kept: libsrtp enforces the suite's own limit. Base64 padding may be left out.
+// is only checked, not kept: the backend enforces the suite's own limit. Base64 padding may be left out.
 std::optional<SrtpKey> parse_key_params(SrtpSuite suite, std::string_view key_params);
 // "inline:<base64 of material>" for an a=crypto line (padded base64, no lifetime, no MKI).
 std::string key_params_text(const SrtpKey& key);
@@ -51,15 +53,20 @@ SrtpKey generate_key(SrtpSuite suite);
 
 enum class SrtpError { Auth, Replay, Malformed, Other };
 
+enum class SrtpBackend { OpenSsl, Libsrtp };
+
 // One direction of one SRTP session, for every SSRC (libsrtp's ssrc_any_inbound / ssrc_any_outbound),
-// replay protection on (window 128 for inbound). Packets are transformed in place.
+// replay protection on (window 128). Packets are transformed in place.
 // Outbound also refuses to protect an RTP packet whose sequence number it has already protected (or one
 // older than the window): reusing an index would reuse the keystream, so that is Replay too.
 // A stream learns each SSRC from its first packet that authenticates; it never forgets one.
 class SrtpStream {
 public:
-    static std::unique_ptr<SrtpStream> inbound(const SrtpKey& key);   // unprotect; nullptr if libsrtp refuses
-    static std::unique_ptr<SrtpStream> outbound(const SrtpKey& key);  // protect
+    // unprotect / protect; nullptr if the backend refuses the key or cannot set up.
+    static std::unique_ptr<SrtpStream> inbound(const SrtpKey& key,
+                                               SrtpBackend backend = SrtpBackend::OpenSsl);
+    static std::unique_ptr<SrtpStream> outbound(const SrtpKey& key,
+                                                SrtpBackend backend = SrtpBackend::OpenSsl);
     ~SrtpStream();
     SrtpStream(const SrtpStream&) = delete;
     SrtpStream& operator=(const SrtpStream&) = delete;
@@ -70,7 +77,8 @@ public:
     // An error returns the SrtpError (a packet too short for a header is Malformed, never a crash); then
     // length is 0 and the bytes in buf are unspecified. Not a version 2 packet, or longer than 65535
     // bytes: Malformed. cap too small: Other. The wrong direction (protect on an inbound stream): Other.
-    // buf should be 4-byte aligned (libsrtp reads it as 32-bit words; x86-64 and ARMv8 tolerate less).
+    // With the libsrtp backend buf should be 4-byte aligned (libsrtp reads it as 32-bit words; x86-64 and
+    // ARMv8 tolerate less); the OpenSSL backend reads bytes.
     struct Outcome {
         std::size_t length = 0;
         std::optional<SrtpError> error;
