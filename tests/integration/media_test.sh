@@ -127,19 +127,23 @@ registered() {  # count
   done
   fail "expected $1 registrations: $("$bin" registrations --data-dir "$data")"
 }
-relay_sockets() {  # UDP sockets bound in the relay's range (from /proc/net/udp)
-  python3 - "$rtp_lo" "$rtp_hi" <<'PY'
-import sys
-lo, hi = int(sys.argv[1]), int(sys.argv[2])
-n = 0
-for f in ("/proc/net/udp", "/proc/net/udp6"):
+relay_sockets() {  # UDP sockets of the server bound in the relay's range (/proc: other processes do not count)
+  python3 - "$rtp_lo" "$rtp_hi" "$server" <<'PY'
+import os, sys
+lo, hi, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+mine = set()
+for fd in os.listdir("/proc/%s/fd" % pid):
     try:
-        lines = open(f).read().splitlines()[1:]
+        link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
     except OSError:
         continue
-    for l in lines:
-        port = int(l.split()[1].split(":")[1], 16)
-        if lo <= port <= hi:
+    if link.startswith("socket:["):
+        mine.add(link[8:-1])
+n = 0
+for f in ("/proc/net/udp", "/proc/net/udp6"):
+    for l in open(f).read().splitlines()[1:]:
+        cols = l.split()
+        if cols[9] in mine and lo <= int(cols[1].split(":")[1], 16) <= hi:
             n += 1
 print(n)
 PY
@@ -355,23 +359,23 @@ for _ in $(seq 40); do [ "$(relay_sockets)" -eq 0 ] && break; sleep 0.1; done
 echo "ok: alice (SRTP) -> carol (RTP): bridged by the relay, both hear the tone, ports closed"
 
 # ---- 3. a=crypto over plain UDP: refused ----
-out=$(python3 "$tmp/ctrl.py" "$dctrl" - "sip:bob@example.test" 0) || fail "dave's call"
+out=$(python3 "$tmp/ctrl.py" "$dctrl" - "sip:bob@example.test" 0) || fail "dave's call: $out"
 echo "$out" | grep -q "488" || fail "dave's SRTP offer over UDP should get 488: $out"
 grep -q "488 (SRTP keys sent over unencrypted signalling" "$server_log" || fail "the 488 should be logged with its reason"
-[ "$(relay_sockets)" -eq 0 ] || fail "relay ports open after the refused call"
+[ "$(relay_sockets)" -eq 0 ] || fail "a refused call should open no relay port: $(relay_sockets) open"
 echo "ok: an SRTP offer over plain UDP gets 488 ($out)"
 
 # ---- 3b. a user's own policy, changed while the server runs: carol must use SRTP ----
 "$bin" user media carol --srtp required --data-dir "$data" | grep -q "srtp: required" || fail "user media carol"
 sleep 1.2
-out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call"
+out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call: $out"
 echo "$out" | grep -q "488" || fail "carol (SRTP required, UDP) should get 488: $out"
 grep -q "488 (SRTP required for caller: signalling must use TLS)" "$server_log" || fail "the 488 should name carol's policy"
 "$bin" user media carol --srtp default --data-dir "$data" > /dev/null || fail "user media carol --srtp default"
 echo "ok: user media carol --srtp required reached the running server: her plain call gets 488 ($out)"
 "$bin" user media carol --tls-required --data-dir "$data" | grep -q "tls required: yes" || fail "user media --tls-required"
 sleep 1.2
-out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call"
+out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call: $out"
 echo "$out" | grep -q "488" || fail "carol (TLS required, on UDP) should get 488: $out"
 grep -q "488, the caller must use TLS" "$server_log" || fail "the 488 should say TLS is required"
 PORT=$udp PW=$pw HERE=$(cd "$(dirname "$0")" && pwd) python3 - <<'PY' || fail "carol's REGISTER over UDP should get 403"
@@ -391,10 +395,10 @@ PY
 # ---- 4. --srtp required: a plain RTP caller is refused ----
 kill -TERM "$server"; wait "$server" || true
 start_server --srtp required
-out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call"
+out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call: $out"
 echo "$out" | grep -q "488" || fail "a call without SRTP under --srtp required should get 488: $out"
 grep -q "SRTP required" "$server_log" || fail "the refusal should name the policy"
-[ "$(relay_sockets)" -eq 0 ] || fail "relay ports open after the refused call"
+[ "$(relay_sockets)" -eq 0 ] || fail "a refused call should open no relay port: $(relay_sockets) open"
 echo "ok: --srtp required refuses carol's plain RTP call with 488 ($out)"
 
 kill -TERM "$server"; rc=0; wait "$server" || rc=$?
