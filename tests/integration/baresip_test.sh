@@ -6,6 +6,7 @@
 # the keys travel over TLS end to end and the media flows directly (--anchor-media auto).
 set -euo pipefail
 bin=${SIPWARDEN:?}
+export HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -90,43 +91,9 @@ $ok || fail "both phones should be registered over TLS: $("$bin" registrations -
 echo "ok: two baresip phones registered over TLS"
 
 python3 - "$actrl" "$bctrl" <<'PY' || fail "the call (see above)"
-import json, socket, sys, time
-
-class Ctrl:
-    """baresip's ctrl_tcp: JSON in netstrings; events arrive on the same connection."""
-    def __init__(self, port):
-        for _ in range(50):
-            try:
-                self.s = socket.create_connection(("127.0.0.1", port)); break
-            except OSError:
-                time.sleep(0.1)
-        self.buf, self.events = b"", []
-
-    def send(self, command, params=""):
-        j = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self.s.sendall(b"%d:%s," % (len(j), j))
-
-    def wait(self, kind, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, e in enumerate(self.events):
-                if e.get("type") == kind:
-                    return self.events.pop(i)
-            left = deadline - time.monotonic()
-            assert left > 0, "no %s event; saw %s" % (kind, [e.get("type") for e in self.events])
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except socket.timeout:
-                continue
-            assert data, "ctrl connection closed"
-            self.buf += data
-            while b":" in self.buf:
-                n, rest = self.buf.split(b":", 1)
-                if len(rest) < int(n) + 1:
-                    break
-                self.events.append(json.loads(rest[:int(n)]))
-                self.buf = rest[int(n) + 1:]
+import os, sys, time
+sys.path.insert(0, os.environ["HERE"])
+from baresip_ctrl import Ctrl
 
 alice, bob = Ctrl(int(sys.argv[1])), Ctrl(int(sys.argv[2]))
 alice.send("dial", "sip:bob@example.test")

@@ -199,21 +199,7 @@ grep -q "media timeout" "$tmp/cdr.csv" || fail "the call record should say media
 grep -q "caller hung up" "$tmp/cdr.csv" || fail "the first call's record should say caller hung up: $(cat "$tmp/cdr.csv")"
 n=1
 for _ in $(seq 40); do
-  n=$(python3 - "$lo" "$hi" "$pid" <<'PY'
-import os, sys
-lo, hi, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-mine = set()
-for fd in os.listdir("/proc/%s/fd" % pid):
-    try:
-        link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-    except OSError:
-        continue
-    if link.startswith("socket:["):
-        mine.add(link[8:-1])
-print(sum(1 for l in open("/proc/net/udp").read().splitlines()[1:]
-          if l.split()[9] in mine and lo <= int(l.split()[1].split(":")[1], 16) <= hi))
-PY
-)
+  n=$(python3 "$here/udp_sockets.py" "$pid" "$lo" "$hi")
   [ "$n" -eq 0 ] && break
   sleep 0.1
 done

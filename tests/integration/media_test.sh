@@ -11,6 +11,8 @@
 #  4. a server with --srtp required: carol (UDP, no SRTP) calling gets 488; the relay's ports stay free.
 set -euo pipefail
 bin=${SIPWARDEN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+export HERE=$here
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -127,26 +129,8 @@ registered() {  # count
   done
   fail "expected $1 registrations: $("$bin" registrations --data-dir "$data")"
 }
-relay_sockets() {  # UDP sockets of the server bound in the relay's range (/proc: other processes do not count)
-  python3 - "$rtp_lo" "$rtp_hi" "$server" <<'PY'
-import os, sys
-lo, hi, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-mine = set()
-for fd in os.listdir("/proc/%s/fd" % pid):
-    try:
-        link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-    except OSError:
-        continue
-    if link.startswith("socket:["):
-        mine.add(link[8:-1])
-n = 0
-for f in ("/proc/net/udp", "/proc/net/udp6"):
-    for l in open(f).read().splitlines()[1:]:
-        cols = l.split()
-        if cols[9] in mine and lo <= int(cols[1].split(":")[1], 16) <= hi:
-            n += 1
-print(n)
-PY
+relay_sockets() {  # UDP sockets of the server bound in the relay's range
+  python3 "$here/udp_sockets.py" "$server" "$rtp_lo" "$rtp_hi"
 }
 actrl=$(phone alice tls srtp-mand)
 bctrl=$(phone bob tls srtp-mand)
@@ -157,43 +141,9 @@ echo "ok: alice and bob (TLS, SRTP), carol and dave (UDP) registered"
 [ "$(relay_sockets)" -eq 0 ] || fail "relay ports open before any call"
 
 cat > "$tmp/ctrl.py" <<'PY'
-import json, socket, sys, time
-
-class Ctrl:
-    """baresip's ctrl_tcp: JSON in netstrings; events arrive on the same connection."""
-    def __init__(self, port):
-        for _ in range(50):
-            try:
-                self.s = socket.create_connection(("127.0.0.1", port)); break
-            except OSError:
-                time.sleep(0.1)
-        self.buf, self.events = b"", []
-
-    def send(self, command, params=""):
-        j = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self.s.sendall(b"%d:%s," % (len(j), j))
-
-    def wait(self, kind, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, e in enumerate(self.events):
-                if e.get("type") == kind:
-                    return self.events.pop(i)
-            left = deadline - time.monotonic()
-            assert left > 0, "no %s event; saw %s" % (kind, [(e.get("type"), e.get("param")) for e in self.events])
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except socket.timeout:
-                continue
-            assert data, "ctrl connection closed"
-            self.buf += data
-            while b":" in self.buf:
-                n, rest = self.buf.split(b":", 1)
-                if len(rest) < int(n) + 1:
-                    break
-                self.events.append(json.loads(rest[:int(n)]))
-                self.buf = rest[int(n) + 1:]
+import os, sys, time
+sys.path.insert(0, os.environ["HERE"])
+from baresip_ctrl import Ctrl
 
 # usage: ctrl.py CALLER_PORT CALLEE_PORT|- URI SECONDS  (callee "-": the call must fail; prints the reason)
 caller = Ctrl(int(sys.argv[1]))
@@ -378,7 +328,7 @@ sleep 1.2
 out=$(python3 "$tmp/ctrl.py" "$cctrl" - "sip:bob@example.test" 0) || fail "carol's call: $out"
 echo "$out" | grep -q "488" || fail "carol (TLS required, on UDP) should get 488: $out"
 grep -q "488, the caller must use TLS" "$server_log" || fail "the 488 should say TLS is required"
-PORT=$udp PW=$pw HERE=$(cd "$(dirname "$0")" && pwd) python3 - <<'PY' || fail "carol's REGISTER over UDP should get 403"
+PORT=$udp PW=$pw python3 - <<'PY' || fail "carol's REGISTER over UDP should get 403"
 import os, sys
 sys.path.insert(0, os.environ["HERE"])
 from sipua import Phone
