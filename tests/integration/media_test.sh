@@ -22,6 +22,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE  # the EXIT trap then stops the phones too
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -25 "$f"; done; exit 1; }
 command -v baresip >/dev/null || fail "baresip is not installed (scripts/deps installs baresip-core)"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP-FAIL: the loopback capture needs root (AF_PACKET)"; exit 1; }
