@@ -6,6 +6,8 @@
 // payload). The figure is the relay threads' CPU time over the run divided by the packets relayed.
 //   build/bench/media_load [--mode rtp|srtp-pass|srtp-term|srtp-rtp|all] [--calls N] [--pps P]
 //                          [--seconds S] [--suite NAME] [--relay-threads T] [--max-loss PCT] [--quick] [-v]
+//                          [--generator-threads G] [--tick-ms MS] [--pin]
+// --pps is the total into the relay; with --calls = pps / 100 each stream has a phone's 50 packets/s.
 // Modes: rtp (plain), srtp-pass (both phones SRTP with end-to-end keys, the relay passes it untouched),
 // srtp-term (both legs SRTP with the relay's own keys: it decrypts and re-encrypts every packet),
 // srtp-rtp (phone A SRTP, phone B plain: the relay decrypts one way and encrypts the other).
