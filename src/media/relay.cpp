@@ -214,17 +214,15 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
             std::memcpy(&src.storage, &b.from[i], sizeof(sockaddr_storage));
             src.length = b.in[i].msg_hdr.msg_namelen;
             ++x.stats.received;
-            // Latching (with the IPs the side may send from): answers go where its packets come from.
+            // Latching (with the IPs the side may send from): answers go where its packets come from,
+            // but only once a packet has passed the SRTP check (a forged one cannot move the stream).
             NetAddress& latched = s.rtcp ? x.dest_rtcp : x.dest_rtp;
-            if (!(latched == src)) {
-                if (!x.accepts(src)) {
-                    ++x.stats.foreign;
-                    continue;
-                }
-                latched = src;
+            const bool moved = !(latched == src);
+            if (moved && !x.accepts(src)) {
+                ++x.stats.foreign;
+                continue;
             }
             const bool rtcp = s.rtcp || is_rtcp_packet(p, len);
-            if (!s.rtcp && rtcp) x.mux = true;
             if (x.decrypt) {
                 auto r = rtcp ? x.decrypt->unprotect_rtcp(p, len) : x.decrypt->unprotect_rtp(p, len);
                 if (r.error) {
@@ -233,6 +231,8 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
                 }
                 len = r.length;
             }
+            if (moved) latched = src;
+            if (!s.rtcp && rtcp) x.mux = true;
             valid = true;
             if (y.encrypt) {
                 auto r = rtcp ? y.encrypt->protect_rtcp(p, len, kBufferSize)
@@ -254,7 +254,6 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
             b.out[via][k].msg_hdr.msg_iovlen = 1;
             b.out[via][k].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&dest.storage);
             b.out[via][k].msg_hdr.msg_namelen = dest.length;
-            ++x.stats.relayed;
         }
         if (valid) s.session->last_ms = now;
         for (int via = 0; via < 2; ++via) {
@@ -266,6 +265,7 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
                 if (r <= 0) break;  // a full socket buffer drops the rest, as the network would
                 sent += r;
             }
+            x.stats.relayed += static_cast<std::uint64_t>(sent);  // what the kernel took
         }
         if (n < kBatch) return;
     }
