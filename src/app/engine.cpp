@@ -699,7 +699,7 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     if (tls_required_of(v.user) && from.protocol != transport::Protocol::Tls) {
         spdlog::info("REGISTER of {} from {} over {}: 403, the user must use TLS", v.user,
                      from.address.to_string(), transport::protocol_name(from.protocol));
-        answer(e, req, 403, {{"Reason", "SIP ;cause=403 ;text=\"TLS required for this user\""}},
+        answer(e, req, 403, {{"Reason", reason_header(403, "TLS required for this user")}},
                "Forbidden (TLS required)");
         return;
     }

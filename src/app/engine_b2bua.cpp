@@ -1019,8 +1019,7 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
         if (!body) {
             spdlog::warn("{} in call {} -> {}: {} ({})", msg.method(), c.caller, c.callee, why.status,
                          why.reason);
-            reply(why.status,
-                  {{"Reason", "SIP ;cause=" + std::to_string(why.status) + " ;text=\"" + why.reason + "\""}});
+            reply(why.status, {{"Reason", reason_header(why.status, why.reason)}});
             return;
         }
         p.body = std::move(*body);

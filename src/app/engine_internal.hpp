@@ -47,6 +47,10 @@ enum class Role : std::uint8_t {
 // "udp:192.0.2.1:5060", "tls:[2001:db8::1]:40001".
 std::string source_text(const transport::Peer& p);
 
+// RFC 3326: `SIP ;cause=STATUS ;text="TEXT"`, the text made a safe quoted-string (no quotes, backslashes
+// or control characters). Every refusal that says why (toll guard, media policy, TLS) uses it.
+std::string reason_header(int status, std::string_view text);
+
 // The key of a client transaction in by_key_ (hashed): its branch and method.
 inline std::string client_key_text(std::string_view branch, std::string_view method) {
     std::string k("c|");

@@ -19,14 +19,6 @@ bool is_sdp(const sip::Message& m) {
     return ct.empty() || sw::iequals(sw::trim(ct.substr(0, ct.find(';'))), "application/sdp");
 }
 
-// RFC 3326: why a call was refused, for the phone's display and the log.
-std::string reason_header(int status, std::string_view text) {
-    std::string t;
-    for (char ch : text)
-        if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) t.push_back(ch);
-    return "SIP ;cause=" + std::to_string(status) + " ;text=\"" + t + "\"";
-}
-
 bool is_private(const asio::ip::address& a) {
     if (a.is_v4()) {
         const auto b = a.to_v4().to_bytes();
@@ -41,10 +33,8 @@ bool is_private(const asio::ip::address& a) {
 
 media::SrtpPolicy Engine::srtp_policy_of(std::string_view user) const {
     if (users_ && !user.empty())
-        if (const auth::UserRecord* u = users_->find(user); u != nullptr && !u->srtp.empty()) {
-            // A user who must use TLS has SRTP at least preferred: the keys can always travel.
+        if (const auth::UserRecord* u = users_->find(user); u != nullptr && !u->srtp.empty())
             if (auto p = media::srtp_policy_from(u->srtp)) return *p;
-        }
     return config_.media.user_srtp;
 }
 

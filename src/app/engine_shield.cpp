@@ -156,11 +156,14 @@ void Engine::refuse_outbound(Entry& e, const sip::Message& msg, const transport:
                          toll.verdict};
     std::string id = cdr_start(std::move(rec));
     cdr_end(id, 403, toll.reason);
-    // RFC 3326: the reason in a Reason header (the text as a quoted-string: no quotes nor backslashes).
-    std::string text = toll.reason;
-    for (char& ch : text)
+    answer(e, msg, 403, {{"Reason", reason_header(403, toll.reason)}});
+}
+
+std::string reason_header(int status, std::string_view text) {
+    std::string t(text);
+    for (char& ch : t)
         if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ch = '\'';
-    answer(e, msg, 403, {{"Reason", "SIP ;cause=403 ;text=\"" + text + "\""}});
+    return "SIP ;cause=" + std::to_string(status) + " ;text=\"" + t + "\"";
 }
 
 std::string Engine::cdr_start(storage::CdrCall details) {

@@ -2,8 +2,6 @@
 
 #include <openssl/rand.h>
 
-#include <cstdio>
-
 #include "sdp/sdp.hpp"
 
 namespace sw::media {
@@ -63,12 +61,12 @@ bool has_attribute(const sdp::Media& m, std::string_view name) {
     return m.attribute(name) != nullptr;
 }
 
-void drop_attributes(sdp::Media& m, bool crypto_too) {
+void drop_attributes(std::vector<sdp::Attribute>& attributes, bool crypto_too) {
     std::vector<sdp::Attribute> kept;
-    for (auto& a : m.attributes)
+    for (auto& a : attributes)
         if (!is_address_attribute(a.name) && !(crypto_too && a.name == "crypto"))
             kept.push_back(std::move(a));
-    m.attributes = std::move(kept);
+    attributes = std::move(kept);
 }
 
 void add_crypto(sdp::Media& m, int tag, const SrtpKey& key) {
@@ -144,25 +142,14 @@ const SrtpKey& MediaCall::relay_key(Stream& s, Side side, SrtpSuite suite) {
 
 void MediaCall::apply_crypto(unsigned index, Side side, std::optional<SrtpKey> from,
                              std::optional<SrtpKey> to) {
-    Stream& s = streams_[index];
-    const int i = static_cast<int>(side);
-    auto same = [](const std::optional<SrtpKey>& a, const std::optional<SrtpKey>& b) {
-        return a.has_value() == b.has_value() && (!a || (a->suite == b->suite && a->material == b->material));
-    };
-    // A context made again would forget its rollover counter and replay window: only on a new key.
-    if (same(s.applied_from[i], from) && same(s.applied_to[i], to)) return;
-    s.applied_from[i] = from;
-    s.applied_to[i] = to;
+    // The relay makes a context again only for a new key of its own (rollover counter, replay window).
     relay_.set_crypto(session_, index, side, from, to);
 }
 
 std::string MediaCall::finish(Side to, sdp::SessionDescription& d) {
     const int i = static_cast<int>(to);
     // Everything a side said about its own addresses is replaced by the relay's.
-    std::vector<sdp::Attribute> session_attrs;
-    for (auto& a : d.attributes)
-        if (!is_address_attribute(a.name) && a.name != "crypto") session_attrs.push_back(std::move(a));
-    d.attributes = std::move(session_attrs);
+    drop_attributes(d.attributes, true);
     for (const auto& m : d.media)
         if (!m.connections.empty() && m.port != 0) {
             d.connection = m.connections.front();
@@ -255,7 +242,7 @@ Result<std::string, Refusal> MediaCall::offer(Side from, std::string_view text) 
         relay_.set_peer(session_, index, from, where, has_attribute(m, "rtcp-mux"), x.signal_source);
         // The offer for the other side.
         const bool keep_crypto = s.mode == Mode::Pass;
-        drop_attributes(m, !keep_crypto);
+        drop_attributes(m.attributes, !keep_crypto);
         m.connections.clear();
         m.connections.push_back(relay_connection(*py));
         m.port = py->rtp_port;
@@ -302,12 +289,12 @@ Result<std::string, Refusal> MediaCall::answer(Side from, std::string_view text,
         const unsigned index = static_cast<unsigned>(idx);
         if (idx >= streams_.size() || streams_[idx].mode == Mode::Off) {
             m.port = 0;  // we offered it rejected (or never offered it)
-            drop_attributes(m, true);
+            drop_attributes(m.attributes, true);
             continue;
         }
         Stream& s = streams_[idx];
         if (m.port == 0) {  // the answerer rejected the stream
-            drop_attributes(m, true);
+            drop_attributes(m.attributes, true);
             continue;
         }
         hold = hold || held(d, m);
@@ -324,7 +311,7 @@ Result<std::string, Refusal> MediaCall::answer(Side from, std::string_view text,
             if (!match) s.mode = Mode::TermOfferer;
         }
         const bool keep_crypto = s.mode == Mode::Pass;
-        drop_attributes(m, !keep_crypto);
+        drop_attributes(m.attributes, !keep_crypto);
         switch (s.mode) {
             case Mode::Pass:
                 apply_crypto(index, from, std::nullopt, std::nullopt);
@@ -367,17 +354,13 @@ Result<std::string, Refusal> MediaCall::answer(Side from, std::string_view text,
             case Mode::Off:
                 break;
         }
-    }
-    // The offerer's side of each relayed stream (bound at the offer) is what it is told.
-    for (std::size_t idx = 0; idx < d.media.size(); ++idx) {
-        sdp::Media& m = d.media[idx];
-        if (idx >= streams_.size() || streams_[idx].mode == Mode::Off || m.port == 0) continue;
-        const auto& px = streams_[idx].ports[static_cast<int>(to)];
-        if (!px) continue;
-        m.connections.clear();
-        m.connections.push_back(relay_connection(*px));
-        m.port = px->rtp_port;
-        m.port_count.reset();
+        // The offerer is told its own side of the relay (bound at the offer).
+        if (const auto& px = s.ports[static_cast<int>(to)]) {
+            m.connections.clear();
+            m.connections.push_back(relay_connection(*px));
+            m.port = px->rtp_port;
+            m.port_count.reset();
+        }
     }
     hold_ = hold;
     if (final) pending_ = false;

@@ -86,7 +86,6 @@ private:
         std::vector<std::pair<int, SrtpKey>> offerer_keys;   // supported crypto lines of the offer
         std::vector<std::pair<int, SrtpKey>> relay_offered;  // ours, in an offer to the answerer
         std::optional<SrtpKey> relay_key[2][3];              // our key towards each side, per SrtpSuite
-        std::optional<SrtpKey> applied_from[2], applied_to[2];
         std::optional<RelayPorts> ports[2];  // the relay's on each side, bound at the first offer
     };
     void apply_crypto(unsigned index, Side side, std::optional<SrtpKey> from, std::optional<SrtpKey> to);

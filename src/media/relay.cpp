@@ -145,7 +145,6 @@ struct MediaRelay::Session {
     bool armed = false;
     bool hold = false;
     bool reported = false;
-    std::int64_t close_at = 0;  // lingering: closed by its thread at this time, nothing relayed
 };
 
 struct MediaRelay::Thread {
@@ -178,18 +177,6 @@ struct Batch {
 
 // Relays what is waiting on `s`: from its side to the other, through SRTP where a side has it.
 void drain(Socket& s, Batch& b, std::int64_t now) {
-    if (s.session->close_at != 0) {  // lingering: swallow
-        for (int round = 0; round < 8; ++round) {
-            for (int i = 0; i < kBatch; ++i) {
-                b.iov[i] = iovec{b.data[i], kBufferSize};
-                std::memset(&b.in[i], 0, sizeof(mmsghdr));
-                b.in[i].msg_hdr.msg_iov = &b.iov[i];
-                b.in[i].msg_hdr.msg_iovlen = 1;
-            }
-            if (::recvmmsg(s.fd, b.in, kBatch, MSG_DONTWAIT, nullptr) < kBatch) return;
-        }
-        return;
-    }
     Stream& st = s.session->streams[s.stream];
     SideState& x = st.side[static_cast<int>(s.side)];
     SideState& y = st.side[static_cast<int>(other(s.side))];
@@ -339,13 +326,8 @@ bool MediaRelay::start(std::string& error) {
                     t->graveyard.clear();
                     if (now >= next_check) {
                         next_check = now + 1000;
-                        std::vector<SessionId> done;
-                        for (auto& [id, sess] : t->sessions)
-                            if (sess->close_at != 0 && now >= sess->close_at) done.push_back(id);
-                        for (SessionId id : done)
-                            close_now(*t, id);
                         for (auto& [id, sess] : t->sessions) {
-                            if (!sess->armed || sess->reported || sess->close_at != 0) continue;
+                            if (!sess->armed || sess->reported) continue;
                             const std::int64_t limit =
                                 1000LL * (sess->hold ? config_.hold_timeout_s : config_.timeout_s);
                             if (limit > 0 && now - sess->last_ms > limit) {
@@ -498,16 +480,13 @@ void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::option
     auto it = t.sessions.find(id);
     if (it == t.sessions.end() || it->second->streams.size() <= index) return;
     SideState& st = it->second->streams[index].side[static_cast<int>(side)];
-    auto same = [](const std::optional<SrtpKey>& a, const std::optional<SrtpKey>& b) {
-        return a.has_value() == b.has_value() && (!a || (a->suite == b->suite && a->material == b->material));
-    };
     // Each context is made again only for a new key of its own: an outbound context made afresh with the
     // same key would start its packet index over, and after a rollover reuse keystream (RFC 3711 9.1).
-    if (!same(st.decrypt_key, from_side)) {
+    if (st.decrypt_key != from_side) {
         st.decrypt = from_side ? SrtpStream::inbound(*from_side) : nullptr;
         st.decrypt_key = from_side;
     }
-    if (!same(st.encrypt_key, to_side)) {
+    if (st.encrypt_key != to_side) {
         st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
         st.encrypt_key = to_side;
     }
@@ -524,19 +503,9 @@ void MediaRelay::arm(SessionId id, bool hold) {
     s.hold = hold;
 }
 
-void MediaRelay::close(SessionId id, int linger_ms) {
+void MediaRelay::close(SessionId id) {
     Thread& t = thread_of(id);
     std::lock_guard lock(t.mutex);
-    auto it = t.sessions.find(id);
-    if (it == t.sessions.end()) return;
-    if (linger_ms > 0 && started_) {
-        it->second->close_at = now_ms() + linger_ms;
-        return;
-    }
-    close_now(t, id);
-}
-
-void MediaRelay::close_now(Thread& t, SessionId id) {
     auto it = t.sessions.find(id);
     if (it == t.sessions.end()) return;
     for (auto& st : it->second->streams)

@@ -103,10 +103,8 @@ public:
                     std::optional<SrtpKey> to_side);
     // Media flows (the call is answered): the timeout runs from now. `hold` picks the longer timeout.
     void arm(SessionId id, bool hold);
-    // Closes every socket of the session; its ports go back to the pool. With `linger_ms`, the sockets
-    // stay open that long first and swallow what still arrives: a phone that sends a last packet after
-    // the BYE gets no ICMP port-unreachable (some end the call on it before the BYE is read).
-    void close(SessionId id, int linger_ms = 0);
+    // Closes every socket of the session; its ports go back to the pool.
+    void close(SessionId id);
 
     std::optional<SideStats> stats(SessionId id, unsigned index, Side side) const;
     std::size_t sessions() const;
@@ -121,7 +119,6 @@ private:
     Thread& thread_of(SessionId id) const;
     std::optional<std::uint16_t> take_port_pair(bool v6, int fds[2]);
     void give_back(bool v6, std::uint16_t port);
-    void close_now(Thread& t, SessionId id);  // with t.mutex held
 
     RelayConfig config_;
     TimeoutHandler on_timeout_;

@@ -37,6 +37,7 @@ constexpr std::size_t kMaxSrtpOverhead = 32;
 struct SrtpKey {
     SrtpSuite suite = SrtpSuite::AesCm128HmacSha1_80;
     std::array<std::uint8_t, 32> material{};  // master key || master salt, master_length(suite) bytes used
+    bool operator==(const SrtpKey&) const = default;
 };
 
 // The key of an RFC 4568 key-params text "inline:<base64>[|lifetime][|MKI:len]" (only the first
