@@ -20,25 +20,7 @@ trap 'exit 1' INT TERM HUP PIPE  # the EXIT trap then stops the phones too
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
 command -v baresip >/dev/null || fail "baresip is not installed (scripts/deps installs baresip-core)"
 
-free_port() {  # N consecutive-free: prints a port p with p and p+1 free for UDP and TCP
-  python3 - <<'PY'
-import socket
-def free(p):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p < 65000 and free(p) and free(p + 1) and free(p + 2):
-        print(p); break
-PY
-}
+free_port() { python3 "$HERE/free_ports.py" triple; }  # p, p+1, p+2 free (SIP, TLS, ctrl)
 pw="Baresip-Test-pw-8812"
 data="$tmp/var"
 for u in alice bob; do

@@ -19,22 +19,7 @@ fail() { echo "FAIL: $*"; tail -30 "$tmp/server.log" 2>/dev/null; exit 1; }
 udp_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-free_range() {  # 40 consecutive free UDP ports from an even one
-  python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randrange(30000, 60000) & ~1
-    socks = []
-    try:
-        for p in range(base, base + 40):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); socks.append(s); s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    print(base); break
-PY
-}
+free_range() { python3 "$here/free_ports.py" range 40; }  # 40 free UDP ports from an even one
 pw="Relay-Test-pw-5521"
 data="$tmp/var"
 for u in alice bob; do

@@ -27,44 +27,8 @@ fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -25 "$f"
 command -v baresip >/dev/null || fail "baresip is not installed (scripts/deps installs baresip-core)"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP-FAIL: the loopback capture needs root (AF_PACKET)"; exit 1; }
 
-free_port() {  # a port p with p, p+1 and p+2 free for UDP and TCP
-  python3 - <<'PY'
-import socket
-def free(p):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p < 65000 and free(p) and free(p + 1) and free(p + 2):
-        print(p); break
-PY
-}
-free_range() {  # 40 consecutive free UDP ports starting at an even one
-  python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randrange(30000, 60000) & ~1
-    ok = True
-    for p in range(base, base + 40):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            ok = False
-        s.close()
-        if not ok:
-            break
-    if ok:
-        print(base); break
-PY
-}
+free_port() { python3 "$here/free_ports.py" triple; }  # p, p+1, p+2 free (SIP, TLS, ctrl)
+free_range() { python3 "$here/free_ports.py" range 40; }  # 40 free UDP ports from an even one
 pw="Media-Test-pw-4471"
 data="$tmp/var"
 for u in alice bob carol dave; do
