@@ -192,9 +192,11 @@ Result<std::string, Refusal> MediaCall::offer(Side from, std::string_view text) 
         const bool rtp = is_rtp_over_udp(m.proto);
         const bool dtls = is_dtls(m.proto);
         if (m.port == 0 || (!rtp && !dtls)) {
-            // Rejected, or a stream the relay cannot carry (TCP, MSRP ...): offered as rejected.
+            // Rejected, or a stream the relay cannot carry (TCP, MSRP ...): offered as rejected, without
+            // its attributes (a crypto line there would still carry the offerer's key to the other side).
             s.mode = Mode::Off;
             m.port = 0;
+            drop_attributes(m.attributes, true);
             continue;
         }
         const bool crypto_lines = has_attribute(m, "crypto");

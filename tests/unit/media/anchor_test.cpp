@@ -409,6 +409,23 @@ TEST_F(AnchorTest, RejectedAndTcpStreamsAreOfferedWithPortZeroAndTakeNoPorts) {
     EXPECT_EQ(a.media[2].port, 0u);
 }
 
+// Found by fuzz_media: a stream the relay cannot carry, offered over TLS with a key, went on to a plain
+// leg as rejected but with its crypto line (the offerer's key in clear on the other side).
+TEST_F(AnchorTest, AStreamOfferedRejectedCarriesNoKeyToAPlainLeg) {
+    auto c = call(true, false);
+    const std::string body = audio(4000, "RTP/AVP") + "m=audio 4002 RTivP/SAVP 0\r\n" +  // unknown transport
+                             crypto_line(1, kSuite80, new_key_params()) + "a=rtcp:4003\r\n" +
+                             "m=video 0 RTP/SAVP 31\r\n" + crypto_line(1, kSuite80, new_key_params());
+    auto out = c->offer(Side::A, sdp_text(body));
+    ASSERT_TRUE(out.has_value()) << out.error().reason;
+    EXPECT_EQ(out->find("a=crypto"), std::string::npos) << *out;
+    EXPECT_EQ(out->find("a=rtcp:"), std::string::npos) << *out;
+    const auto d = parsed(*out);
+    ASSERT_EQ(d.media.size(), 3u);
+    EXPECT_EQ(d.media[1].port, 0u);
+    EXPECT_EQ(d.media[2].port, 0u);
+}
+
 TEST_F(AnchorTest, VersionStaysForTheSameOfferAndGrowsOnAChange) {
     auto c = call(false, false);
     auto first = c->offer(Side::A, kPlainOffer);
