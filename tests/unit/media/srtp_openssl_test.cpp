@@ -208,17 +208,24 @@ TEST(SrtpInterop, BothWaysEverySuiteAcrossTheRocWrap) {
         ASSERT_TRUE(out && in);
 
         constexpr std::uint32_t kSsrcs[] = {0x5eed1234, 0x00000007};
-        constexpr int kPackets = 70000;
-        std::uint16_t seq[2] = {0xfc00, 0x1000};  // the second SSRC wraps later in the run
-        int failures = 0, wraps = 0, rtcp_count = 0, special = 0;
+        // Each SSRC counts up one by one within 256 of a wrap, and in strides of 2,048 elsewhere (a jump
+        // forward of less than 2^15 that the index estimate of RFC 3711 3.3.1 must follow): the ROC
+        // wraps several times in a few thousand packets instead of 65,536 per wrap.
+        constexpr int kPackets = 1600;
+        std::uint16_t seq[2] = {0xfc00, 0x1000};
+        int wraps[2] = {0, 0};
+        int failures = 0, rtcp_count = 0, special = 0;
         for (int i = 0; i < kPackets * 2 && failures < 5; ++i) {
             const int which = i % 2;
             const std::uint32_t ssrc = kSsrcs[which];
-            const std::uint16_t s = seq[which]++;
-            if (s == 0) ++wraps;
+            const std::uint16_t s = seq[which];
+            const bool near_wrap = s >= 0xff00 || s < 0x0100;
+            seq[which] = near_wrap ? static_cast<std::uint16_t>(s + 1)
+                                   : static_cast<std::uint16_t>(std::min<unsigned>(s + 0x800u, 0xff00u));
+            if (s == 0) ++wraps[which];
             unsigned csrcs = 0, ext = 0;
-            if (i % 997 == 0 || s == 0) csrcs = 1 + static_cast<unsigned>(i % 15);
-            if (i % 1009 == 0 || s == 0xffff) ext = 1 + static_cast<unsigned>(i % 3);
+            if (i % 97 == 0 || s == 0) csrcs = 1 + static_cast<unsigned>(i % 15);
+            if (i % 101 == 0 || s == 0xffff) ext = 1 + static_cast<unsigned>(i % 3);
             if (csrcs || ext) ++special;
             const std::size_t payload = i % 50 == 0 ? 0 : 160 + static_cast<std::size_t>(i % 37);
             const Bytes plain = rtp(s, ssrc, payload, static_cast<std::uint8_t>(i), csrcs, ext);
@@ -261,9 +268,10 @@ TEST(SrtpInterop, BothWaysEverySuiteAcrossTheRocWrap) {
             }
         }
         EXPECT_EQ(failures, 0);
-        EXPECT_EQ(wraps, 3) << "the first SSRC wraps twice, the second once";
-        EXPECT_GT(rtcp_count, 8000);
-        EXPECT_GT(special, 100);
+        EXPECT_GE(wraps[0], 2) << "the first SSRC wraps at least twice (ROC 2)";
+        EXPECT_GE(wraps[1], 2);
+        EXPECT_GT(rtcp_count, 180);
+        EXPECT_GT(special, 50);
     }
 }
 
