@@ -3,24 +3,26 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sw::registrar {
 
 struct Binding {
-    std::string aor;          // "user@domain", lowercased domain: the key of the address of record
-    std::string contact;      // the Contact URI as registered (without the angle brackets)
-    std::string call_id;      // RFC 3261 10.3 step 7: Call-ID and CSeq order the updates of a binding
+    std::string aor;      // "user@domain", lowercased domain: the key of the address of record
+    std::string contact;  // the Contact URI as registered (without the angle brackets)
+    std::string call_id;  // RFC 3261 10.3 step 7: Call-ID and CSeq order the updates of a binding
     std::uint32_t cseq = 0;
-    int q = 1000;             // q-value times 1000 (0..1000); 1000 when absent
+    int q = 1000;                 // q-value times 1000 (0..1000); 1000 when absent
     std::int64_t expires_at = 0;  // unix seconds
     std::int64_t registered_at = 0;
-    std::string path;         // RFC 3327 Path header values, comma-joined, in received order; may be empty
-    std::string source;       // where the REGISTER came from: "udp:192.0.2.1:5060", "tcp:[2001:db8::1]:40001"
+    std::string path;    // RFC 3327 Path header values, comma-joined, in received order; may be empty
+    std::string source;  // where the REGISTER came from: "udp:192.0.2.1:5060", "tcp:[2001:db8::1]:40001"
     std::uint64_t connection = 0;  // stream transports: the connection id (not meaningful after a restart)
     std::string user_agent;
-    std::string instance;     // +sip.instance (RFC 5626), may be empty
+    std::string instance;  // +sip.instance (RFC 5626), may be empty
 };
 
 // A change to the durable copy of the location service.
@@ -38,6 +40,12 @@ public:
     // All changes in one transaction: all applied or none. false on a storage error (logged by the store).
     virtual bool apply(const std::vector<BindingChange>& changes) = 0;
     virtual std::vector<Binding> load_all() = 0;
+    // The same one binding at a time (a million bindings are not first copied into one vector).
+    virtual bool for_each(const std::function<void(Binding&&)>& f) {
+        for (auto& b : load_all())
+            f(std::move(b));
+        return true;
+    }
     // Removes every binding that expired at or before `now` (unix seconds); returns how many.
     virtual std::size_t remove_expired(std::int64_t now) = 0;
 };

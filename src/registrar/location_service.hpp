@@ -3,6 +3,11 @@
 // different workers, so the shard lock (never a global one) orders them. The durable copy is in a
 // BindingStore, written by the BindingWriter before a REGISTER is answered.
 //
+// Memory: a million bindings must fit in well under 512 bytes each (issue 8). An AOR is one hash-set
+// node holding one pointer to one packed block: the AOR's name, then per binding its numbers and its
+// strings back to back (no std::string, no vector, no per-field allocation). Lookups and updates unpack
+// the few bindings of one AOR into Binding values; nothing outside this class sees the packing.
+//
 // Thread: every method may be called from any thread.
 #pragma once
 
@@ -12,7 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "registrar/binding.hpp"
@@ -30,20 +35,46 @@ public:
     std::vector<Binding> lookup(std::string_view aor, std::int64_t now) const;
     // Removes and returns every binding expired at `now`.
     std::vector<Binding> remove_expired(std::int64_t now);
+    // The same for the next `shards` shards only, round robin: the periodic sweep visits a slice each
+    // second instead of every binding (lookups and the registrar already ignore an expired binding).
+    std::vector<Binding> sweep_expired(std::int64_t now, std::size_t shards);
     // Removes every binding of the AORs whose user part `keep` refuses (users removed or disabled).
     std::vector<Binding> remove_if_user(const std::function<bool(std::string_view user)>& drop);
     // Start-up: the bindings read back from the store (expired ones are skipped).
     void restore(std::vector<Binding> bindings, std::int64_t now);
+    void restore_one(Binding binding, std::int64_t now);
     std::size_t size() const;
+    std::size_t aor_count() const;
     std::vector<Binding> all() const;
 
+    // The packed form of one AOR (exposed for the memory benchmark and the tests).
+    struct Packed {
+        mutable std::unique_ptr<char[]>
+            block;  // replaced in place by update(): the AOR, hence the hash, stays
+        std::string_view aor() const;
+    };
+
 private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view aor) const { return std::hash<std::string_view>{}(aor); }
+        std::size_t operator()(const Packed& p) const { return (*this)(p.aor()); }
+    };
+    struct Equal {
+        using is_transparent = void;
+        bool operator()(const Packed& a, const Packed& b) const { return a.aor() == b.aor(); }
+        bool operator()(std::string_view a, const Packed& b) const { return a == b.aor(); }
+        bool operator()(const Packed& a, std::string_view b) const { return a.aor() == b; }
+    };
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, std::vector<Binding>> aors;
+        std::unordered_set<Packed, Hash, Equal> aors;
     };
     Shard& shard(std::string_view aor) const;
+    static void sweep_shard(Shard& s, std::int64_t now, std::vector<Binding>& removed);
     std::vector<std::unique_ptr<Shard>> shards_;
+    std::mutex sweep_mutex_;
+    std::size_t sweep_next_ = 0;
 };
 
 // The user part of an AOR ("201@example.com" -> "201").

@@ -123,6 +123,23 @@ sw::Result<std::vector<registrar::Binding>, std::string> SqliteBindingStore::lis
     }
 }
 
+bool SqliteBindingStore::for_each(const std::function<void(registrar::Binding&&)>& f) {
+    auto stmt = db_.prepare(kSelectAll);
+    if (!stmt) {
+        report("reading bindings: " + stmt.error());
+        return false;
+    }
+    for (;;) {
+        auto row = stmt->step();
+        if (!row) {
+            report("reading bindings: " + row.error());
+            return false;
+        }
+        if (!*row) return true;
+        f(read_binding(*stmt));
+    }
+}
+
 std::vector<registrar::Binding> SqliteBindingStore::load_all() {
     auto bindings = list();
     if (!bindings) {

@@ -29,6 +29,7 @@ public:
 
     bool apply(const std::vector<registrar::BindingChange>& changes) override;
     std::vector<registrar::Binding> load_all() override;
+    bool for_each(const std::function<void(registrar::Binding&&)>& f) override;
     std::size_t remove_expired(std::int64_t now) override;
 
     // Every binding sorted by AOR then contact, for `sipwarden registrations`; unlike load_all(), an error

@@ -211,3 +211,78 @@ TEST(LocationService, ConcurrentUpdatesLoseNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+bool same(const Binding& a, const Binding& b) {
+    return a.aor == b.aor && a.contact == b.contact && a.call_id == b.call_id && a.cseq == b.cseq &&
+           a.q == b.q && a.expires_at == b.expires_at && a.registered_at == b.registered_at &&
+           a.path == b.path && a.source == b.source && a.connection == b.connection &&
+           a.user_agent == b.user_agent && a.instance == b.instance;
+}
+
+}  // namespace
+
+// The packed form keeps every field exactly: empty strings, long ones, bytes that are not text, the
+// extremes of the numbers.
+TEST(LocationService, EveryFieldComesBackAsStored) {
+    LocationService ls;
+    Binding full = binding("alice@example.com", "sip:alice@192.0.2.1:5060;transport=tcp;ob", kNow + 3600, 0);
+    full.call_id = "a84b4c76e66710@pc33.example.com";
+    full.cseq = 0xffffffffu;
+    full.registered_at = -1;
+    full.path = "<sip:edge1.example.net;lr>,<sip:edge2.example.net;lr>" + std::string(70000, 'p');
+    full.source = "tcp:[2001:db8::1]:40001";
+    full.connection = 0xfedcba9876543210ull;
+    full.user_agent = std::string("UA\0with\xffnul", 12);
+    full.instance = "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+    Binding bare = binding("alice@example.com", "sip:b", kNow + 10, 1000);  // every string else empty
+    add(ls, full);
+    add(ls, bare);
+    auto got = ls.lookup("alice@example.com", kNow);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_TRUE(same(got[0], bare));  // q 1000 first
+    EXPECT_TRUE(same(got[1], full));
+    // update() hands the same values to the registrar, and what it changes is kept.
+    ls.update("alice@example.com", [&](std::vector<Binding>& v) {
+        ASSERT_EQ(v.size(), 2u);
+        EXPECT_TRUE(same(v[0], full));
+        EXPECT_TRUE(same(v[1], bare));
+        v[1].user_agent = "changed";
+    });
+    bare.user_agent = "changed";
+    EXPECT_TRUE(same(ls.lookup("alice@example.com", kNow)[0], bare));
+    EXPECT_EQ(ls.aor_count(), 1u);
+}
+
+// The periodic sweep visits a slice of the shards per call and every shard in turn.
+TEST(LocationService, SweepVisitsEveryShardInTurn) {
+    LocationService ls(8);
+    for (int i = 0; i < 200; ++i)
+        add(ls, binding("u" + std::to_string(i) + "@example.com", "sip:x", kNow + (i % 2 ? 100 : -1)));
+    EXPECT_EQ(ls.size(), 200u);
+    std::size_t removed = 0;
+    std::size_t first = ls.sweep_expired(kNow, 2).size();  // 2 of 8 shards: some, not all
+    EXPECT_GT(first, 0u);
+    EXPECT_LT(first, 100u);
+    removed += first;
+    for (int k = 0; k < 3; ++k)
+        removed += ls.sweep_expired(kNow, 2).size();
+    EXPECT_EQ(removed, 100u);  // four calls of two shards: all eight shards once
+    EXPECT_EQ(ls.size(), 100u);
+    EXPECT_TRUE(ls.sweep_expired(kNow, 8).empty());
+    // A slice larger than the shards is one full pass.
+    EXPECT_EQ(ls.sweep_expired(kNow + 100, 1000).size(), 100u);
+    EXPECT_EQ(ls.aor_count(), 0u);
+}
+
+// Restored one at a time, the bindings of one AOR end up together.
+TEST(LocationService, RestoreOneGroupsTheBindingsOfAnAor) {
+    LocationService ls;
+    ls.restore_one(binding("alice@example.com", "sip:a1", kNow + 10, 500), kNow);
+    ls.restore_one(binding("bob@example.com", "sip:b1", kNow + 10), kNow);
+    ls.restore_one(binding("alice@example.com", "sip:a2", kNow + 10, 900), kNow);
+    ls.restore_one(binding("alice@example.com", "sip:old", kNow), kNow);  // expired: skipped
+    EXPECT_EQ(ls.aor_count(), 2u);
+    EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow)), (Strings{"sip:a2", "sip:a1"}));
+}
