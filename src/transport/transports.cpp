@@ -154,7 +154,7 @@ struct Transports::Connection {
     asio::steady_timer message_deadline;  // running while a message has begun but not ended
     bool message_deadline_armed = false;
     sip::StreamFramer framer;
-    std::array<char, 16 * 1024> buffer{};
+    std::array<char, 4 * 1024> buffer{};  // what one read takes; the framer keeps a partial message
     std::deque<std::string> out;
     Peer peer;
     bool closing = false;
