@@ -10,6 +10,7 @@
 #include <deque>
 
 #include "sip/framing.hpp"
+#include "transport/lean_tls.hpp"
 
 namespace sw::transport {
 
@@ -145,7 +146,7 @@ struct Transports::TcpListener {
 };
 
 struct Transports::Connection {
-    using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+    using TlsStream = LeanTlsStream;  // not asio::ssl::stream: 4 record buffers per connection
     std::uint64_t id;
     asio::ip::tcp::socket socket;                 // plain TCP
     std::shared_ptr<asio::ssl::context> context;  // TLS: kept alive for this connection across reloads
