@@ -129,23 +129,26 @@ std::int64_t expires_of(const char* binding) {
     return read<std::int64_t>(binding);
 }
 
-std::vector<Binding> unpack(const LocationService::Packed& packed) {
+std::string_view aor_of(const char* block) {
+    const char* p = block;
+    const auto len = read<std::uint32_t>(p);
+    return {block + 8, len};
+}
+
+std::vector<Binding> unpack(const char* block) {
     std::vector<Binding> out;
-    const char* block = packed.block.get();
     const std::uint32_t n = count_of(block);
     out.resize(n);
     const char* p = first_binding(block);
     for (std::uint32_t i = 0; i < n; ++i)
-        p = unpack_one(p, packed.aor(), &out[i]);
+        p = unpack_one(p, aor_of(block), &out[i]);
     return out;
 }
 
 }  // namespace
 
 std::string_view LocationService::Packed::aor() const {
-    const char* p = block.get();
-    const auto len = read<std::uint32_t>(p);
-    return {block.get() + 8, len};
+    return aor_of(block.get());
 }
 
 std::string_view aor_user(std::string_view aor) {
@@ -175,7 +178,7 @@ void LocationService::update(const std::string& aor, const std::function<void(st
         if (!fresh.empty()) s.aors.insert(Packed{pack(aor, fresh)});
         return;
     }
-    std::vector<Binding> bindings = unpack(*it);
+    std::vector<Binding> bindings = unpack(it->block.get());
     f(bindings);
     if (bindings.empty()) {
         s.aors.erase(it);
@@ -222,7 +225,7 @@ void LocationService::sweep_shard(Shard& s, std::int64_t now, std::vector<Bindin
             continue;
         }
         std::vector<Binding> keep;
-        for (auto& b : unpack(*it)) {
+        for (auto& b : unpack(it->block.get())) {
             if (b.expires_at <= now) {
                 removed.push_back(std::move(b));
             } else {
@@ -239,10 +242,7 @@ void LocationService::sweep_shard(Shard& s, std::int64_t now, std::vector<Bindin
 }
 
 std::vector<Binding> LocationService::remove_expired(std::int64_t now) {
-    std::vector<Binding> removed;
-    for (auto& sp : shards_)
-        sweep_shard(*sp, now, removed);
-    return removed;
+    return sweep_expired(now, shards_.size());  // one full turn of the round robin
 }
 
 std::vector<Binding> LocationService::sweep_expired(std::int64_t now, std::size_t shards) {
@@ -261,7 +261,7 @@ std::vector<Binding> LocationService::remove_if_user(const std::function<bool(st
         std::lock_guard lock(sp->mutex);
         for (auto it = sp->aors.begin(); it != sp->aors.end();) {
             if (drop(aor_user(it->aor()))) {
-                for (auto& b : unpack(*it))
+                for (auto& b : unpack(it->block.get()))
                     removed.push_back(std::move(b));
                 it = sp->aors.erase(it);
             } else {
@@ -307,7 +307,7 @@ std::vector<Binding> LocationService::all() const {
     for (auto& sp : shards_) {
         std::lock_guard lock(sp->mutex);
         for (const auto& p : sp->aors)
-            for (auto& b : unpack(p))
+            for (auto& b : unpack(p.block.get()))
                 out.push_back(std::move(b));
     }
     return out;

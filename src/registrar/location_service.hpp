@@ -47,14 +47,13 @@ public:
     std::size_t aor_count() const;
     std::vector<Binding> all() const;
 
-    // The packed form of one AOR (exposed for the memory benchmark and the tests).
+private:
+    // One AOR: its packed block (layout in location_service.cpp). `block` is replaced in place by
+    // update(); the AOR, hence the hash, stays.
     struct Packed {
-        mutable std::unique_ptr<char[]>
-            block;  // replaced in place by update(): the AOR, hence the hash, stays
+        mutable std::unique_ptr<char[]> block;
         std::string_view aor() const;
     };
-
-private:
     struct Hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view aor) const { return std::hash<std::string_view>{}(aor); }

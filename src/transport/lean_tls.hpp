@@ -42,7 +42,6 @@ public:
 
     executor_type get_executor() { return socket_.get_executor(); }
     asio::ip::tcp::socket& next_layer() { return socket_; }
-    asio::ip::tcp::socket& lowest_layer() { return socket_; }
     SSL* native_handle() { return ssl_; }
 
     template <typename Handler>

@@ -111,33 +111,28 @@ bool SqliteBindingStore::apply(const std::vector<registrar::BindingChange>& chan
     return true;
 }
 
-sw::Result<std::vector<registrar::Binding>, std::string> SqliteBindingStore::list() {
+Status SqliteBindingStore::read_all(const std::function<void(registrar::Binding&&)>& f) {
     auto stmt = db_.prepare(kSelectAll);
     if (!stmt) return sw::unexpected("reading bindings: " + stmt.error());
-    std::vector<registrar::Binding> bindings;
     for (;;) {
         auto row = stmt->step();
         if (!row) return sw::unexpected("reading bindings: " + row.error());
-        if (!*row) return bindings;
-        bindings.push_back(read_binding(*stmt));
+        if (!*row) return std::monostate{};
+        f(read_binding(*stmt));
     }
 }
 
+sw::Result<std::vector<registrar::Binding>, std::string> SqliteBindingStore::list() {
+    std::vector<registrar::Binding> bindings;
+    if (auto done = read_all([&](registrar::Binding&& b) { bindings.push_back(std::move(b)); }); !done)
+        return sw::unexpected(done.error());
+    return bindings;
+}
+
 bool SqliteBindingStore::for_each(const std::function<void(registrar::Binding&&)>& f) {
-    auto stmt = db_.prepare(kSelectAll);
-    if (!stmt) {
-        report("reading bindings: " + stmt.error());
-        return false;
-    }
-    for (;;) {
-        auto row = stmt->step();
-        if (!row) {
-            report("reading bindings: " + row.error());
-            return false;
-        }
-        if (!*row) return true;
-        f(read_binding(*stmt));
-    }
+    auto done = read_all(f);
+    if (!done) report(done.error());
+    return done.has_value();
 }
 
 std::vector<registrar::Binding> SqliteBindingStore::load_all() {

@@ -38,6 +38,9 @@ public:
 
 private:
     Status write(const registrar::BindingChange& change);
+    // Every row in AOR order, one at a time, to f (list() and for_each() differ only in what they do
+    // with an error).
+    Status read_all(const std::function<void(registrar::Binding&&)>& f);
     // The statement in `slot`, prepared on first use and kept: apply() runs on every REGISTER.
     sw::Result<Statement*, std::string> cached(std::optional<Statement>& slot, std::string_view sql);
     void report(const std::string& message) const;
