@@ -619,6 +619,40 @@ TEST_F(RelayTest, RelaysOverIpv6Loopback) {
     EXPECT_EQ(relay_->ports_in_use(), 0u);
 }
 
+TEST_F(RelayTest, ABurstOnOneSocketIsAllRelayedInOrder) {
+    // More packets waiting on one socket than one recvmmsg takes (32): nothing is left behind.
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    constexpr std::uint16_t kCount = 120;  // within the phone's default receive buffer
+    for (std::uint16_t seq = 1; seq <= kCount; ++seq)
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(seq, 0xA0A0A0A0)));
+    for (std::uint16_t seq = 1; seq <= kCount; ++seq) {
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " of " << kCount;
+        EXPECT_EQ(got->data, rtp_packet(seq, 0xA0A0A0A0));
+    }
+    EXPECT_EQ(stats(c, Side::A).relayed, kCount);
+}
+
+TEST_F(RelayTest, ADatagramTooLargeForTheBufferIsDroppedNotCut) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    Bytes big = rtp_packet(1, 0xA0A0A0A0);
+    big.resize(2048 - kMaxSrtpOverhead + 100, 0x55);
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, big));
+    const Bytes p = rtp_packet(2, 0xA0A0A0A0);
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+    auto got = b_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, p);  // the next packet, not a cut copy of the large one
+    EXPECT_FALSE(b_.rtp.receive(200).has_value());
+    EXPECT_EQ(stats(c, Side::A).relayed, 1u);
+}
+
 TEST(RelayNetAddress, ParsesComparesAndPrints) {
     auto a = NetAddress::from("127.0.0.1", 4000);
     ASSERT_TRUE(a.has_value());
