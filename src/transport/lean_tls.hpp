@@ -32,6 +32,9 @@ public:
         if (ssl_) {
             SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+            // One read() per record instead of two (its 5-byte header, then the rest): OpenSSL reads
+            // what the socket has into its record buffer.
+            SSL_set_read_ahead(ssl_, 1);
         }
     }
     ~LeanTlsStream() {
@@ -56,17 +59,21 @@ public:
              [h = std::forward<Handler>(handler)](const asio::error_code& ec, int) mutable { h(ec); });
     }
 
+    // Reads once the socket is readable, unless OpenSSL already holds bytes of a record (read ahead): a
+    // SIP connection is read again right after a message, when the socket is nearly always empty, so a
+    // first SSL_read would only cost a read() that fails with EAGAIN.
     template <typename MutableBuffers, typename Handler>
     void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
         const asio::mutable_buffer b = first(buffers);
-        step(
-            [this, b] {
-                std::size_t n = 0;
-                return SSL_read_ex(ssl_, b.data(), b.size(), &n) == 1 ? static_cast<int>(n) : -1;
-            },
-            [h = std::forward<Handler>(handler)](const asio::error_code& ec, int n) mutable {
-                h(ec, ec ? std::size_t{0} : static_cast<std::size_t>(n));
-            });
+        auto op = [this, b] {
+            std::size_t n = 0;
+            return SSL_read_ex(ssl_, b.data(), b.size(), &n) == 1 ? static_cast<int>(n) : -1;
+        };
+        auto done = [h = std::forward<Handler>(handler)](const asio::error_code& ec, int n) mutable {
+            h(ec, ec ? std::size_t{0} : static_cast<std::size_t>(n));
+        };
+        if (SSL_has_pending(ssl_) == 1) return step(std::move(op), std::move(done));
+        wait_then(asio::socket_base::wait_read, std::move(op), std::move(done));
     }
 
     template <typename ConstBuffers, typename Handler>
@@ -116,14 +123,9 @@ private:
         }
         const int err = SSL_get_error(ssl_, r);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-            const auto wait =
-                err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read : asio::socket_base::wait_write;
-            socket_.async_wait(
-                wait, [this, op = std::move(op), d = std::move(done)](const asio::error_code& ec) mutable {
-                    if (ec) return d(ec, 0);
-                    step(std::move(op), std::move(d));
-                });
-            return;
+            return wait_then(
+                err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+                std::move(op), std::move(done));
         }
         asio::error_code ec = asio::error::connection_reset;
         if (err == SSL_ERROR_ZERO_RETURN) ec = asio::error::eof;
@@ -131,6 +133,17 @@ private:
         if (err == SSL_ERROR_SSL) ec = asio::error::make_error_code(asio::error::access_denied);
         ERR_clear_error();
         asio::post(socket_.get_executor(), [d = std::move(done), ec]() mutable { d(ec, 0); });
+    }
+
+    // Waits until the socket is ready (asio re-arms it with epoll_ctl, so bytes that are already there
+    // count), then runs `op` as step does.
+    template <typename Op, typename Done>
+    void wait_then(asio::socket_base::wait_type wait, Op op, Done done) {
+        socket_.async_wait(
+            wait, [this, op = std::move(op), d = std::move(done)](const asio::error_code& ec) mutable {
+                if (ec) return d(ec, 0);
+                step(std::move(op), std::move(d));
+            });
     }
 
     asio::ip::tcp::socket socket_;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TLS with real OpenSSL clients: a self-signed certificate made on first start (key mode 0600), OPTIONS
-# over TLS 1.3 and 1.2 answered 200, TLS 1.0/1.1 refused, and SIGHUP serving a certificate swapped on
+# over TLS 1.3 and 1.2 answered 200, TLS 1.0/1.1 refused, messages that arrive together or split across
+# records all answered, and SIGHUP serving a certificate swapped on
 # disk to new connections while an established connection keeps working.
 set -euo pipefail
 bin=${SIPWARDEN:?}
@@ -42,6 +43,69 @@ for v in -tls1 -tls1_1; do
   out=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" $v -cipher 'DEFAULT:@SECLEVEL=0' </dev/null 2>&1 || true)
   echo "$out" | grep -q "alert protocol version" || fail "$v was not refused: $(echo "$out" | head -5)"
 done
+
+# Messages that arrive together: three in one TLS record, three records written at once (OpenSSL reads
+# ahead: the later records wait in its buffer, not in the socket), one split across two records.
+python3 - "$port" <<'PY' || fail "messages arriving together over TLS"
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out)  # records made in memory, so several can go in one send()
+def flush():
+    data = out.read()
+    if data:
+        sock.sendall(data)
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        flush()
+        inc.write(sock.recv(65536))
+flush()
+def options(cid):
+    return (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-{cid}\r\n"
+            f"From: <sip:t@tls.test>;tag={cid}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: {cid}\r\nCSeq: 1 OPTIONS\r\n"
+            f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
+tls.write(options("one-a") + options("one-b") + options("one-c"))  # one record
+flush()
+for cid in ("rec-a", "rec-b", "rec-c"):  # three records, one send()
+    tls.write(options(cid))
+flush()
+half = options("split")  # one message in two records, apart in time
+tls.write(half[:40])
+flush()
+time.sleep(0.2)
+tls.write(half[40:])
+flush()
+want = {"one-a", "one-b", "one-c", "rec-a", "rec-b", "rec-c", "split"}
+got, text, deadline = set(), b"", time.time() + 5
+while got != want and time.time() < deadline:
+    try:
+        chunk = sock.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    inc.write(chunk)
+    try:
+        while True:
+            text += tls.read(65536)
+    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+        pass
+    for msg in text.split(b"\r\n\r\n"):
+        if msg.startswith(b"SIP/2.0 200"):
+            for line in msg.split(b"\r\n"):
+                if line.lower().startswith(b"call-id:"):
+                    got.add(line.split(b":", 1)[1].strip().decode())
+if got != want:
+    print("answered:", sorted(got), "missing:", sorted(want - got))
+    sys.exit(1)
+PY
 
 # An established connection, kept open through a FIFO.
 mkfifo "$tmp/in"
