@@ -302,14 +302,29 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     if (msg->is_request()) ++counters_.requests;
     if (!screen(*msg, from, exempt)) return;
     // Responses go to the owner of their Call-ID too: the proxy's branches live with their request.
+    // A REGISTER, and an OPTIONS ping for the server itself, are answered where they arrive: they keep
+    // no state beyond their own server transaction (the location service, nonces and the shields are
+    // shared by all workers), and their retransmissions come back the same way (the same UDP source
+    // lands on the same SO_REUSEPORT socket; a connection belongs to one worker). That saves the
+    // hand-off to the Call-ID's owner, and for TCP and TLS the hand-back of the answer.
     const std::size_t owner = shard_of(msg->call_id(), shards_.size());
-    if (shards_[owner] != this) {
+    if (shards_[owner] != this && !answered_where_received(*msg)) {
         ++counters_.handed_to_other_worker;
         outbox_[owner].push_back(Handoff{std::move(*msg), from});
         return;
     }
     handle_message(*msg, from);
     flush_terminated();
+}
+
+bool Engine::answered_where_received(const sip::Message& msg) const {
+    if (!msg.is_request() || msg.to().has_tag) return false;
+    const sip::Method method = msg.method_id();
+    if (method == sip::Method::Register) return true;
+    if (method != sip::Method::Options) return false;
+    const sip::Uri& ruri = msg.request_uri();
+    return ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) && services_.self != nullptr &&
+           services_.self->is_local_host(ruri.host);
 }
 
 void Engine::handle_message(sip::Message& msg, const transport::Peer& from) {

@@ -4,7 +4,8 @@
 // Threads (docs/architecture.md): one Engine per worker thread, each with its own io_context,
 // transactions and timers. A message is parsed by the worker that received it and handed to the Engine
 // that owns hash(Call-ID) (asio::post to that worker's loop), so everything of one transaction or dialog
-// runs on one thread and nothing on the path of a message takes a lock shared by all workers.
+// runs on one thread and nothing on the path of a message takes a lock shared by all workers. REGISTER
+// and OPTIONS for the server stay on the worker that received them (answered_where_received).
 #pragma once
 
 #include <asio.hpp>
@@ -213,6 +214,8 @@ private:
         bool operator>(const TimerItem& o) const { return at > o.at; }
     };
 
+    // REGISTER and OPTIONS for the server itself: handled by the worker that received them.
+    bool answered_where_received(const sip::Message& msg) const;
     void handle_message(sip::Message& msg, const transport::Peer& from);
     void handle_request(sip::Message& msg, const transport::Peer& from);
     // The server's own answers (RFC 3261 8.2 as a UAS): OPTIONS, 405, 480, 481, with merge detection.
