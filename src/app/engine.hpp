@@ -22,6 +22,7 @@
 #include "auth/authenticator.hpp"
 #include "b2bua/dial_plan.hpp"
 #include "b2bua/trunk.hpp"
+#include "common/flat_map.hpp"
 #include "common/siphash.hpp"
 #include "dialog/dialog.hpp"
 #include "media/anchor.hpp"
@@ -435,12 +436,12 @@ private:
     };
     std::uint64_t hash_key(std::string_view key) const { return siphash24(sip_key_, key); }
     SipKey sip_key_;
-    std::unordered_map<std::uint64_t, Handle, IdentityHash> by_key_;
+    FlatMap<Handle> by_key_;  // transactions by the hash of their matching key
     std::unordered_map<std::uint64_t, Handle, IdentityHash> merges_;
     // Server INVITE transactions by Call-ID, From tag and CSeq number: for ACKs of a non-2xx that come
     // with a branch of their own (sipp's scenarios do that) instead of the INVITE's (RFC 3261 17.1.1.3).
     std::unordered_map<std::uint64_t, Handle, IdentityHash> invites_by_ack_key_;
-    std::unordered_map<std::uint64_t, std::uint64_t, IdentityHash> retired_by_key_;  // key -> sequence
+    FlatMap<std::uint64_t> retired_by_key_;  // key -> sequence
     std::vector<Handle> terminated_;
     struct Retired {
         std::uint64_t key;
