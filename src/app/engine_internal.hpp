@@ -269,4 +269,10 @@ struct TrunkRegistration {
     bool in_flight = false;
 };
 
+// The methods a B2BUA call's legs are offered (Allow), and the headers a bridged request carries to
+// the other leg with its body (engine_b2bua.cpp).
+inline constexpr std::string_view kCallAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE";
+void carry_headers(const sip::Message& m, dialog::RequestParts& p);
+
 }  // namespace sw::app
