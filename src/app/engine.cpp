@@ -333,14 +333,16 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     flush_terminated();
 }
 
-bool Engine::answered_where_received(const sip::Message& msg) const {
-    if (!msg.is_request() || msg.to().has_tag) return false;
-    const sip::Method method = msg.method_id();
-    if (method == sip::Method::Register) return true;
-    if (method != sip::Method::Options) return false;
+bool Engine::for_server(const sip::Message& msg) const {
     const sip::Uri& ruri = msg.request_uri();
     return ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) && services_.self != nullptr &&
            services_.self->is_local_host(ruri.host);
+}
+
+bool Engine::answered_where_received(const sip::Message& msg) const {
+    if (!msg.is_request() || msg.to().has_tag) return false;
+    const sip::Method method = msg.method_id();
+    return method == sip::Method::Register || (method == sip::Method::Options && for_server(msg));
 }
 
 void Engine::handle_message(sip::Message& msg, const transport::Peer& from) {
@@ -457,11 +459,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // RFC 3261 16.3 step 3: no hops left is answered 483 before anything else (below), except OPTIONS,
     // which the server answers itself when addressed to it.
     // A request for the server itself (no user part, no Route: OPTIONS pings, mostly) skips routing.
-    const sip::Uri& ruri = msg.request_uri();
-    const bool for_server = ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) &&
-                            services_.self != nullptr && services_.self->is_local_host(ruri.host);
     if (services_.router != nullptr && users_ && method != sip::Method::Register &&
-        method != sip::Method::Cancel && !for_server && trunk == nullptr &&
+        method != sip::Method::Cancel && !for_server(msg) && trunk == nullptr &&
         (msg.max_forwards() != 0 || method == sip::Method::Options)) {
         const auto pre = proxy::preprocess_routes(msg, *services_.self);
         routed = services_.router->route(msg, pre, *users_, forwards_.get(), services_.clock->now_s(),

@@ -215,6 +215,8 @@ private:
         bool operator>(const TimerItem& o) const { return at > o.at; }
     };
 
+    // A request for the server itself: no user part, no Route, one of our hosts (OPTIONS pings).
+    bool for_server(const sip::Message& msg) const;
     // REGISTER and OPTIONS for the server itself: handled by the worker that received them.
     bool answered_where_received(const sip::Message& msg) const;
     void handle_message(sip::Message& msg, const transport::Peer& from);

@@ -2,13 +2,9 @@
 // bridged to the other leg (re-INVITE, UPDATE, INFO, MESSAGE, PRACK, BYE), the answers to what was bridged,
 // BYE on both sides when a call ends, and the call's timers (2xx retransmission, reliable provisional
 // responses, the longest call).
-#include <cstdio>
-#include <cstring>
-
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
 #include "b2bua/call_legs.hpp"
-#include "common/text.hpp"
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
 #include "transaction/matching.hpp"
