@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.hpp"
@@ -35,7 +36,8 @@ class SqliteCdrStore final : public CdrStore {
 public:
     explicit SqliteCdrStore(Database& db);
 
-    // In one transaction, in order: a start inserts the call's row (or fills in one made by an earlier
+    // In one transaction, in order (several events of one call are folded into one row write with the
+    // same result): a start inserts the call's row (or fills in one made by an earlier
     // answer or end); an answer or an end updates it, or inserts a row of its own when the call has none
     // (its start was lost), so no end is ever thrown away. duration_ms = end - answer, 0 if never answered.
     Status apply(const std::vector<CdrEvent>& events) override;
@@ -44,13 +46,25 @@ public:
     sw::Result<std::vector<CdrRecord>, std::string> query(const CdrFilter& filter);
 
 private:
+    struct Folded {
+        const CdrEvent* first;  // the call's first event in the batch
+        const CdrEvent* start;  // the last of each kind, or null
+        const CdrEvent* answer;
+        const CdrEvent* end;
+        std::int64_t earliest_ms;
+        std::size_t count;
+    };
     Status write(const CdrEvent& event);
+    Status write_folded(const Folded& folded);
     sw::Result<Statement*, std::string> cached(std::optional<Statement>& slot, std::string_view sql);
 
     Database& db_;
     std::optional<Statement> start_;
     std::optional<Statement> answer_;
     std::optional<Statement> end_;
+    std::optional<Statement> folded_;
+    std::vector<Folded> folded_calls_;  // apply()'s scratch, kept for its capacity
+    std::unordered_map<std::string_view, std::size_t> folded_index_;
 };
 
 }  // namespace sw::storage

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -223,6 +225,105 @@ TEST_F(CdrStoreTest, TheFileHasOnlyTheCdrSchemaInWal) {
     row = journal->step();
     ASSERT_TRUE(row && *row);
     EXPECT_EQ(journal->column_text(0), "wal");
+}
+
+TEST_F(CdrStoreTest, ACallWithinOneBatchIsOneRowAsIfAppliedOneByOne) {
+    CdrCall details = call_details("201", "0301234567", CdrDirection::Outbound);
+    details.verdict = "allowed: national";
+    ASSERT_TRUE(store_->apply({CdrEvent::started("x", 1'000, details), CdrEvent::answered("x", 1'400),
+                               CdrEvent::started("y", 1'500, call_details("202", "203")),
+                               CdrEvent::ended("x", 9'400, 200, "caller hung up")}));
+    auto records = all();
+    ASSERT_EQ(records.size(), 2u);
+    const CdrRecord& x = records[1];
+    EXPECT_EQ(x.call, "x");
+    EXPECT_EQ(x.start_ms, 1'000);
+    EXPECT_EQ(x.answer_ms, 1'400);
+    EXPECT_EQ(x.end_ms, 9'400);
+    EXPECT_EQ(x.duration_ms, 8'000);
+    EXPECT_EQ(x.caller, "201");
+    EXPECT_EQ(x.direction, "outbound");
+    EXPECT_EQ(x.trunk, "sipgate");
+    EXPECT_EQ(x.verdict, "allowed: national");
+    EXPECT_EQ(x.result, 200);
+    EXPECT_EQ(x.reason, "caller hung up");
+    EXPECT_LT(x.id, records[0].id);  // x's row was made first, as its first event came first
+    EXPECT_EQ(records[0].call, "y");
+    EXPECT_EQ(records[0].end_ms, 0);
+}
+
+// Folding a batch's events per call must leave exactly the rows that applying every event in a batch of
+// its own leaves: random calls, events in random order (starts and answers overtaken by ends, repeats),
+// cut into random batches, against the same events one by one.
+TEST_F(CdrStoreTest, FoldedBatchesEqualOneEventAtATime) {
+    auto one_by_one_db = open_cdr_database(dir_.file("one-by-one.db"));
+    ASSERT_TRUE(one_by_one_db) << one_by_one_db.error();
+    SqliteCdrStore one_by_one(**one_by_one_db);
+    std::uint64_t seed = 0x9e3779b97f4a7c15u;
+    auto next = [&seed](std::uint64_t n) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed % n;
+    };
+    std::vector<CdrEvent> events;
+    for (int i = 0; i < 3000; ++i) {
+        const std::string call = "c" + std::to_string(next(300));
+        const std::int64_t at = 1'000'000 + static_cast<std::int64_t>(next(100'000));
+        switch (next(3)) {
+            case 0: {
+                CdrCall d = call_details("2" + std::to_string(next(50)), "3" + std::to_string(next(50)),
+                                         next(2) == 0 ? CdrDirection::Internal : CdrDirection::Inbound);
+                d.verdict = next(2) == 0 ? "" : "allowed";
+                events.push_back(CdrEvent::started(call, at, d));
+                break;
+            }
+            case 1:
+                events.push_back(CdrEvent::answered(call, at));
+                break;
+            default:
+                events.push_back(
+                    CdrEvent::ended(call, at, next(2) == 0 ? 200 : 486, "r" + std::to_string(next(9))));
+        }
+    }
+    std::size_t folded_batches = 0;
+    for (std::size_t at = 0; at < events.size();) {
+        const std::size_t n = std::min(events.size() - at, 1 + static_cast<std::size_t>(next(40)));
+        std::vector<CdrEvent> batch(events.begin() + static_cast<std::ptrdiff_t>(at),
+                                    events.begin() + static_cast<std::ptrdiff_t>(at + n));
+        ASSERT_TRUE(store_->apply(batch));
+        ++folded_batches;
+        at += n;
+    }
+    for (const auto& e : events)
+        ASSERT_TRUE(one_by_one.apply({e}));
+    auto folded = all();
+    auto expected = one_by_one.query(CdrFilter{});
+    ASSERT_TRUE(expected) << expected.error();
+    ASSERT_EQ(folded.size(), expected->size());
+    ASSERT_GT(folded.size(), 250u);
+    EXPECT_LT(folded_batches, events.size() / 10);
+    for (std::size_t i = 0; i < folded.size(); ++i) {
+        const CdrRecord& a = folded[i];
+        const CdrRecord& b = (*expected)[i];
+        SCOPED_TRACE(b.call);
+        EXPECT_EQ(a.id, b.id);
+        EXPECT_EQ(a.call, b.call);
+        EXPECT_EQ(a.start_ms, b.start_ms);
+        EXPECT_EQ(a.answer_ms, b.answer_ms);
+        EXPECT_EQ(a.end_ms, b.end_ms);
+        EXPECT_EQ(a.duration_ms, b.duration_ms);
+        EXPECT_EQ(a.caller, b.caller);
+        EXPECT_EQ(a.callee, b.callee);
+        EXPECT_EQ(a.dialled, b.dialled);
+        EXPECT_EQ(a.direction, b.direction);
+        EXPECT_EQ(a.trunk, b.trunk);
+        EXPECT_EQ(a.source, b.source);
+        EXPECT_EQ(a.user_agent, b.user_agent);
+        EXPECT_EQ(a.result, b.result);
+        EXPECT_EQ(a.reason, b.reason);
+        EXPECT_EQ(a.verdict, b.verdict);
+    }
 }
 
 TEST(CdrDirection, Names) {
