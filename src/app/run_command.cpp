@@ -338,6 +338,9 @@ int run_server(const RunOptions& options) {
     reg_config.domains = options.domains;
     registrar::Registrar registrar(reg_config, location);
     registrar::BindingWriter writer(binding_store);
+    // Rows that expired while the server was down were not restored, so no sweep will name them: one
+    // pass over the table removes them (the only scan of it, as it has no expiry index).
+    writer.expire(clock.now_s());
     // Call detail records: DATA_DIR/cdr.db, written by a thread of their own (a call never waits for it).
     auto cdr_db = storage::open_cdr_database(cdr_database_path(options.data_dir));
     if (!cdr_db) {
@@ -648,7 +651,16 @@ int run_server(const RunOptions& options) {
             last_expiry = now;
             // A slice of the shards per second (all of them in 16 s): a million bindings are not walked
             // every second, and what has expired is ignored by lookups until its slice comes.
-            if (!location.sweep_expired(now, 4).empty()) writer.expire(now);
+            // Their rows go by key (the store keeps no expiry index: it would cost every REGISTER a third
+            // B-tree), each only if no REGISTER has refreshed it since.
+            auto expired = location.sweep_expired(now, 4);
+            if (!expired.empty()) {
+                std::vector<registrar::BindingChange> changes;
+                changes.reserve(expired.size());
+                for (auto& b : expired)
+                    changes.push_back({registrar::BindingChange::Kind::Expire, std::move(b)});
+                writer.submit(std::move(changes), nullptr);
+            }
         }
         poll.expires_after(std::chrono::milliseconds(500));
         poll.async_wait(on_poll);

@@ -27,8 +27,10 @@ struct Binding {
 
 // A change to the durable copy of the location service.
 struct BindingChange {
-    enum class Kind : std::uint8_t { Upsert, Remove } kind = Kind::Upsert;
-    Binding binding;  // Remove: aor and contact name the binding
+    // Expire: the sweep found the binding expired at binding.expires_at; its row goes only if it has not
+    // been refreshed since (its stored expiry is no later), so a REGISTER racing the sweep is never lost.
+    enum class Kind : std::uint8_t { Upsert, Remove, Expire } kind = Kind::Upsert;
+    Binding binding;  // Remove, Expire: aor and contact name the binding
 };
 
 // The durable copy of the location service. The in-memory LocationService is the truth while running;

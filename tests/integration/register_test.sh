@@ -3,7 +3,7 @@
 # challenged again, an unknown user answered exactly like a wrong password, a stale nonce (stale=true), a
 # replayed nonce count refused, removal of one contact and of all (Contact: *), 423 below --min-expires,
 # several contacts with their q values, bindings kept across SIGTERM and kill -9 (location.db), and
-# `user disable`/`user enable` taking effect on the running server.
+# `user disable`/`user enable` taking effect on the running server, expired bindings removed from the file.
 set -euo pipefail
 bin=${SIPWARDEN:?}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -437,5 +437,43 @@ r = ok(Session("ivan").register(), "ivan's REGISTER without Contact after kill -
 assert 0 < int(r.contacts()["sip:ivan@127.0.0.1:5601"]["expires"]) < 600, "ivan's 200:\n%s" % r
 PY
 echo "ok 9b: bindings survive kill -9"
+
+# --- 10. expired bindings leave location.db: a row that expired while the server was down goes at the
+# start, one that expires while it runs goes with the sweep (each shard every 16 s); refreshed ones stay.
+stop
+python3 - "$data/location.db" <<'PY' || fail "planting an expired row"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO bindings(aor, contact, call_id, cseq, q, expires_at, registered_at) "
+           "VALUES('alice@example.test', 'sip:alice@127.0.0.1:5999', 'old-call', 1, 1000, ?, ?)",
+           (int(time.time()) - 5, int(time.time()) - 3605))
+db.commit()
+PY
+start --min-expires 2
+python3 - "$data/location.db" <<'PY' || fail "expired bindings in location.db (see above)"
+import sqlite3, sys, time
+from sipc import *
+def rows():
+    db = sqlite3.connect(sys.argv[1])
+    try:
+        return sorted(r[0] for r in db.execute("SELECT contact FROM bindings WHERE aor LIKE 'alice@%'"))
+    finally:
+        db.close()
+deadline = time.time() + 5
+while "sip:alice@127.0.0.1:5999" in rows() and time.time() < deadline:
+    time.sleep(0.1)
+assert "sip:alice@127.0.0.1:5999" not in rows(), "the row expired before the start is still there: %s" % rows()
+s = Session("alice")
+ok(s.register(["<sip:alice@127.0.0.1:5701>"], 2), "alice registers for 2 s")
+ok(Session("alice").register(["<sip:alice@127.0.0.1:5702>"], 3600), "alice's second phone for an hour")
+assert "sip:alice@127.0.0.1:5701" in rows(), "the 200 came before the row was written: %s" % rows()
+deadline = time.time() + 25
+while "sip:alice@127.0.0.1:5701" in rows() and time.time() < deadline:
+    time.sleep(0.2)
+left = rows()
+assert "sip:alice@127.0.0.1:5701" not in left, "25 s after its expiry the row is still there: %s" % left
+assert "sip:alice@127.0.0.1:5702" in left, "the sweep removed a binding that had not expired: %s" % left
+PY
+echo "ok 10: expired bindings leave location.db"
 stop
 echo "register_test: all passed"

@@ -17,6 +17,8 @@ constexpr std::string_view kUpsert =
     "instance = excluded.instance";
 
 constexpr std::string_view kRemove = "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2";
+constexpr std::string_view kExpire =
+    "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2 AND expires_at <= ?3";
 
 // The primary key's order, so the sort costs nothing.
 constexpr std::string_view kSelectAll =
@@ -78,14 +80,17 @@ sw::Result<Statement*, std::string> SqliteBindingStore::cached(std::optional<Sta
 }
 
 Status SqliteBindingStore::write(const registrar::BindingChange& change) {
-    const bool upsert = change.kind == registrar::BindingChange::Kind::Upsert;
-    auto stmt = upsert ? cached(upsert_, kUpsert) : cached(remove_, kRemove);
+    using Kind = registrar::BindingChange::Kind;
+    auto stmt = change.kind == Kind::Upsert   ? cached(upsert_, kUpsert)
+                : change.kind == Kind::Remove ? cached(remove_, kRemove)
+                                              : cached(expire_, kExpire);
     if (!stmt) return sw::unexpected(stmt.error());
-    if (upsert) {
+    if (change.kind == Kind::Upsert) {
         bind_binding(**stmt, change.binding);
     } else {
         (*stmt)->bind_text(1, change.binding.aor);
         (*stmt)->bind_text(2, change.binding.contact);
+        if (change.kind == Kind::Expire) (*stmt)->bind_int64(3, change.binding.expires_at);
     }
     return (*stmt)->run();
 }

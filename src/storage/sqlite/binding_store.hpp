@@ -49,6 +49,7 @@ private:
     ErrorSink on_error_;
     std::optional<Statement> upsert_;
     std::optional<Statement> remove_;
+    std::optional<Statement> expire_;
 };
 
 }  // namespace sw::storage

@@ -128,6 +128,35 @@ TEST_F(BindingStoreTest, RemoveExpiredTakesThoseAtOrBeforeNow) {
     EXPECT_EQ(keys(store_->load_all()), (std::vector<std::string>{"c@example.com sip:3"}));
 }
 
+TEST_F(BindingStoreTest, ExpireRemovesARowOnlyIfNotRefreshedSince) {
+    ASSERT_TRUE(store_->apply({upsert(make_binding("a@x", "sip:a@1", 1000)),
+                               upsert(make_binding("b@x", "sip:b@1", 1000)),
+                               upsert(make_binding("b@x", "sip:b@2", 1000))}));
+    // b@x sip:b@1 was refreshed (to 1500) after the sweep saw it expired at 1000.
+    ASSERT_TRUE(store_->apply({upsert(make_binding("b@x", "sip:b@1", 1500))}));
+    ASSERT_TRUE(
+        store_->apply({BindingChange{BindingChange::Kind::Expire, make_binding("a@x", "sip:a@1", 1000)},
+                       BindingChange{BindingChange::Kind::Expire, make_binding("b@x", "sip:b@1", 1000)},
+                       BindingChange{BindingChange::Kind::Expire, make_binding("b@x", "sip:b@2", 1000)},
+                       BindingChange{BindingChange::Kind::Expire, make_binding("c@x", "sip:c@1", 1000)}}));
+    EXPECT_TRUE(errors_.empty());
+    reopen();
+    auto left = store_->load_all();
+    ASSERT_EQ(keys(left), (std::vector<std::string>{"b@x sip:b@1"}));
+    EXPECT_EQ(left[0].expires_at, 1500);
+}
+
+TEST_F(BindingStoreTest, TheBindingsTableHasNoExpiryIndex) {
+    // Every REGISTER would update it; expired rows are removed by key instead (ExpireRemoves... above).
+    auto stmt = db_->prepare(
+        "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND "
+        "tbl_name = 'bindings' AND sql IS NOT NULL");
+    ASSERT_TRUE(stmt) << stmt.error();
+    auto row = stmt->step();
+    ASSERT_TRUE(row && *row);
+    EXPECT_EQ(stmt->column_text(0), "");
+}
+
 TEST_F(BindingStoreTest, ListIsSortedByAorThenContact) {
     ASSERT_TRUE(store_->apply({upsert(make_binding("bob@example.com", "sip:z")),
                                upsert(make_binding("alice@example.com", "sip:y")),
