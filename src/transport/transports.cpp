@@ -301,6 +301,17 @@ void Transports::drain_udp(UdpListener& l) {
             if (!from_sockaddr(l.from[k], p.address, p.port)) continue;
             receiver_.on_message(p, std::string_view(l.buffer.data() + k * l.slot, len));
         }
+        if (static_cast<std::size_t>(n) < UdpListener::kBatch) {
+            // Fewer than asked for: the socket was empty a moment ago, so another recvmmsg would nearly
+            // always fail with EAGAIN (a system call per wake-up). Waiting is safe without it: Asio's
+            // async_wait re-arms the socket with EPOLL_CTL_MOD, which reports it at once if a datagram
+            // came in meanwhile.
+            receiver_.end_of_burst();
+            l.draining = false;
+            flush_udp(l);
+            if (!stopped_) wait_udp(l);
+            return;
+        }
     }
     receiver_.end_of_burst();
     l.draining = false;
