@@ -25,8 +25,21 @@
 namespace sw::sip {
 
 enum class Method : std::uint8_t {
-    Invite, Ack, Bye, Cancel, Register, Options, Prack, Subscribe, Notify, Publish, Info, Refer, Message,
-    Update, Extension
+    Invite,
+    Ack,
+    Bye,
+    Cancel,
+    Register,
+    Options,
+    Prack,
+    Subscribe,
+    Notify,
+    Publish,
+    Info,
+    Refer,
+    Message,
+    Update,
+    Extension
 };
 Method method_from(std::string_view token);
 std::string_view method_name(Method m);  // empty for Extension
@@ -59,6 +72,7 @@ public:
 
     // Request line
     std::string_view method() const { return d_->method_; }
+    std::string_view version() const { return d_->version_; }  // "SIP/2.0" as written
     Method method_id() const { return d_->method_id_; }
     const Uri& request_uri() const { return d_->ruri_; }
     // Status line
@@ -93,9 +107,13 @@ public:
     const ContactList& contacts() const { return d_->contacts_; }
     ParseResult<std::vector<NameAddr>> addresses(HeaderId id) const;  // Route, Record-Route, Path, PAI ...
     ParseResult<std::optional<std::uint32_t>> expires() const { return optional_seconds(HeaderId::Expires); }
-    ParseResult<std::optional<std::uint32_t>> min_expires() const { return optional_seconds(HeaderId::MinExpires); }
+    ParseResult<std::optional<std::uint32_t>> min_expires() const {
+        return optional_seconds(HeaderId::MinExpires);
+    }
     ParseResult<std::optional<std::uint32_t>> rseq() const { return optional_seconds(HeaderId::RSeq); }
-    ParseResult<std::vector<std::string_view>> tokens(HeaderId id) const { return parse_token_list(values(id)); }
+    ParseResult<std::vector<std::string_view>> tokens(HeaderId id) const {
+        return parse_token_list(values(id));
+    }
     ParseResult<std::optional<MediaType>> content_type() const;
     // Authorization / Proxy-Authorization / WWW-Authenticate / Proxy-Authenticate: one entry per field.
     ParseResult<std::vector<AuthParams>> auth(HeaderId id) const;
@@ -130,7 +148,7 @@ private:
     // All state lives in one heap block with the message bytes after it: a Message moves as one pointer,
     // and a parse costs one allocation for state and bytes together.
     struct Data {
-        char* buf_ = nullptr;  // the message bytes, stored right after this struct
+        char* buf_ = nullptr;   // the message bytes, stored right after this struct
         std::size_t size_ = 0;  // bytes of buf_ that make up the message (body included)
         std::vector<std::unique_ptr<std::string>> arena_;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/route_set.hpp"
+#include "sip/builder.hpp"
 #include "sip/message.hpp"
 
 using sw::proxy::branch_id;
@@ -195,6 +196,103 @@ TEST(ProxyForwardTest, BranchRequestRewritesTheRequestLineViaAndMaxForwards) {
     EXPECT_EQ(in.request_uri().raw, "sip:bob@example.com");
     EXPECT_EQ(in.max_forwards(), std::optional<int>(70));
     EXPECT_EQ(in.vias().size(), 1u);
+}
+
+// The branch request as the proxy used to build it: a parsed copy of the request, edited with Message's
+// own operations and serialised. build_branch_request writes the same bytes in one pass.
+std::string edited_copy(const Message& request, const BranchSpec& spec) {
+    auto copy = Message::parse(request.serialize());
+    if (!copy) return {};
+    Message& m = *copy;
+    m.set_request_uri(spec.request_uri);
+    const auto mf = m.max_forwards();
+    m.set_max_forwards(mf ? *mf - 1 : 70);
+    if (!spec.routes.empty()) {
+        Strings routes = spec.routes;
+        for (auto& r : list_values(m, HeaderId::Route))
+            routes.push_back(std::move(r));
+        sw::proxy::set_routes(m, routes);
+    }
+    if (!spec.record_routes.empty()) {
+        Strings rr = spec.record_routes;
+        for (auto& r : list_values(m, HeaderId::RecordRoute))
+            rr.push_back(std::move(r));
+        std::string joined;
+        for (const auto& v : rr)
+            joined.append(joined.empty() ? "" : ", ").append(v);
+        m.remove_headers(HeaderId::RecordRoute);
+        m.add_header("Record-Route", joined);
+    }
+    if (!spec.keep_asserted_identity) {
+        m.remove_headers("P-Asserted-Identity");
+        if (spec.asserted_identity) m.add_header("P-Asserted-Identity", *spec.asserted_identity);
+    }
+    for (const auto& [name, value] : spec.extra_headers)
+        m.add_header(name, value);
+    (void)m.push_via(spec.via);
+    return m.serialize();
+}
+
+TEST(ProxyForwardTest, BranchRequestIsByteForByteTheEditedCopy) {
+    // Requests with what the edits touch in every shape: compact and comma-list Vias, Max-Forwards
+    // absent, twice or not first, Routes and Record-Routes over several fields, a folded header,
+    // P-Asserted-Identity twice, a body or none; and requests the proxy has itself edited (a Via with
+    // received, a Route popped), whose fields no longer point into the datagram.
+    const std::vector<std::string> requests = {
+        invite(),
+        "INVITE sip:bob@example.com SIP/2.0\r\nv: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-a, SIP/2.0/UDP "
+        "10.0.0.1;branch=z9hG4bK-b\r\nMax-Forwards: 9\r\nf: <sip:alice@example.com>;tag=a1\r\nt: "
+        "<sip:bob@example.com>\r\ni: c2@x\r\nCSeq: 1 INVITE\r\nRoute: <sip:p1.example.net;lr>, "
+        "<sip:p2.example.net;lr>\r\nSubject: a long\r\n  folded subject\r\nRoute: "
+        "<sip:p3.example.net;lr>\r\nRecord-Route: <sip:rr1.example.net;lr>\r\nRecord-Route: "
+        "<sip:rr2.example.net;lr>, <sip:rr3.example.net;lr>\r\nP-Asserted-Identity: "
+        "<sip:alice@example.com>\r\nP-Asserted-Identity: <tel:+4930123>\r\nl: 0\r\n\r\n",
+        "OPTIONS sip:bob@example.com SIP/2.0\r\nFrom: <sip:alice@example.com>;tag=o\r\nTo: "
+        "<sip:bob@example.com>\r\nVia: SIP/2.0/TCP 192.0.2.11:5070;branch=z9hG4bK-o\r\nCall-ID: o@x\r\n"
+        "CSeq: 2 OPTIONS\r\nMax-Forwards: 3\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK-o2\r\n"
+        "Content-Length: 0\r\n\r\n",
+        "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.12;branch=z9hG4bK-m\r\nFrom: "
+        "<sip:alice@example.com>;tag=m\r\nTo: <sip:bob@example.com>\r\nCall-ID: m@x\r\nCSeq: 3 "
+        "MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+    };
+    std::vector<BranchSpec> specs;
+    for (int shape = 0; shape < 16; ++shape) {
+        BranchSpec s = spec();
+        if (shape & 1) s.routes = {"<sip:edge.example.net;lr>", "<sip:edge2.example.net;lr>"};
+        if (shape & 2) s.record_routes = {"<sip:192.0.2.1;lr;sw=abc>", "<sip:[2001:db8::1];lr;sw=abc>"};
+        if (shape & 4) s.keep_asserted_identity = true;
+        if (shape & 8) {
+            s.asserted_identity = "<sip:alice@example.com>";
+            s.extra_headers = {{"History-Info", "<sip:bob@example.com>;index=1"},
+                               {"Diversion", "<sip:bob@x>"}};
+        }
+        specs.push_back(s);
+    }
+    BranchSpec bad_uri = spec();
+    bad_uri.request_uri = "sip:bob@exa mple.com";  // does not parse: the request's own stays
+    specs.push_back(bad_uri);
+    int compared = 0;
+    for (const auto& text : requests) {
+        for (bool edited : {false, true}) {
+            Message in = parse(text);
+            if (edited) {
+                const std::string via = sw::sip::via_with_received(in.top_via(), "198.51.100.7", 40001);
+                in.pop_via();
+                ASSERT_TRUE(in.push_via(via));
+                auto routes = list_values(in, HeaderId::Route);
+                if (!routes.empty()) routes.erase(routes.begin());
+                sw::proxy::set_routes(in, routes);
+            }
+            for (const auto& s : specs) {
+                SCOPED_TRACE(text.substr(0, 40) + (edited ? " (edited)" : ""));
+                const std::string want = edited_copy(in, s);
+                ASSERT_FALSE(want.empty());
+                EXPECT_EQ(build_branch_request(in, s), want);
+                ++compared;
+            }
+        }
+    }
+    EXPECT_EQ(compared, 4 * 2 * 17);
 }
 
 TEST(ProxyForwardTest, BranchRequestAddsMaxForwardsWhenAbsent) {
