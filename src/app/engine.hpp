@@ -439,10 +439,10 @@ private:
     std::uint64_t hash_key(std::string_view key) const { return siphash24(sip_key_, key); }
     SipKey sip_key_;
     FlatMap<Handle> by_key_;  // transactions by the hash of their matching key
-    std::unordered_map<std::uint64_t, Handle, IdentityHash> merges_;
+    FlatMap<Handle> merges_;
     // Server INVITE transactions by Call-ID, From tag and CSeq number: for ACKs of a non-2xx that come
     // with a branch of their own (sipp's scenarios do that) instead of the INVITE's (RFC 3261 17.1.1.3).
-    std::unordered_map<std::uint64_t, Handle, IdentityHash> invites_by_ack_key_;
+    FlatMap<Handle> invites_by_ack_key_;
     FlatMap<std::uint64_t> retired_by_key_;  // key -> sequence
     std::vector<Handle> terminated_;
     struct Retired {

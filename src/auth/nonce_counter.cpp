@@ -6,18 +6,17 @@ namespace sw::auth {
 
 NonceCounter::NonceCounter(std::size_t per_stripe_capacity) : capacity_(per_stripe_capacity) {}
 
-NonceCounter::Stripe& NonceCounter::stripe_for(std::string_view nonce) {
-    // The nonce is a MAC'd random value, so any hash spreads it evenly.
-    return stripes_[std::hash<std::string_view>{}(nonce) % kStripes];
-}
-
 CountResult NonceCounter::accept(std::string_view nonce, std::uint32_t nc, std::int64_t now_s,
                                  std::int64_t expires_at_s) {
     if (now_s >= expires_at_s) return CountResult::Replayed;  // too old to be remembered: never accept
-    Stripe& s = stripe_for(nonce);
+    // The nonce is a MAC'd random value, so any hash spreads it evenly. The stripe takes the top bits,
+    // the stripe's table the low ones.
+    const std::uint64_t key = std::hash<std::string_view>{}(nonce);
+    Stripe& s = stripes_[key >> 58];
+    static_assert(kStripes == 64, "the stripe is the hash's top 6 bits");
     const std::lock_guard lock(s.mutex);
 
-    auto it = s.entries.find(std::string(nonce));
+    auto* it = s.entries.find(key);
     if (it != s.entries.end() && it->second.expires_at_s <= now_s) {
         s.entries.erase(it);  // lazily forget an expired entry
         it = s.entries.end();
@@ -29,10 +28,10 @@ CountResult NonceCounter::accept(std::string_view nonce, std::uint32_t nc, std::
     }
     if (nc == 0) return CountResult::Replayed;  // RFC 7616 3.4: the first request has nc=00000001
     if (s.entries.size() >= capacity_) {
-        std::erase_if(s.entries, [now_s](const auto& kv) { return kv.second.expires_at_s <= now_s; });
+        s.entries.erase_if([now_s](std::uint64_t, const Entry& e) { return e.expires_at_s <= now_s; });
         if (s.entries.size() >= capacity_) return CountResult::Full;
     }
-    s.entries.emplace(std::string(nonce), Entry{nc, expires_at_s});
+    s.entries.emplace(key, Entry{nc, expires_at_s});
     return CountResult::Accepted;
 }
 

@@ -16,7 +16,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "common/flat_map.hpp"
 
 namespace sw::auth {
 
@@ -49,11 +50,14 @@ private:
         std::uint32_t last_nc = 0;
         std::int64_t expires_at_s = 0;
     };
+    // Entries are keyed by a 64-bit hash of the nonce, not the nonce itself (no string to allocate and
+    // compare). Two live nonces with the same hash (odds about 2^-46 with a full table) would share
+    // an entry: the later one's first request could be taken for a replay and answered with a fresh
+    // nonce (stale=true). That costs a round trip, never lets a replay in.
     struct Stripe {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry> entries;
+        FlatMap<Entry> entries;
     };
-    Stripe& stripe_for(std::string_view nonce);
 
     std::size_t capacity_;
     std::array<Stripe, kStripes> stripes_;

@@ -4,7 +4,7 @@
 // one cache line, where std::unordered_map divides by a prime and follows a node pointer.
 //
 // The interface is the part of std::unordered_map the engine uses: find/end (a pointer to the slot,
-// nullptr for end), emplace, operator[], erase by key or by slot, size, empty, reserve. A slot's
+// nullptr for end), emplace, operator[], erase by key or by slot, erase_if, size, empty, reserve. A slot's
 // pointer stays valid until the next insertion or removal.
 //
 // Key 0 marks an empty slot, so a key of 0 is stored as 1 (for SipHash keys, one more collision in
@@ -88,6 +88,18 @@ public:
         }
         slots_[hole] = Slot{};
         --size_;
+    }
+
+    // Removes every entry for which pred(key, value) is true; returns how many. Keys are gathered first
+    // (a removal moves later entries back), so this is for occasional pruning, not a hot path.
+    template <typename Pred>
+    std::size_t erase_if(Pred pred) {
+        std::vector<std::uint64_t> doomed;
+        for (const Slot& s : slots_)
+            if (s.first != 0 && pred(s.first, s.second)) doomed.push_back(s.first);
+        for (const std::uint64_t k : doomed)
+            erase(find(k));
+        return doomed.size();
     }
 
 private:

@@ -111,4 +111,25 @@ TEST(FlatMap, ReserveMakesRoomWithoutGrowingLater) {
     EXPECT_EQ(m.size(), 1000u);
 }
 
+TEST(FlatMap, EraseIfRemovesExactlyTheMatchingEntries) {
+    FlatMap<int> m;
+    // Keys that share home slots (multiples of 64 collide in the low bits), so removals shift runs.
+    for (std::uint64_t k = 1; k <= 600; ++k)
+        m.emplace(k * 64, static_cast<int>(k));
+    EXPECT_EQ(m.erase_if([](std::uint64_t, int v) { return v % 3 == 0; }), 200u);
+    EXPECT_EQ(m.size(), 400u);
+    for (std::uint64_t k = 1; k <= 600; ++k) {
+        auto* s = m.find(k * 64);
+        if (k % 3 == 0) {
+            EXPECT_EQ(s, m.end()) << k;
+        } else {
+            ASSERT_NE(s, m.end()) << k;
+            EXPECT_EQ(s->second, static_cast<int>(k));
+        }
+    }
+    EXPECT_EQ(m.erase_if([](std::uint64_t, int) { return false; }), 0u);
+    EXPECT_EQ(m.erase_if([](std::uint64_t, int) { return true; }), 400u);
+    EXPECT_TRUE(m.empty());
+}
+
 }  // namespace
