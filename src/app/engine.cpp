@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "common/text.hpp"
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
 #include "transaction/matching.hpp"
@@ -442,11 +443,11 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
                                                           std::chrono::steady_clock::now().time_since_epoch())
                                                           .count()) == security::RateVerdict::Allowed;
         if (!source_ok) {
-            refuse_rate(msg, to, *register_source_);
+            refuse_rate(msg, to, register_source_->retry_after_s());
             return;
         }
         if (!within_user_rate(*register_user_, sip::unescape(msg.to().uri.user))) {
-            refuse_rate(msg, to, *register_user_);
+            refuse_rate(msg, to, register_user_->retry_after_s());
             return;
         }
     }
@@ -499,7 +500,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             }
             if (method == sip::Method::Invite && !exempt_source(from) &&
                 !within_user_rate(*invite_user_, routed->caller)) {
-                refuse_rate(msg, to, *invite_user_);
+                refuse_rate(msg, to, invite_user_->retry_after_s());
                 return;
             }
         }
@@ -680,8 +681,8 @@ std::string Engine::build_answer(const Entry& e, const sip::Message& req, int st
 std::string Engine::build_tagged_answer(const sip::Message& req, std::uint64_t to_tag, int status,
                                         const Headers& extra, std::string_view reason) {
     sip::ResponseBuilder b(req, status, reason);
-    char tag[17];
-    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(to_tag));
+    char tag[16];
+    sw::hex16(to_tag, tag);
     b.to_tag(std::string_view(tag, 16));
     for (const auto& [name, value] : extra)
         b.header(name, value);

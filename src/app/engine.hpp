@@ -136,6 +136,10 @@ struct Services {
     security::AuthGuard* guard = nullptr;
     TollPolicy* toll = nullptr;  // calling rights and the toll-fraud guard; null: every external call allowed
     media::MediaRelay* media = nullptr;  // the media relay (thread-safe); null: no anchoring
+    // The per-user REGISTER and INVITE limits, shared so that they hold whichever workers a user's
+    // phones reach; null: each engine keeps its own (built from its ShieldConfig).
+    security::SharedRateLimiter* register_per_user = nullptr;
+    security::SharedRateLimiter* invite_per_user = nullptr;
 };
 
 // The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
@@ -166,7 +170,11 @@ public:
     void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) {
         transports_.set_tls_context(std::move(ctx));
     }
-    void set_services(Services s) { services_ = s; }
+    void set_services(Services s) {
+        services_ = s;
+        if (s.register_per_user != nullptr) register_user_ = s.register_per_user;
+        if (s.invite_per_user != nullptr) invite_user_ = s.invite_per_user;
+    }
     // The client context of TLS connections to trunks (verifies the providers' certificates).
     void set_tls_client_context(std::shared_ptr<asio::ssl::context> ctx) { tls_client_ = std::move(ctx); }
     // The users as the store holds them now (call on this worker's thread; the control loop posts it).
@@ -233,10 +241,9 @@ private:
     // After parsing: false drops the request (a scanner, banned on the way).
     bool screen(const sip::Message& msg, const transport::Peer& from, bool exempt);
     bool exempt_source(const transport::Peer& from) const;
-    bool within_user_rate(security::RateLimiter& limiter, std::string_view user);
+    bool within_user_rate(security::SharedRateLimiter& limiter, std::string_view user);
     // Over a rate: 503 with Retry-After over streams, nothing over UDP.
-    void refuse_rate(const sip::Message& msg, const transport::Peer& to,
-                     const security::RateLimiter& limiter);
+    void refuse_rate(const sip::Message& msg, const transport::Peer& to, std::uint32_t retry_after_s);
     void auth_failed(const transport::Peer& from, std::string_view user);
     void auth_succeeded(const transport::Peer& from, std::string_view user);
     bool account_blocked(const transport::Peer& from, std::string_view user) const;
@@ -407,8 +414,11 @@ private:
     std::shared_ptr<asio::ssl::context> tls_client_;
     std::unique_ptr<security::RateLimiter> per_source_;
     std::unique_ptr<security::RateLimiter> register_source_;
-    std::unique_ptr<security::RateLimiter> register_user_;
-    std::unique_ptr<security::RateLimiter> invite_user_;
+    // Per user: shared by every worker (Services), else this engine's own (tests, a lone engine).
+    std::unique_ptr<security::SharedRateLimiter> own_register_user_;
+    std::unique_ptr<security::SharedRateLimiter> own_invite_user_;
+    security::SharedRateLimiter* register_user_ = nullptr;
+    security::SharedRateLimiter* invite_user_ = nullptr;
     // B2BUA calls: a slab like the transactions', and their dialogs (SipHash of Call-ID and our tag ->
     // call and leg) for in-dialog requests on either side.
     struct CallSlot {

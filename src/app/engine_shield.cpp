@@ -35,8 +35,12 @@ void Engine::make_limiters() {
     auto key = [this](std::uint64_t salt) { return SipKey{sip_key_.k0 ^ salt, sip_key_.k1 + salt}; };
     per_source_ = std::make_unique<security::RateLimiter>(s.per_source, s.table_size, key(1));
     register_source_ = std::make_unique<security::RateLimiter>(s.register_per_source, s.table_size, key(2));
-    register_user_ = std::make_unique<security::RateLimiter>(s.register_per_user, s.table_size, key(3));
-    invite_user_ = std::make_unique<security::RateLimiter>(s.invite_per_user, s.table_size, key(4));
+    // Replaced by the shared ones when set_services brings them.
+    own_register_user_ =
+        std::make_unique<security::SharedRateLimiter>(s.register_per_user, s.table_size, key(3));
+    register_user_ = own_register_user_.get();
+    own_invite_user_ = std::make_unique<security::SharedRateLimiter>(s.invite_per_user, s.table_size, key(4));
+    invite_user_ = own_invite_user_.get();
 }
 
 std::int64_t Engine::now_s() const {
@@ -98,16 +102,15 @@ bool Engine::exempt_source(const transport::Peer& from) const {
            services_.bans->check(address_key(from.address), now_s()) == security::Verdict::Exempt;
 }
 
-void Engine::refuse_rate(const sip::Message& msg, const transport::Peer& to,
-                         const security::RateLimiter& limiter) {
+void Engine::refuse_rate(const sip::Message& msg, const transport::Peer& to, std::uint32_t retry_after_s) {
     ++counters_.rate_limited;
     if (to.protocol == transport::Protocol::Udp) return;
-    transports_.send(to, build_tagged_answer(msg, new_tag(), 503,
-                                             {{"Retry-After", std::to_string(limiter.retry_after_s())}},
-                                             "Service Unavailable (rate limit)"));
+    transports_.send(
+        to, build_tagged_answer(msg, new_tag(), 503, {{"Retry-After", std::to_string(retry_after_s)}},
+                                "Service Unavailable (rate limit)"));
 }
 
-bool Engine::within_user_rate(security::RateLimiter& limiter, std::string_view user) {
+bool Engine::within_user_rate(security::SharedRateLimiter& limiter, std::string_view user) {
     return user.empty() || limiter.take_name(user, steady_ms()) == security::RateVerdict::Allowed;
 }
 

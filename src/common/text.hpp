@@ -40,6 +40,15 @@ constexpr int hex_value(char c) {
                                     : -1;
 }
 
+// v as 16 lowercase hex digits, zero-padded (what "%016llx" writes), into out[0..16). No terminator.
+inline void hex16(std::uint64_t v, char* out) {
+    constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i) {
+        out[i] = kDigits[v & 0xf];
+        v >>= 4;
+    }
+}
+
 // Inline: both sit on the hot path of every header.
 inline bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

@@ -1,7 +1,6 @@
 #include "proxy/forward.hpp"
 
 #include <asio/ip/address.hpp>
-#include <cstdio>
 
 #include "common/siphash.hpp"
 #include "common/text.hpp"
@@ -75,6 +74,9 @@ std::string build_branch_request(const sip::Message& request, const BranchSpec& 
     const std::string_view uri_text =
         sip::parse_uri(spec.request_uri) ? std::string_view(spec.request_uri) : request.request_uri().raw;
     const auto mf = request.max_forwards();
+    // Max-Forwards: 0 is not decremented below zero: the field goes as it came (the proxy answers such
+    // a request 483 before it gets here; a caller that does not must not get an unparsable request).
+    const bool keep_max_forwards = mf && *mf <= 0;
     const std::string max_forwards = std::to_string(mf ? *mf - 1 : 70);
     const bool new_routes = !spec.routes.empty();
     const bool new_record_routes = !spec.record_routes.empty();
@@ -101,6 +103,10 @@ std::string build_branch_request(const sip::Message& request, const BranchSpec& 
                 via_written = true;
                 break;
             case sip::HeaderId::MaxForwards:
+                if (keep_max_forwards) {
+                    max_forwards_written = true;
+                    break;
+                }
                 if (!max_forwards_written) out.append("Max-Forwards: ").append(max_forwards).append("\r\n");
                 max_forwards_written = true;
                 continue;
@@ -143,9 +149,12 @@ std::optional<std::string> response_for_upstream(sip::Message& response) {
 }
 
 std::string branch_id(std::uint64_t prefix, std::size_t branch) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "z9hG4bK%016llx.%zu", static_cast<unsigned long long>(prefix), branch);
-    return buf;
+    std::string id = "z9hG4bK";
+    id.resize(7 + 16);
+    sw::hex16(prefix, id.data() + 7);
+    id.push_back('.');
+    id.append(std::to_string(branch));
+    return id;
 }
 
 std::uint64_t loop_hash(const sip::Message& request, std::uint64_t k0, std::uint64_t k1) {
@@ -160,9 +169,11 @@ std::uint64_t loop_hash(const sip::Message& request, std::uint64_t k0, std::uint
 bool looped(const sip::Message& request, std::uint64_t hash) {
     // The prefix is a keyed hash: only this server writes it, so finding it in a Via means we have
     // forwarded this very request before.
-    const std::string prefix = branch_id(hash, 0).substr(0, 7 + 16);
+    char prefix[7 + 16] = {'z', '9', 'h', 'G', '4', 'b', 'K'};
+    sw::hex16(hash, prefix + 7);
+    const std::string_view p(prefix, sizeof prefix);
     for (const auto& v : request.vias())
-        if (v.branch.starts_with(prefix)) return true;
+        if (v.branch.starts_with(p)) return true;
     return false;
 }
 

@@ -1,7 +1,5 @@
 #include "proxy/route_set.hpp"
 
-#include <cstdio>
-
 #include "common/text.hpp"
 #include "sip/headers.hpp"
 
@@ -27,8 +25,8 @@ std::string LocalAddress::record_route(std::string_view token) const {
 }
 
 std::string route_token(const sw::SipKey& key, std::string_view call_id) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(sw::siphash24(key, call_id)));
+    char buf[16];
+    sw::hex16(sw::siphash24(key, call_id), buf);
     return std::string(buf, 16);
 }
 

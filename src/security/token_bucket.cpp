@@ -43,6 +43,20 @@ RateVerdict RateLimiter::take_key(const TableKey& key, std::int64_t now_ms) {
                                                                      : RateVerdict::Refused;
 }
 
+SharedRateLimiter::SharedRateLimiter(RateLimit limit, std::size_t capacity, SipKey key) : key_(key) {
+    stripes_.reserve(kStripes);
+    for (std::size_t i = 0; i < kStripes; ++i)
+        stripes_.push_back(
+            std::make_unique<Stripe>(limit, std::max<std::size_t>(capacity / kStripes, 1),
+                                     SipKey{key.k0 ^ (0x9e3779b97f4a7c15ull * (i + 1)), key.k1 + i + 1}));
+}
+
+RateVerdict SharedRateLimiter::take_name(std::string_view name, std::int64_t now_ms) {
+    Stripe& s = *stripes_[siphash24(key_, name) % kStripes];
+    const std::lock_guard lock(s.mutex);
+    return s.limiter.take_name(name, now_ms);
+}
+
 std::uint32_t RateLimiter::retry_after_s() const {
     if (limit_.per_second <= 0) return 3600;
     return static_cast<std::uint32_t>(std::clamp(std::ceil(1.0 / limit_.per_second), 1.0, 3600.0));

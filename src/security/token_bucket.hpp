@@ -8,13 +8,17 @@
 // "REGISTER per user", "INVITE per user". Each worker sees the datagrams and connections the kernel gave
 // it (SO_REUSEPORT hashes by source), so a per-worker table is close to a per-address limit at no lock.
 //
-// Thread: NOT thread-safe, no lock: owned and called by one worker thread only (its Engine). now_ms is
-// that thread's steady (monotonic) clock in milliseconds. O(1) per call, no allocation after construction.
+// Thread: NOT thread-safe, no lock: owned and called by one worker thread only (its Engine); for a
+// limit shared by the workers, SharedRateLimiter below. now_ms is the steady (monotonic) clock in
+// milliseconds. O(1) per call, no allocation after construction.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "common/siphash.hpp"
 #include "security/address_key.hpp"
@@ -70,6 +74,33 @@ private:
     RateLimit limit_;
     SipKey key_;
     LruTable<Bucket> table_;
+};
+
+// The same limit per name, shared by every worker: for limits on a user, whose phones (several
+// addresses, several connections) reach different workers, so that a per-worker table would let a
+// user through N times as often with N workers. Split in kStripes RateLimiters by a keyed hash of the
+// name, each behind a mutex of its own (a user's requests all meet in one stripe).
+// Thread: take_name from any thread.
+class SharedRateLimiter {
+public:
+    static constexpr std::size_t kStripes = 16;
+    // capacity: the most names tracked at once, in all (each stripe tracks capacity / kStripes).
+    SharedRateLimiter(RateLimit limit, std::size_t capacity, SipKey key);
+    SharedRateLimiter(const SharedRateLimiter&) = delete;
+    SharedRateLimiter& operator=(const SharedRateLimiter&) = delete;
+
+    RateVerdict take_name(std::string_view name, std::int64_t now_ms);
+    std::uint32_t retry_after_s() const { return stripes_[0]->limiter.retry_after_s(); }
+    const RateLimit& limit() const { return stripes_[0]->limiter.limit(); }
+
+private:
+    struct Stripe {
+        Stripe(RateLimit limit, std::size_t capacity, SipKey key) : limiter(limit, capacity, key) {}
+        std::mutex mutex;
+        RateLimiter limiter;
+    };
+    SipKey key_;
+    std::vector<std::unique_ptr<Stripe>> stripes_;
 };
 
 }  // namespace sw::security

@@ -4,7 +4,8 @@
 # failure; password guessing from 127.0.0.3 is banned after 10 tries; a scanner User-Agent from 127.0.0.4
 # gets no answer and is banned; existing and missing extensions get the same answers (bar tags, branches
 # and nonces) for REGISTER, INVITE, OPTIONS, MESSAGE and SUBSCRIBE; bans survive a restart and still drop
-# the banned source; `sipwarden ban remove` lifts a ban within a second.
+# the banned source; `sipwarden ban remove` lifts a ban within a second; one user's REGISTER budget
+# holds whichever worker its REGISTERs reach.
 set -euo pipefail
 bin=${SIPWARDEN:?}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,7 @@ fail() { echo "FAIL: $*"; echo "--- server log"; tail -${LOGLINES:-40} "$tmp/ser
 
 data="$tmp/var"
 pw="Shield-Test-pass-5513"
-for u in 201 202 203; do
+for u in 201 202 203 204; do
   "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
 done
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -189,6 +190,46 @@ for method in ("REGISTER", "INVITE", "OPTIONS", "MESSAGE", "SUBSCRIBE"):
     missing = ask(method, "299", n)
     assert known == missing, "%s differs:\n%s\n---\n%s" % (method, known, missing)
     assert known.split("\r\n")[0] in ("SIP/2.0 401 Unauthorized", "SIP/2.0 407 Proxy Authentication Required"), known
+PY
+
+run "one user's REGISTER budget (20 at once, 5/s) holds over both workers" <<'PY'
+# 16 sockets of 127.0.0.5 (16 source ports: the kernel spreads them over the two workers; all on one
+# has odds of 2^-15) send 60 REGISTERs for 204 at once. A refused REGISTER over UDP gets no answer,
+# an admitted one its 401: 20 answers, and a few more for the tokens of the time it takes, not 20 per
+# worker.
+socks = []
+for i in range(16):
+    k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); k.bind(("127.0.0.5", 0)); k.setblocking(False)
+    socks.append(k)
+t0 = time.monotonic()
+for n in range(60):
+    k = socks[n % 16]
+    p = k.getsockname()[1]
+    k.sendto(("REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.5:%d;branch=z9hG4bKu%d;rport\r\n"
+              "Max-Forwards: 70\r\nFrom: <sip:204@example.test>;tag=u%d\r\nTo: <sip:204@example.test>\r\n"
+              "Call-ID: u%d@budget\r\nCSeq: 1 REGISTER\r\nContact: <sip:204@127.0.0.5:%d>\r\n"
+              "Content-Length: 0\r\n\r\n" % (p, n, n, n, p)).encode(), ("127.0.0.1", PORT))
+# Answers until one second passes without any. Tokens come back at 5/s for as long as the server takes
+# to get through the 60 (longer on a loaded machine), so the budget counts up to the last answer.
+import select
+answers, last = 0, time.monotonic()
+while True:
+    ready, _, _ = select.select(socks, [], [], 1.0)
+    if not ready:
+        break
+    for k in ready:
+        while True:
+            try:
+                data = k.recv(65535)
+            except BlockingIOError:
+                break
+            assert data.startswith(b"SIP/2.0 401"), data[:60]
+            answers += 1
+            last = time.monotonic()
+took = last - t0
+limit = 20 + int(5 * took) + 1
+assert 20 <= answers <= limit, "%d of 60 REGISTERs for one user answered within %.2f s; the budget allows %d" % (
+    answers, took, limit)
 PY
 
 # Bans survive a restart, and still drop the banned address.

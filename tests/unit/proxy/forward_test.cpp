@@ -251,6 +251,11 @@ TEST(ProxyForwardTest, BranchRequestIsByteForByteTheEditedCopy) {
         "<sip:bob@example.com>\r\nVia: SIP/2.0/TCP 192.0.2.11:5070;branch=z9hG4bK-o\r\nCall-ID: o@x\r\n"
         "CSeq: 2 OPTIONS\r\nMax-Forwards: 3\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK-o2\r\n"
         "Content-Length: 0\r\n\r\n",
+        // Max-Forwards: 0 (answered 483 before a branch is made; still never written as -1).
+        "OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP host1.example.com;branch=z9hG4bK-z\r\n"
+        "Max-Forwards:   0\r\nTo: <sip:bob@example.com>\r\nFrom: <sip:a@example.net>;tag=z\r\nCall-ID: "
+        "z@x\r\n"
+        "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
         "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.12;branch=z9hG4bK-m\r\nFrom: "
         "<sip:alice@example.com>;tag=m\r\nTo: <sip:bob@example.com>\r\nCall-ID: m@x\r\nCSeq: 3 "
         "MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
@@ -292,7 +297,7 @@ TEST(ProxyForwardTest, BranchRequestIsByteForByteTheEditedCopy) {
             }
         }
     }
-    EXPECT_EQ(compared, 4 * 2 * 17);
+    EXPECT_EQ(compared, 5 * 2 * 17);
 }
 
 TEST(ProxyForwardTest, BranchRequestAddsMaxForwardsWhenAbsent) {

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace sw::security {
 namespace {
@@ -131,6 +134,47 @@ TEST(RateLimiter, AMillionSpoofedAddressesKeepTheTableAtItsSizeAndAHotKeyKeepsIt
     EXPECT_FALSE(limiter.allow(hot, 0));
     // The cold key was evicted long ago: it comes back with a full bucket.
     EXPECT_TRUE(limiter.allow(cold, 0));
+}
+
+TEST(SharedRateLimiter, OneBudgetPerNameAcrossThreads) {
+    // Four threads (four workers) take tokens for the same two users at one instant: together they get
+    // each user's burst, exactly, not a burst per thread.
+    SharedRateLimiter limiter(RateLimit{5, 20, 0}, 4096, kKey);
+    std::atomic<int> alice{0};
+    std::atomic<int> bob{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 50; ++i) {
+                if (limiter.take_name("alice", 1000) == RateVerdict::Allowed) ++alice;
+                if (limiter.take_name("bob", 1000) == RateVerdict::Allowed) ++bob;
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    EXPECT_EQ(alice.load(), 20);
+    EXPECT_EQ(bob.load(), 20);
+    // The rate refills it for everyone: 5 per second, so 5 more a second later.
+    int later = 0;
+    for (int i = 0; i < 10; ++i)
+        later += limiter.take_name("alice", 2000) == RateVerdict::Allowed ? 1 : 0;
+    EXPECT_EQ(later, 5);
+    EXPECT_EQ(limiter.retry_after_s(), 1u);
+    EXPECT_EQ(limiter.limit().burst, 20);
+}
+
+TEST(SharedRateLimiter, NamesSpreadOverTheStripesAndStayApart) {
+    SharedRateLimiter limiter(RateLimit{1, 2, 0}, 64 * SharedRateLimiter::kStripes, kKey);
+    for (int u = 0; u < 500; ++u) {
+        const std::string name = "user" + std::to_string(u);
+        EXPECT_EQ(limiter.take_name(name, 0), RateVerdict::Allowed) << name;
+        EXPECT_EQ(limiter.take_name(name, 0), RateVerdict::Allowed) << name;
+    }
+    // 500 names in 16 stripes of 64: the oldest were evicted (and would come back full); the newest
+    // are still tracked and empty.
+    EXPECT_EQ(limiter.take_name("user499", 0), RateVerdict::Refused);
+    EXPECT_EQ(limiter.take_name("user498", 0), RateVerdict::Refused);
 }
 
 }  // namespace
