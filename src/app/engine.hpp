@@ -172,8 +172,15 @@ public:
     }
     void set_services(Services s) {
         services_ = s;
-        if (s.register_per_user != nullptr) register_user_ = s.register_per_user;
-        if (s.invite_per_user != nullptr) invite_user_ = s.invite_per_user;
+        // The shared per-user tables replace this engine's own, which are freed (a few MB each).
+        if (s.register_per_user != nullptr) {
+            register_user_ = s.register_per_user;
+            own_register_user_.reset();
+        }
+        if (s.invite_per_user != nullptr) {
+            invite_user_ = s.invite_per_user;
+            own_invite_user_.reset();
+        }
     }
     // The client context of TLS connections to trunks (verifies the providers' certificates).
     void set_tls_client_context(std::shared_ptr<asio::ssl::context> ctx) { tls_client_ = std::move(ctx); }

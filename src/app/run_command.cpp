@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include "app/engine.hpp"
@@ -479,16 +478,10 @@ int run_server(const RunOptions& options) {
     Services services{&authenticator, &registrar, &writer, &clock, &router,
                       &self,          {},         nullptr, &bans,  &auth_guard};
     // Per-user limits, one table for all workers: a user's phones may reach any of them.
-    sw::SipKey limit_key{};
-    {
-        std::random_device rd;
-        limit_key = {(static_cast<std::uint64_t>(rd()) << 32) ^ rd(),
-                     (static_cast<std::uint64_t>(rd()) << 32) ^ rd()};
-    }
     security::SharedRateLimiter register_per_user(config.shield.register_per_user, config.shield.table_size,
-                                                  limit_key);
+                                                  random_key());
     security::SharedRateLimiter invite_per_user(config.shield.invite_per_user, config.shield.table_size,
-                                                sw::SipKey{limit_key.k0 ^ 0x5bd1e995u, limit_key.k1 + 1});
+                                                random_key());
     services.register_per_user = &register_per_user;
     services.invite_per_user = &invite_per_user;
     services.toll = &toll;

@@ -1,6 +1,7 @@
 #include "proxy/forward.hpp"
 
 #include <asio/ip/address.hpp>
+#include <cstring>
 
 #include "common/siphash.hpp"
 #include "common/text.hpp"
@@ -148,10 +149,17 @@ std::optional<std::string> response_for_upstream(sip::Message& response) {
     return response.serialize();
 }
 
+namespace {
+constexpr std::size_t kBranchPrefix = 7 + 16;  // the magic cookie, then the prefix in 16 hex digits
+void write_branch_prefix(std::uint64_t prefix, char* out) {
+    std::memcpy(out, "z9hG4bK", 7);
+    sw::hex16(prefix, out + 7);
+}
+}  // namespace
+
 std::string branch_id(std::uint64_t prefix, std::size_t branch) {
-    std::string id = "z9hG4bK";
-    id.resize(7 + 16);
-    sw::hex16(prefix, id.data() + 7);
+    std::string id(kBranchPrefix, '\0');
+    write_branch_prefix(prefix, id.data());
     id.push_back('.');
     id.append(std::to_string(branch));
     return id;
@@ -169,8 +177,8 @@ std::uint64_t loop_hash(const sip::Message& request, std::uint64_t k0, std::uint
 bool looped(const sip::Message& request, std::uint64_t hash) {
     // The prefix is a keyed hash: only this server writes it, so finding it in a Via means we have
     // forwarded this very request before.
-    char prefix[7 + 16] = {'z', '9', 'h', 'G', '4', 'b', 'K'};
-    sw::hex16(hash, prefix + 7);
+    char prefix[kBranchPrefix];
+    write_branch_prefix(hash, prefix);
     const std::string_view p(prefix, sizeof prefix);
     for (const auto& v : request.vias())
         if (v.branch.starts_with(p)) return true;

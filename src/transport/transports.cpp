@@ -269,7 +269,8 @@ void Transports::wait_udp(UdpListener& l) {
 void Transports::drain_udp(UdpListener& l) {
     const int fd = l.socket.native_handle();
     l.draining = true;
-    for (int round = 0; round < 8 && !stopped_; ++round) {
+    bool empty = false;  // the socket has nothing left: wait for readiness instead of coming back
+    for (int round = 0; round < 8 && !stopped_ && !empty; ++round) {
         for (std::size_t k = 0; k < UdpListener::kBatch; ++k) {
             l.iovs[k] = iovec{l.buffer.data() + k * l.slot, l.slot};
             l.msgs[k].msg_hdr = msghdr{};
@@ -282,11 +283,8 @@ void Transports::drain_udp(UdpListener& l) {
         const int n = ::recvmmsg(fd, l.msgs.data(), UdpListener::kBatch, MSG_DONTWAIT, nullptr);
         if (n < 0) {
             if (errno == EINTR) continue;
-            receiver_.end_of_burst();
-            l.draining = false;
-            flush_udp(l);
-            wait_udp(l);  // EAGAIN: empty; other errors (ICMP reports) are not ours to act on
-            return;
+            empty = true;  // EAGAIN: empty; other errors (ICMP reports) are not ours to act on
+            break;
         }
         for (int k = 0; k < n && !stopped_; ++k) {
             ++counters_.datagrams_in;
@@ -301,22 +299,19 @@ void Transports::drain_udp(UdpListener& l) {
             if (!from_sockaddr(l.from[k], p.address, p.port)) continue;
             receiver_.on_message(p, std::string_view(l.buffer.data() + k * l.slot, len));
         }
-        if (static_cast<std::size_t>(n) < UdpListener::kBatch) {
-            // Fewer than asked for: the socket was empty a moment ago, so another recvmmsg would nearly
-            // always fail with EAGAIN (a system call per wake-up). Waiting is safe without it: Asio's
-            // async_wait re-arms the socket with EPOLL_CTL_MOD, which reports it at once if a datagram
-            // came in meanwhile.
-            receiver_.end_of_burst();
-            l.draining = false;
-            flush_udp(l);
-            if (!stopped_) wait_udp(l);
-            return;
-        }
+        // Fewer than asked for: the socket was empty a moment ago, so another recvmmsg would nearly always
+        // fail with EAGAIN (a system call per wake-up). Waiting is safe without it: Asio's async_wait
+        // re-arms the socket with EPOLL_CTL_MOD, which reports it at once if a datagram came in meanwhile.
+        empty = static_cast<std::size_t>(n) < UdpListener::kBatch;
     }
     receiver_.end_of_burst();
     l.draining = false;
     flush_udp(l);
     if (stopped_) return;
+    if (empty) {
+        wait_udp(l);
+        return;
+    }
     // Still more to read: let the other work of this loop run first, then come back.
     asio::post(io_, [this, &l] {
         if (!stopped_) drain_udp(l);
