@@ -1,4 +1,5 @@
 #include "app/engine.hpp"
+#include "app/call_directory.hpp"
 
 #include "app/engine_internal.hpp"
 
@@ -324,8 +325,8 @@ void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
     // shared by all workers), and their retransmissions come back the same way (the same UDP source
     // lands on the same SO_REUSEPORT socket; a connection belongs to one worker). That saves the
     // hand-off to the Call-ID's owner, and for TCP and TLS the hand-back of the answer.
-    const std::size_t owner = shard_of(msg->call_id(), shards_.size());
-    if (shards_[owner] != this && !answered_where_received(*msg)) {
+    const std::size_t owner = owner_of(*msg);
+    if (shards_[owner] != this) {
         ++counters_.handed_to_other_worker;
         outbox_[owner].push_back(Handoff{std::move(*msg), from});
         return;
@@ -338,6 +339,36 @@ bool Engine::for_server(const sip::Message& msg) const {
     const sip::Uri& ruri = msg.request_uri();
     return ruri.is_sip() && !ruri.has_user && !msg.has(sip::HeaderId::Route) && services_.self != nullptr &&
            services_.self->is_local_host(ruri.host);
+}
+
+std::size_t Engine::owner_of(const sip::Message& msg) {
+    if (shards_.size() <= 1 || answered_where_received(msg)) return worker_;
+    const std::size_t hashed = shard_of(msg.call_id(), shards_.size());
+    if (services_.calls == nullptr) return hashed;
+    // A new request makes its call ours (the caller's next requests arrive here too); anything else of a
+    // Call-ID nobody holds goes where hash(Call-ID) sends it (the B2BUA's own Call-IDs hash to their worker).
+    const sip::Method m = msg.method_id();
+    const bool first =
+        msg.is_request() && !msg.to().has_tag && m != sip::Method::Ack && m != sip::Method::Cancel;
+    const std::size_t owner =
+        services_.calls->route(services_.calls->key(msg.call_id()), first ? worker_ : hashed);
+    return owner < shards_.size() ? owner : hashed;
+}
+
+void Engine::hold_call(std::string_view call_id, std::uint32_t seconds) {
+    if (services_.calls != nullptr && shards_.size() > 1)
+        services_.calls->hold(services_.calls->key(call_id), worker_, seconds);
+}
+
+std::uint32_t Engine::timer_c_lease() const {
+    return static_cast<std::uint32_t>(
+               std::chrono::duration_cast<std::chrono::seconds>(config_.timer_c).count()) +
+           CallDirectory::kLease;
+}
+
+void Engine::release_call(std::string_view call_id) {
+    if (services_.calls != nullptr && shards_.size() > 1)
+        services_.calls->release(services_.calls->key(call_id));
 }
 
 bool Engine::answered_where_received(const sip::Message& msg) const {
@@ -566,6 +597,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             cdr_end(done->second.cdr, 200,
                     msg.from().tag == done->second.caller_tag ? "caller hung up" : "callee hung up");
             answered_.erase(done);
+            release_call(msg.call_id());
         }
     }
     if (method == sip::Method::Invite && routed && routed->kind == proxy::Decision::Kind::Forward &&

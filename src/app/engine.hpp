@@ -1,11 +1,12 @@
-// One worker's share of the running server: transports -> parser -> the owner of the Call-ID's shard ->
+// One worker's share of the running server: transports -> parser -> the owner of the Call-ID ->
 // transaction layer -> the core that answers requests addressed to the server itself.
 //
 // Threads (docs/architecture.md): one Engine per worker thread, each with its own io_context,
 // transactions and timers. A message is parsed by the worker that received it and handed to the Engine
-// that owns hash(Call-ID) (asio::post to that worker's loop), so everything of one transaction or dialog
-// runs on one thread and nothing on the path of a message takes a lock shared by all workers. REGISTER
-// and OPTIONS for the server stay on the worker that received them (answered_where_received).
+// that owns its Call-ID (asio::post to that worker's loop): the worker the call's first request reached,
+// as the shared CallDirectory records (one striped lock per message). Everything of one transaction or
+// dialog runs on one thread. REGISTER and OPTIONS for the server stay on the worker that received them
+// (answered_where_received).
 #pragma once
 
 #include <asio.hpp>
@@ -122,6 +123,8 @@ struct EngineCounters {
 
 // The transaction users shared by every worker (they are thread-safe); null: the feature is off and
 // the request gets 405. Owned by run_server, they outlive the engines.
+class CallDirectory;
+
 struct Services {
     const auth::Authenticator* authenticator = nullptr;
     registrar::Registrar* registrar = nullptr;
@@ -140,6 +143,8 @@ struct Services {
     // phones reach; null: each engine keeps its own (built from its ShieldConfig).
     security::SharedRateLimiter* register_per_user = nullptr;
     security::SharedRateLimiter* invite_per_user = nullptr;
+    // Which worker keeps each Call-ID (call_directory.hpp); null: the owner is hash(Call-ID) % workers.
+    CallDirectory* calls = nullptr;
 };
 
 // The trunks, the dial plan and the DIDs as the store holds them now (immutable snapshots).
@@ -234,6 +239,12 @@ private:
     bool for_server(const sip::Message& msg) const;
     // REGISTER and OPTIONS for the server itself: handled by the worker that received them.
     bool answered_where_received(const sip::Message& msg) const;
+    // The worker a received message goes to (this one, or the owner of its Call-ID).
+    std::size_t owner_of(const sip::Message& msg);
+    // The Call-ID's state stays here `seconds` more (CallDirectory::hold), or ends (release).
+    void hold_call(std::string_view call_id, std::uint32_t seconds);
+    void release_call(std::string_view call_id);
+    std::uint32_t timer_c_lease() const;
     void handle_message(sip::Message& msg, const transport::Peer& from);
     void handle_request(sip::Message& msg, const transport::Peer& from);
     // The server's own answers (RFC 3261 8.2 as a UAS): OPTIONS, 405, 480, 481, with merge detection.

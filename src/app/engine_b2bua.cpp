@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "app/call_directory.hpp"
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
 #include "app/toll_setup.hpp"
@@ -166,6 +167,10 @@ B2buaCall* Engine::new_call(Entry& e, sip::Message& msg, const transport::Peer& 
     c.b_tag = hex16(new_tag());
     c.b.key = hash_key(dialog_key_text(c.b_call_id, c.b_tag));
     calls_by_dialog_[c.b.key] = DialogRef{h, 1};
+    // Both Call-IDs stay with this worker until the call ends, whichever phone or worker a request reaches
+    // (leg B's also hashes here; held too in case it loops back to us as a new request).
+    hold_call(c.a.dlg.call_id, CallDirectory::kForever);
+    hold_call(c.b_call_id, CallDirectory::kForever);
     c.a_invite.emplace(std::move(msg));
     return &c;
 }
@@ -177,6 +182,8 @@ void Engine::free_call(Handle h) {
         auto it = calls_by_dialog_.find(k);
         if (it != calls_by_dialog_.end() && it->second.call == h) calls_by_dialog_.erase(it);
     }
+    release_call(c->a.dlg.call_id);
+    release_call(c->b_call_id);
     if (c->toll_ticket != 0 && services_.toll != nullptr)
         services_.toll->guard().ended(c->toll_ticket, unix_ms());
     if (!c->cdr.empty())

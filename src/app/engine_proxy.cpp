@@ -1,9 +1,11 @@
 // The stateful proxy of one worker (RFC 3261 16): routing decisions come from proxy::Router, the
 // response context from proxy::ResponseContext; this file runs them with the worker's transactions,
 // timers and sockets. Everything of one proxied request (its server transaction, its branches' client
-// transactions, their CANCELs and Timer C) lives on the worker that owns the Call-ID.
+// transactions, their CANCELs and Timer C) lives on the worker that owns the Call-ID (the one its first
+// request reached: CallDirectory).
 #include <asio/ip/address.hpp>
 
+#include "app/call_directory.hpp"
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
 #include "sip/builder.hpp"
@@ -239,7 +241,10 @@ void Engine::start_branch(Entry& server, std::size_t i) {
     ++counters_.branches;
     ++counters_.transactions_created;
     ce.tx.on_event(Event{EventKind::Start, nullptr, {}, transaction::Timer::A});
-    if (invite) schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+    if (invite) {
+        schedule(ce.fx.handle, kTimerC, ++ce.fx.timer_gen[kTimerC], config_.timer_c);
+        hold_call(ctx.request.call_id(), timer_c_lease());
+    }
 }
 
 void Engine::cancel_branch(Entry& server, std::size_t i) {
@@ -312,6 +317,7 @@ void Engine::on_branch_response(Handle client, const sip::Message& response) {
         // RFC 3261 16.7 step 2: a provisional response restarts Timer C.
         if (status > 100 && ctx.request.method_id() == sip::Method::Invite) {
             schedule(client, kTimerC, ++ce->fx.timer_gen[kTimerC], config_.timer_c);
+            hold_call(ctx.request.call_id(), timer_c_lease());
         }
         if (b.cancel_wanted) {
             b.cancel_wanted = false;
@@ -350,7 +356,7 @@ void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseCo
     if (status >= 200 && have_bytes) ctx.branches[i].final_response = *upstream;
     if (v.forward_now && have_bytes) send_answer(server, status, *upstream);
     if (v.forward_now && status >= 200 && status < 300 && !ctx.answered && !ctx.cdr.empty()) {
-        // Answered: the record ends with the BYE that passes through us (same worker: same Call-ID).
+        // Answered: the record ends with the BYE that passes through us (the call directory sends it here).
         ctx.answered = true;
         cdr_answer(ctx.cdr);
         const std::uint64_t key = hash_key(ctx.request.call_id());
@@ -358,6 +364,9 @@ void Engine::apply_verdict(Entry& server, std::size_t i, const proxy::ResponseCo
         answered_[key] =
             AnsweredCall{std::exchange(ctx.cdr, std::string()), std::string(ctx.request.from().tag), until};
         answered_order_.emplace_back(until, key);
+        // Its BYE may come from either phone, to whichever worker: the call stays here until then.
+        hold_call(ctx.request.call_id(),
+                  static_cast<std::uint32_t>(config_.max_call_duration.count()) + CallDirectory::kLease);
     }
     if (v.cancel_others) cancel_pending(server, i);
     if (v.start_branch) start_branch(server, *v.start_branch);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "app/call_directory.hpp"
 #include "app/engine.hpp"
 #include "app/store_setup.hpp"
 #include "app/trunk_setup.hpp"
@@ -484,6 +485,9 @@ int run_server(const RunOptions& options) {
                                                 random_key());
     services.register_per_user = &register_per_user;
     services.invite_per_user = &invite_per_user;
+    // Which worker keeps each call: the one its first request reached (call_directory.hpp).
+    CallDirectory call_directory(random_key());
+    services.calls = &call_directory;
     services.toll = &toll;
     // Issue 9: the media relay, shared by the workers; a silent call is reported to its worker.
     std::vector<Engine*> media_shards;
@@ -656,6 +660,7 @@ int run_server(const RunOptions& options) {
         }
         if (now != last_expiry) {
             last_expiry = now;
+            (void)call_directory.sweep();
             // A slice of the shards per second (all of them in 16 s): a million bindings are not walked
             // every second, and what has expired is ignored by lookups until its slice comes.
             // Their rows go by key (the store keeps no expiry index: it would cost every REGISTER a third

@@ -425,6 +425,62 @@ r = alice.call("201").final()
 assert r.status == 480, "after clearing, 201 (offline) should be 480, got %s" % r.start
 PY
 
+run "two workers: calls from many sockets; a CANCEL from another socket, the callee's BYE, the call records" <<'PY'
+# Each phone is a new socket, so its messages reach either worker (SO_REUSEPORT hashes the source);
+# a call belongs to the worker its first INVITE reached, and what reaches the other one (the callee's
+# answers and BYE, a CANCEL sent from another port) must be handed to it: else 481, or no record.
+from sipua import *
+import subprocess
+calls = 16
+for i in range(calls):
+    caller, callee = Phone("erin"), Phone("204")
+    callee.register(True)
+    c = caller.call("204")
+    inv = incoming(callee)
+    inv.ring()
+    caller.response(c.call_id, "INVITE", 180)
+    if i % 2 == 0:
+        other = Phone("erin")  # the caller's CANCEL, from a port of its own
+        cancel = ["CANCEL %s SIP/2.0" % c.uri, "Via: " + caller.via(c.branch), "Max-Forwards: 70",
+                  "From: <sip:erin@%s>;tag=%s" % (DOMAIN, c.tag), "To: <%s>" % c.uri, "Call-ID: " + c.call_id,
+                  "CSeq: %d CANCEL" % c.cseq, "Content-Length: 0"]
+        other.send("\r\n".join(cancel) + "\r\n\r\n")
+        r = other.response(c.call_id, "CANCEL", "final")
+        assert r.status == 200, "call %d: CANCEL from another socket answered %s" % (i, r.start)
+        callee.reply(callee.request("CANCEL", call_id=c.call_id), 200)
+        inv.answer(487)
+        r = c.final()
+        assert r.status == 487, "call %d: %s" % (i, r.start)
+        c.ack_non2xx(r)
+        other.close()
+    else:
+        inv.answer(200)
+        ok = c.final()
+        assert ok.status == 200, ok.start
+        c.established(ok)
+        c.ack()
+        callee.request("ACK", call_id=c.call_id)
+        # The callee hangs up: its BYE comes in on its own socket.
+        callee_dialog = Call(callee, "erin")
+        callee_dialog.call_id, callee_dialog.tag, callee_dialog.to_tag = c.call_id, inv.tag, c.tag
+        callee_dialog.uri = "sip:erin@" + DOMAIN
+        callee_dialog.from_user = "204"
+        callee_dialog.remote = uri_of(inv.invite.first("Contact"))
+        callee_dialog.route = inv.invite.values("Record-Route")
+        callee_dialog.cseq = 1
+        callee_dialog.bye()
+        bye = caller.request("BYE", call_id=c.call_id)
+        caller.reply(bye, 200)
+        r = callee.response(c.call_id, "BYE", "final")
+        assert r.status == 200, "call %d: the callee's BYE answered %s" % (i, r.start)
+    caller.close(); callee.close()
+time.sleep(1.5)  # the call records are written within 50 ms of the last event, the worker's ones too
+out = subprocess.run([os.environ["SW"], "cdr", "--user", "erin", "--csv", "--data-dir", os.environ["DATA"]],
+                     capture_output=True, text=True, check=True).stdout
+assert out.count("callee hung up") == calls // 2, out
+assert out.count("cancelled") == calls // 2, out
+PY
+
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 [ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
 
