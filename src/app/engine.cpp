@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <array>
+#include <charconv>
 #include <random>
 #include <utility>
 
@@ -64,13 +65,15 @@ std::string source_text(const transport::Peer& p) {
     std::string s(p.protocol == transport::Protocol::Udp   ? "udp:"
                   : p.protocol == transport::Protocol::Tcp ? "tcp:"
                                                            : "tls:");
-    const std::string ip = p.address.to_string();
+    const transport::AddressText ip = transport::address_text(p.address);
     if (p.address.is_v6()) {
-        s.append("[").append(ip).append("]");
+        s.append("[").append(ip.view()).append("]");
     } else {
-        s.append(ip);
+        s.append(ip.view());
     }
-    return s.append(":").append(std::to_string(p.port));
+    char port[8];
+    const auto end = std::to_chars(port, port + sizeof port, p.port).ptr;
+    return s.append(":").append(port, end);
 }
 
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
@@ -401,10 +404,10 @@ void Engine::end_of_burst() {
 
 void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // RFC 3261 18.2.1 / RFC 3581: note where the request really came from in the top Via.
-    const std::string source_ip = from.address.to_string();
+    const transport::AddressText source_ip = transport::address_text(from.address);
     const sip::Via top = msg.top_via();
-    if (top.host != source_ip || top.has_rport) {
-        const std::string via = sip::via_with_received(top, source_ip, from.port);
+    if (top.host != source_ip.view() || top.has_rport) {
+        const std::string via = sip::via_with_received(top, source_ip.view(), from.port);
         msg.pop_via();
         (void)msg.push_via(via);
     }

@@ -1,6 +1,7 @@
 #include "auth/authenticator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <optional>
 
@@ -37,15 +38,26 @@ std::optional<std::uint32_t> parse_nc(std::string_view nc) {
 
 // The first Digest credentials for this realm (RFC 3261 22.4: a request may carry credentials for several
 // realms, one field each). Fields that do not parse belong to nobody: skipped.
-std::optional<sip::AuthParams> credentials_for(const sip::Message& request, sip::HeaderId id,
-                                               std::string_view realm) {
+// RFC 7616 3.4: username, realm, nonce, uri and response are required; with qop also cnonce and nc.
+constexpr std::string_view kNames[] = {"username", "nonce",  "uri",       "response", "qop",
+                                       "nc",       "cnonce", "algorithm", "userhash", "realm"};
+constexpr std::size_t kRealmIndex = 9;
+using CredentialValues = std::optional<std::string_view>[std::size(kNames)];
+using CredentialStorage = std::string[std::size(kNames)];
+
+// The parameters of the first Digest credentials for our realm (there may be one per realm a request
+// went through), parsed and picked in one pass over each header. false when there are none.
+bool credentials_for(const sip::Message& request, sip::HeaderId id, std::string_view realm,
+                     CredentialValues& v, CredentialStorage& storage) {
     for (const sip::HeaderField& f : request.headers()) {
         if (f.id != id) continue;
-        auto a = sip::parse_auth(f.value);
+        for (auto& o : v)
+            o.reset();
+        auto a = sip::parse_auth(f.value, true, kNames, v, storage);
         if (!a || !sw::iequals(a->scheme, "Digest")) continue;
-        if (a->get("realm") == realm) return *a;
+        if (v[kRealmIndex] == realm) return true;
     }
-    return std::nullopt;
+    return false;
 }
 
 const std::string& stored_ha1(const UserRecord& u, Algorithm a) {
@@ -106,18 +118,13 @@ VerifyResult Authenticator::verify(const sip::Message& request, bool proxy,
                                    const UserDirectory& users) const {
     VerifyResult out;
     const auto id = proxy ? sip::HeaderId::ProxyAuthorization : sip::HeaderId::Authorization;
-    const std::optional<sip::AuthParams> creds = credentials_for(request, id, realm_);
-    if (!creds) {
+    CredentialValues v;
+    CredentialStorage storage;
+    if (!credentials_for(request, id, realm_, v, storage)) {
         out.verdict = Verdict::NoCredentials;
         return out;
     }
     out.verdict = Verdict::Rejected;
-
-    // RFC 7616 3.4: username, realm, nonce, uri and response are required; with qop also cnonce and nc.
-    static constexpr std::string_view kNames[] = {"username", "nonce", "uri",       "response", "qop",
-                                                  "nc",       "cnonce", "algorithm", "userhash"};
-    std::optional<std::string> v[std::size(kNames)];
-    creds->get_many(kNames, v);
     const auto& username = v[0];
     const auto& nonce = v[1];
     const auto& uri = v[2];
@@ -157,11 +164,19 @@ VerifyResult Authenticator::verify(const sip::Message& request, bool proxy,
     const std::string* ha1 = user ? &stored_ha1(*user, *algorithm) : nullptr;
     const bool usable = user && user->enabled && (*algorithm != Algorithm::Md5 || user->md5_allowed) &&
                         ha1->size() == hex_length(*algorithm);
-    const std::string dummy_ha1(hex_length(*algorithm), '0');
-    const std::string expected = compute_response(*algorithm, usable ? *ha1 : dummy_ha1, *nonce, *nc_text,
-                                                  *cnonce, *qop, request.method(), *uri);
-    // RFC 7616 3.4.1: request-digest is lowercase hex; be lenient about the case a client used.
-    const bool match = constant_time_equal(expected, sw::to_lower(*response));
+    static constexpr std::string_view kZeros =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    const std::string_view dummy_ha1 = kZeros.substr(0, hex_length(*algorithm));
+    const std::string expected = compute_response(*algorithm, usable ? std::string_view(*ha1) : dummy_ha1,
+                                                  *nonce, *nc_text, *cnonce, *qop, request.method(), *uri);
+    // RFC 7616 3.4.1: request-digest is lowercase hex; be lenient about the case a client used. A
+    // response longer than any digest cannot match; it is compared at the expected length anyway.
+    std::array<char, 128> lower{};
+    const std::size_t response_size = std::min(response->size(), lower.size());
+    for (std::size_t i = 0; i < response_size; ++i)
+        lower[i] = sw::ascii_lower((*response)[i]);
+    const bool match = response->size() <= lower.size() &&
+                       constant_time_equal(expected, std::string_view(lower.data(), response_size));
     if (!(usable && match)) return out;
 
     // RFC 7616 3.3: stale means the credentials were right and only the nonce was old.

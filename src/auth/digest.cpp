@@ -1,6 +1,8 @@
 #include "auth/digest.hpp"
 
 #include <array>
+#include <memory>
+#include <span>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -28,32 +30,39 @@ const EVP_MD* evp_md(Algorithm a) {
     return nullptr;
 }
 
-std::string to_hex(const unsigned char* bytes, unsigned int n) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(static_cast<std::size_t>(n) * 2, '\0');
-    for (unsigned int i = 0; i < n; ++i) {
-        out[2 * i] = kHex[bytes[i] >> 4];
-        out[2 * i + 1] = kHex[bytes[i] & 0x0f];
-    }
-    return out;
+// One digest context per thread, reused: EVP_Digest makes and frees one on every call.
+EVP_MD_CTX* thread_context() {
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                   &EVP_MD_CTX_free);
+    return ctx.get();
 }
 
-// Joins the parts with ':' (the separator of every Digest formula) and hashes the result.
+// The lowercase hex digest of the parts joined with ':' (the separator of every Digest formula), fed to
+// the hash piece by piece: no joined copy, so the password of an HA1 input is never copied. Writes
+// 2 x digest size characters to `out`; returns how many (0 when OpenSSL fails).
+std::size_t hex_joined(Algorithm a, std::span<const std::string_view> parts, char* out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    EVP_MD_CTX* c = thread_context();
+    if (c == nullptr || EVP_DigestInit_ex2(c, evp_md(a), nullptr) != 1) return 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0 && EVP_DigestUpdate(c, ":", 1) != 1) return 0;
+        if (!parts[i].empty() && EVP_DigestUpdate(c, parts[i].data(), parts[i].size()) != 1) return 0;
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(c, md.data(), &n) != 1) return 0;
+    for (unsigned int i = 0; i < n; ++i) {
+        out[2 * i] = kHex[md[i] >> 4];
+        out[2 * i + 1] = kHex[md[i] & 0x0f];
+    }
+    OPENSSL_cleanse(md.data(), md.size());
+    return 2 * static_cast<std::size_t>(n);
+}
+
 template <std::size_t N>
 std::string hash_joined(Algorithm a, const std::array<std::string_view, N>& parts) {
-    std::size_t size = N - 1;
-    for (std::string_view p : parts)
-        size += p.size();
-    std::string joined;
-    joined.reserve(size);
-    for (std::size_t i = 0; i < N; ++i) {
-        if (i > 0) joined.push_back(':');
-        joined.append(parts[i]);
-    }
-    std::string out = hex_digest(a, joined);
-    // The password is part of the HA1 input: do not leave it in freed memory.
-    OPENSSL_cleanse(joined.data(), joined.size());
-    return out;
+    std::array<char, 2 * EVP_MAX_MD_SIZE> hex{};
+    return std::string(hex.data(), hex_joined(a, parts, hex.data()));
 }
 
 }  // namespace
@@ -82,10 +91,7 @@ std::size_t hex_length(Algorithm a) {
 }
 
 std::string hex_digest(Algorithm a, std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int n = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &n, evp_md(a), nullptr) != 1) return {};
-    return to_hex(md.data(), n);
+    return hash_joined(a, std::array{data});
 }
 
 std::string compute_ha1(Algorithm a, std::string_view user, std::string_view realm,
@@ -96,7 +102,8 @@ std::string compute_ha1(Algorithm a, std::string_view user, std::string_view rea
 std::string compute_response(Algorithm a, std::string_view ha1_hex, std::string_view nonce,
                              std::string_view nc, std::string_view cnonce, std::string_view qop,
                              std::string_view method, std::string_view uri) {
-    const std::string ha2 = hash_joined(a, std::array{method, uri});
+    std::array<char, 2 * EVP_MAX_MD_SIZE> ha2_hex{};
+    const std::string_view ha2(ha2_hex.data(), hex_joined(a, std::array{method, uri}, ha2_hex.data()));
     if (qop.empty()) return hash_joined(a, std::array<std::string_view, 3>{ha1_hex, nonce, ha2});
     return hash_joined(a, std::array<std::string_view, 6>{ha1_hex, nonce, nc, cnonce, qop, ha2});
 }

@@ -2,19 +2,23 @@
 // the server and suggests time-stamp, private data and a hash over both):
 //
 //   nonce = base64url( time (8 bytes, big-endian seconds) | random (8 bytes) | MAC (16 bytes) )
-//   MAC   = first 16 bytes of HMAC-SHA256(secret, time | random | realm)
+//   MAC   = SipHash-2-4(k1, m) | SipHash-2-4(k2, m), m = time | random | realm,
+//           k1 | k2 = SHA-256("sipwarden nonce MAC" | secret)
 //
 // The MAC makes a nonce unforgeable and binds it to the realm; the time lets the server call it stale
 // (RFC 7616 3.3 "stale") without remembering it. Replay of a nonce-count is NonceCounter's business.
+// SipHash is a keyed PRF made for short inputs (a MAC by design); two independent keys give a 128-bit
+// tag. It replaced HMAC-SHA256, which cost about 6,000 instructions per nonce made or checked (a
+// registration does both) against a few hundred.
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "auth/clock_random.hpp"
+#include "common/siphash.hpp"
 
 namespace sw::auth {
 
@@ -56,11 +60,10 @@ public:
     static std::string random_secret();
 
 private:
-    struct Mac;  // HMAC-SHA256 with the key's inner and outer states computed once
-    bool mac(const unsigned char* time_and_random, std::string_view realm, unsigned char* out) const;
+    void mac(const unsigned char* time_and_random, std::string_view realm, unsigned char* out) const;
 
     std::string secret_;
-    std::unique_ptr<Mac> mac_;
+    SipKey mac_keys_[2];
     std::chrono::seconds lifetime_;
     Clock& clock_;
     Random& random_;

@@ -1,5 +1,7 @@
 #include "sip/headers.hpp"
 
+#include <algorithm>
+
 #include "common/text.hpp"
 #include "sip/charset.hpp"
 
@@ -16,7 +18,8 @@ struct Scanner {
     bool eof() const { return i >= s.size(); }
     char peek() const { return eof() ? '\0' : s[i]; }
     void ws() {
-        while (i < s.size() && sw::is_wsp(s[i])) ++i;
+        while (i < s.size() && sw::is_wsp(s[i]))
+            ++i;
     }
     bool eat(char c) {
         if (i < s.size() && s[i] == c) {
@@ -27,12 +30,14 @@ struct Scanner {
     }
     std::string_view token() {
         const std::size_t start = i;
-        while (i < s.size() && is_token_char(s[i])) ++i;
+        while (i < s.size() && is_token_char(s[i]))
+            ++i;
         return s.substr(start, i - start);
     }
     std::string_view digits() {
         const std::size_t start = i;
-        while (i < s.size() && sw::is_digit(s[i])) ++i;
+        while (i < s.size() && sw::is_digit(s[i]))
+            ++i;
         return s.substr(start, i - start);
     }
     std::string_view rest() const { return eof() ? npos_view : s.substr(i); }
@@ -54,10 +59,13 @@ std::size_t quoted_end(std::string_view s, std::size_t pos) {
     return std::string_view::npos;
 }
 
-bool is_quoted_string(std::string_view v) { return !v.empty() && v.front() == '"' && quoted_end(v, 0) == v.size(); }
+bool is_quoted_string(std::string_view v) {
+    return !v.empty() && v.front() == '"' && quoted_end(v, 0) == v.size();
+}
 
 std::string_view rtrim(std::string_view s) {
-    while (!s.empty() && sw::is_wsp(s.back())) s.remove_suffix(1);
+    while (!s.empty() && sw::is_wsp(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -139,7 +147,8 @@ ParseResult<bool> parse_via_into(std::string_view value, Via& v) {
         sc.i = close + 1;
     } else {
         const std::size_t start = sc.i;
-        while (!sc.eof() && is_host_char(sc.peek())) ++sc.i;
+        while (!sc.eof() && is_host_char(sc.peek()))
+            ++sc.i;
         v.host = sc.s.substr(start, sc.i - start);
         if (!is_valid_host(v.host)) return bad("Bad Request - Invalid Via host");
     }
@@ -213,12 +222,14 @@ ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, Na
         if (end == std::string_view::npos) return bad("Bad Request - Unterminated quoted string");
         na.display_name = s.substr(0, end);
         i = end;
-        while (i < s.size() && sw::is_wsp(s[i])) ++i;
+        while (i < s.size() && sw::is_wsp(s[i]))
+            ++i;
         if (i >= s.size() || s[i] != '<') return bad("Bad Request - Invalid display name");
         name_addr = true;
     } else {
         std::size_t j = 0;
-        while (j < s.size() && (is_token_char(s[j]) || sw::is_wsp(s[j]))) ++j;
+        while (j < s.size() && (is_token_char(s[j]) || sw::is_wsp(s[j])))
+            ++j;
         if (j < s.size() && s[j] == '<') {
             na.display_name = rtrim(s.substr(0, j));
             i = j;
@@ -245,7 +256,8 @@ ParseResult<bool> parse_name_addr_into(std::string_view value, AddrForm form, Na
         if (!uri) return sw::unexpected(uri.error());
         after = semi == std::string_view::npos ? std::string_view{} : s.substr(semi);
     }
-    while (!after.empty() && sw::is_wsp(after.front())) after.remove_prefix(1);
+    while (!after.empty() && sw::is_wsp(after.front()))
+        after.remove_prefix(1);
     if (after.empty()) return true;
     if (after.front() != ';') return bad("Bad Request - Invalid address parameters");
     na.params = after.substr(1);
@@ -291,7 +303,8 @@ ParseResult<bool> append_contacts(std::string_view value, ContactList& out) {
         out.star = true;
     } else {
         const bool ok = for_each_list_element(value, [&](std::string_view item) {
-            if (parse_name_addr_into(item, AddrForm::NameAddrOrAddrSpec, out.contacts.emplace_back())) return true;
+            if (parse_name_addr_into(item, AddrForm::NameAddrOrAddrSpec, out.contacts.emplace_back()))
+                return true;
             out.contacts.pop_back();
             return false;
         });
@@ -385,22 +398,49 @@ std::optional<std::string> AuthParams::get(std::string_view name) const {
     return found;
 }
 
-void AuthParams::get_many(std::span<const std::string_view> names, std::span<std::optional<std::string>> out) const {
+namespace {
+
+// out[i] = the value of the auth-param `name` = `v` when name is names[i] and out[i] is still unset: a view
+// into v without its quotes, or, when it had escapes, the unescaped text in storage[i].
+void pick_auth_param(std::string_view name, std::string_view v, std::span<const std::string_view> names,
+                     std::span<std::optional<std::string_view>> out, std::span<std::string> storage) {
+    const std::size_t n = std::min({names.size(), out.size(), storage.size()});
+    for (std::size_t i = 0; i < n; ++i) {
+        if (out[i] || !sw::iequals(name, names[i])) continue;
+        const bool quoted = v.size() >= 2 && v.front() == '"' && v.back() == '"';
+        if (!quoted) {
+            out[i] = v;
+        } else if (v.find('\\') == std::string_view::npos) {
+            out[i] = v.substr(1, v.size() - 2);
+        } else {
+            storage[i] = unquote(v);
+            out[i] = storage[i];
+        }
+        return;
+    }
+}
+
+}  // namespace
+
+void AuthParams::get_many(std::span<const std::string_view> names,
+                          std::span<std::optional<std::string_view>> out,
+                          std::span<std::string> storage) const {
     for_each_list_element(params, [&](std::string_view item) {
         const auto eq = item.find('=');
-        if (eq == std::string_view::npos) return true;
-        const std::string_view name = rtrim(item.substr(0, eq));
-        for (std::size_t i = 0; i < names.size() && i < out.size(); ++i) {
-            if (!out[i] && sw::iequals(name, names[i])) {
-                out[i] = unquote(sw::trim(item.substr(eq + 1)));
-                break;
-            }
-        }
+        if (eq != std::string_view::npos)
+            pick_auth_param(rtrim(item.substr(0, eq)), sw::trim(item.substr(eq + 1)), names, out, storage);
         return true;
     });
 }
 
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme) {
+    return parse_auth(value, has_scheme, {}, {}, {});
+}
+
+ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme,
+                                   std::span<const std::string_view> names,
+                                   std::span<std::optional<std::string_view>> out,
+                                   std::span<std::string> storage) {
     AuthParams a;
     Scanner sc{sw::trim(value)};
     if (has_scheme) {
@@ -412,15 +452,22 @@ ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme) {
     }
     a.params = sc.rest();
     if (a.params.empty()) return a;
-    const bool ok = for_each_list_element(a.params, [](std::string_view item) {
+    const bool ok = for_each_list_element(a.params, [&](std::string_view item) {
         const auto eq = item.find('=');
         if (eq == std::string_view::npos) return is_token(item);  // token68-like opaque credentials
         std::string_view name = rtrim(item.substr(0, eq));
         std::string_view v = sw::trim(item.substr(eq + 1));
         if (!is_token(name) || v.empty()) return false;
-        return v.front() == '"' ? is_quoted_string(v) : is_token(v) || !sw::contains_any(v, " \t,;");
+        if (!(v.front() == '"' ? is_quoted_string(v) : is_token(v) || !sw::contains_any(v, " \t,;")))
+            return false;
+        if (!names.empty()) pick_auth_param(name, v, names, out, storage);
+        return true;
     });
-    if (!ok) return bad("Bad Request - Invalid auth parameters");
+    if (!ok) {
+        for (auto& o : out)
+            o.reset();
+        return bad("Bad Request - Invalid auth parameters");
+    }
     return a;
 }
 
@@ -521,8 +568,9 @@ bool is_valid_sip_date(std::string_view value) {
         return v && *v <= max;
     };
     return in(s.substr(0, 3), kDays) && s.substr(3, 2) == ", " && num(5, 2, 31) && s[7] == ' ' &&
-           in(s.substr(8, 3), kMonths) && s[11] == ' ' && num(12, 4, 9999) && s[16] == ' ' && num(17, 2, 23) &&
-           s[19] == ':' && num(20, 2, 59) && s[22] == ':' && num(23, 2, 60) && s.substr(25) == " GMT";
+           in(s.substr(8, 3), kMonths) && s[11] == ' ' && num(12, 4, 9999) && s[16] == ' ' &&
+           num(17, 2, 23) && s[19] == ':' && num(20, 2, 59) && s[22] == ':' && num(23, 2, 60) &&
+           s.substr(25) == " GMT";
 }
 
 }  // namespace sw::sip

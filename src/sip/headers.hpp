@@ -98,11 +98,19 @@ struct AuthParams {
     std::string_view params;  // raw comma-separated auth-params
     // Value of a parameter, unquoted. nullopt when absent.
     std::optional<std::string> get(std::string_view name) const;
-    // One pass over the parameters: out[i] = the unquoted value of names[i] (first occurrence), nullopt
-    // when absent. out.size() must be names.size().
-    void get_many(std::span<const std::string_view> names, std::span<std::optional<std::string>> out) const;
+    // One pass over the parameters, no copies: out[i] = the unquoted value of names[i] (first
+    // occurrence), nullopt when absent. The value views `params` unless it had escapes to undo; then it
+    // is unescaped into storage[i] and views that. out and storage have names.size() elements.
+    void get_many(std::span<const std::string_view> names, std::span<std::optional<std::string_view>> out,
+                  std::span<std::string> storage) const;
 };
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme = true);
+// The same, and in the same pass what AuthParams::get_many would give for `names` (a server checking
+// credentials needs both: one walk over the header instead of three).
+ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme,
+                                   std::span<const std::string_view> names,
+                                   std::span<std::optional<std::string_view>> out,
+                                   std::span<std::string> storage);
 
 // RAck (RFC 3262): response-num CSeq-num Method
 struct RAck {
@@ -149,8 +157,10 @@ bool for_each_list_element(std::string_view value, F&& f) {
     int angle = 0;
     auto emit = [&](std::size_t end) -> bool {
         std::string_view item = value.substr(start, end - start);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
         if (item.empty()) return false;
         return f(item);
     };

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -13,6 +14,27 @@
 #include "transport/lean_tls.hpp"
 
 namespace sw::transport {
+
+AddressText address_text(const asio::ip::address& address) {
+    AddressText t;
+    if (address.is_v4()) {
+        const auto bytes = address.to_v4().to_bytes();
+        char* p = t.buf;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (i > 0) *p++ = '.';
+            const unsigned v = bytes[i];
+            if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+            if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+            *p++ = static_cast<char>('0' + v % 10);
+        }
+        t.size = static_cast<std::uint8_t>(p - t.buf);
+        return t;
+    }
+    const std::string s = address.to_string();  // IPv6 (RFC 5952 and a scope id): rarer, asio's way
+    t.size = static_cast<std::uint8_t>(std::min(s.size(), sizeof t.buf));
+    std::memcpy(t.buf, s.data(), t.size);
+    return t;
+}
 
 namespace {
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;

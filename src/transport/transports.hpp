@@ -34,6 +34,15 @@ struct Peer {
     std::uint8_t listener = 0;     // UDP: the listening socket it came in on (the same index on every worker)
 };
 
+// An address as text, exactly as asio's address::to_string() writes it, without its inet_ntop (an
+// sprintf per octet): the engine writes the source of every request into its Via.
+struct AddressText {
+    char buf[64];
+    std::uint8_t size = 0;
+    std::string_view view() const { return {buf, size}; }
+};
+AddressText address_text(const asio::ip::address& address);
+
 // The worker that owns a stream connection.
 inline std::uint8_t connection_worker(std::uint64_t connection) {
     return static_cast<std::uint8_t>(connection & 0xff);

@@ -6,15 +6,16 @@ namespace sw::storage {
 
 namespace {
 
-constexpr std::string_view kUpsert =
+// A REGISTER mostly refreshes a binding the table has: an UPDATE by key first, an INSERT only when it
+// changed no row. (INSERT ... ON CONFLICT DO UPDATE did the insert's work first: a new rowid from the end
+// of the table, a record built and then thrown away.) Both run inside the batch's BEGIN IMMEDIATE, which
+// holds the write lock, so no row can appear between the two.
+constexpr std::string_view kUpdate =
+    "UPDATE bindings SET call_id = ?3, cseq = ?4, q = ?5, expires_at = ?6, registered_at = ?7, path = ?8, "
+    "source = ?9, connection = ?10, user_agent = ?11, instance = ?12 WHERE aor = ?1 AND contact = ?2";
+constexpr std::string_view kInsert =
     "INSERT INTO bindings(aor, contact, call_id, cseq, q, expires_at, registered_at, path, source, "
-    "connection, "
-    "user_agent, instance) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-    "ON CONFLICT(aor, contact) DO UPDATE SET call_id = excluded.call_id, cseq = excluded.cseq, q = "
-    "excluded.q, "
-    "expires_at = excluded.expires_at, registered_at = excluded.registered_at, path = excluded.path, "
-    "source = excluded.source, connection = excluded.connection, user_agent = excluded.user_agent, "
-    "instance = excluded.instance";
+    "connection, user_agent, instance) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 constexpr std::string_view kRemove = "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2";
 constexpr std::string_view kExpire =
@@ -81,17 +82,21 @@ sw::Result<Statement*, std::string> SqliteBindingStore::cached(std::optional<Sta
 
 Status SqliteBindingStore::write(const registrar::BindingChange& change) {
     using Kind = registrar::BindingChange::Kind;
-    auto stmt = change.kind == Kind::Upsert   ? cached(upsert_, kUpsert)
-                : change.kind == Kind::Remove ? cached(remove_, kRemove)
-                                              : cached(expire_, kExpire);
-    if (!stmt) return sw::unexpected(stmt.error());
     if (change.kind == Kind::Upsert) {
-        bind_binding(**stmt, change.binding);
-    } else {
-        (*stmt)->bind_text(1, change.binding.aor);
-        (*stmt)->bind_text(2, change.binding.contact);
-        if (change.kind == Kind::Expire) (*stmt)->bind_int64(3, change.binding.expires_at);
+        auto update = cached(update_, kUpdate);
+        if (!update) return sw::unexpected(update.error());
+        bind_binding(**update, change.binding);
+        if (auto done = (*update)->run(); !done || db_.changes() > 0) return done;
+        auto insert = cached(insert_, kInsert);
+        if (!insert) return sw::unexpected(insert.error());
+        bind_binding(**insert, change.binding);
+        return (*insert)->run();
     }
+    auto stmt = change.kind == Kind::Remove ? cached(remove_, kRemove) : cached(expire_, kExpire);
+    if (!stmt) return sw::unexpected(stmt.error());
+    (*stmt)->bind_text(1, change.binding.aor);
+    (*stmt)->bind_text(2, change.binding.contact);
+    if (change.kind == Kind::Expire) (*stmt)->bind_int64(3, change.binding.expires_at);
     return (*stmt)->run();
 }
 

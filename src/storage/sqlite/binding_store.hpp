@@ -47,7 +47,8 @@ private:
 
     Database& db_;
     ErrorSink on_error_;
-    std::optional<Statement> upsert_;
+    std::optional<Statement> update_;
+    std::optional<Statement> insert_;
     std::optional<Statement> remove_;
     std::optional<Statement> expire_;
 };
