@@ -95,6 +95,7 @@ std::vector<std::string> Authenticator::challenges(bool stale, std::string_view 
     const std::string nonce = nonces_.make(realm_);
     const std::string realm = quoted(realm_);
     std::vector<std::string> out;
+    out.reserve(3);
     bool md5_only = false;
     if (policy_.allow_md5 && !user_agent.empty()) {
         const std::string ua = sw::to_lower(user_agent);
@@ -106,7 +107,9 @@ std::vector<std::string> Authenticator::challenges(bool stale, std::string_view 
     for (Algorithm a : policy_.md5_first ? kMd5First : kPreferred) {
         if (a == Algorithm::Md5 && !policy_.allow_md5) continue;
         if (md5_only && a != Algorithm::Md5) continue;
-        std::string c = "Digest realm=" + realm + ", nonce=\"" + nonce + "\", algorithm=";
+        std::string c;
+        c.reserve(80 + realm.size() + nonce.size());
+        c.append("Digest realm=").append(realm).append(", nonce=\"").append(nonce).append("\", algorithm=");
         c.append(algorithm_name(a)).append(", qop=\"auth\"");
         if (stale) c.append(", stale=true");
         out.push_back(std::move(c));

@@ -28,7 +28,7 @@ private:
     int status_;
     std::string reason_;
     std::string to_tag_;
-    std::vector<std::pair<std::string, std::string>> extra_;
+    std::string extra_;  // the added header lines, each "Name: value\r\n", in order
     std::string content_type_;
     std::string body_;
 };
