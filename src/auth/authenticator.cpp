@@ -36,17 +36,17 @@ std::optional<std::uint32_t> parse_nc(std::string_view nc) {
     return v;
 }
 
-// The first Digest credentials for this realm (RFC 3261 22.4: a request may carry credentials for several
-// realms, one field each). Fields that do not parse belong to nobody: skipped.
-// RFC 7616 3.4: username, realm, nonce, uri and response are required; with qop also cnonce and nc.
+// The parameters verify() reads. RFC 7616 3.4: username, realm, nonce, uri and response are required;
+// with qop also cnonce and nc.
 constexpr std::string_view kNames[] = {"username", "nonce",  "uri",       "response", "qop",
                                        "nc",       "cnonce", "algorithm", "userhash", "realm"};
 constexpr std::size_t kRealmIndex = 9;
 using CredentialValues = std::optional<std::string_view>[std::size(kNames)];
 using CredentialStorage = std::string[std::size(kNames)];
 
-// The parameters of the first Digest credentials for our realm (there may be one per realm a request
-// went through), parsed and picked in one pass over each header. false when there are none.
+// The parameters of the first Digest credentials for our realm (RFC 3261 22.4: a request may carry
+// credentials for several realms, one field each), parsed and picked in one pass over each field. Fields
+// that do not parse belong to nobody: skipped. false when there are none.
 bool credentials_for(const sip::Message& request, sip::HeaderId id, std::string_view realm,
                      CredentialValues& v, CredentialStorage& storage) {
     for (const sip::HeaderField& f : request.headers()) {
