@@ -35,9 +35,9 @@ const proxy::LocalAddress* Engine::local_address(transport::Protocol protocol, b
 }
 
 std::optional<transport::Peer> Engine::peer_for(const proxy::NextHop& hop) const {
-    asio::error_code ec;
-    const auto address = asio::ip::make_address(hop.host, ec);
-    if (ec) return std::nullopt;
+    const auto parsed = transport::parse_address(hop.host);
+    if (!parsed) return std::nullopt;
+    const asio::ip::address& address = *parsed;
     const proxy::LocalAddress* local = local_address(hop.protocol, address.is_v6());
     if (local == nullptr) return std::nullopt;  // we do not listen on that transport and family
     transport::Peer p;

@@ -8,14 +8,13 @@
 #include "proxy/route_set.hpp"
 #include "sip/headers.hpp"
 #include "transaction/transaction.hpp"
+#include "transport/transports.hpp"
 
 namespace sw::proxy {
 
 namespace {
 bool ip_literal(std::string_view host) {
-    asio::error_code ec;
-    (void)asio::ip::make_address(std::string(host), ec);
-    return !ec;
+    return transport::parse_address(host).has_value();
 }
 }  // namespace
 

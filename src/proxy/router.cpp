@@ -5,6 +5,7 @@
 
 #include "common/text.hpp"
 #include "registrar/registrar.hpp"
+#include "transport/transports.hpp"
 
 namespace sw::proxy {
 
@@ -40,9 +41,9 @@ bool anonymous_from(const sip::Uri& from) {
 // Addresses that cannot be reached from outside their own network: RFC 1918, RFC 6598 (carrier-grade
 // NAT), link-local, and IPv6 unique-local / link-local.
 bool private_address(std::string_view host) {
-    asio::error_code ec;
-    const auto a = asio::ip::make_address(std::string(host), ec);
-    if (ec) return false;
+    const auto parsed = transport::parse_address(host);
+    if (!parsed) return false;
+    const asio::ip::address& a = *parsed;
     if (a.is_v4()) {
         const auto b = a.to_v4().to_bytes();
         return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||

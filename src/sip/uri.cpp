@@ -10,20 +10,25 @@
 
 namespace sw::sip {
 
+// Four dot-separated decimal octets of 1-3 digits, each at most 255 (leading zeros allowed, as before).
+// One pass, no sub-parsers: every URI, Via and Contact host that looks numeric comes through here.
 bool is_ipv4_address(std::string_view s) {
     int parts = 0;
-    while (true) {
-        std::size_t n = 0;
-        while (n < s.size() && sw::is_digit(s[n])) ++n;
-        if (n == 0 || n > 3) return false;
-        if (*sw::parse_uint(s.substr(0, n)) > 255) return false;
-        ++parts;
-        s.remove_prefix(n);
-        if (s.empty()) break;
-        if (s.front() != '.' || parts == 4) return false;
-        s.remove_prefix(1);
+    unsigned value = 0;
+    int digits = 0;
+    for (const char c : s) {
+        if (c >= '0' && c <= '9') {
+            if (++digits > 3) return false;
+            value = value * 10 + static_cast<unsigned>(c - '0');
+        } else if (c == '.') {
+            if (digits == 0 || value > 255 || ++parts == 4) return false;
+            value = 0;
+            digits = 0;
+        } else {
+            return false;
+        }
     }
-    return parts == 4;
+    return digits > 0 && value <= 255 && parts == 3;
 }
 
 bool is_ipv6_address(std::string_view s) {
@@ -40,7 +45,8 @@ bool is_ipv6_address(std::string_view s) {
     }
     while (i < s.size()) {
         std::size_t j = i;
-        while (j < s.size() && sw::is_hex(s[j])) ++j;
+        while (j < s.size() && sw::is_hex(s[j]))
+            ++j;
         if (j < s.size() && s[j] == '.') {
             // IPv4 tail takes the place of two groups.
             if (!is_ipv4_address(s.substr(i))) return false;
@@ -77,7 +83,8 @@ bool is_scheme(std::string_view s) {
 }
 
 bool same_param_name(std::string_view a, std::string_view b) {
-    if (a.find('%') == std::string_view::npos && b.find('%') == std::string_view::npos) return sw::iequals(a, b);
+    if (a.find('%') == std::string_view::npos && b.find('%') == std::string_view::npos)
+        return sw::iequals(a, b);
     return sw::iequals(unescape(a), unescape(b));
 }
 
@@ -127,7 +134,9 @@ bool valid_uri_headers(std::string_view run) {
     return true;
 }
 
-bool is_visual_separator(char c) { return c == '-' || c == '.' || c == '(' || c == ')'; }
+bool is_visual_separator(char c) {
+    return c == '-' || c == '.' || c == '(' || c == ')';
+}
 
 ParseResult<bool> parse_tel(Uri& u, std::string_view rest) {
     // RFC 3966 3: telephone-subscriber = global-number / local-number
@@ -156,7 +165,8 @@ ParseResult<bool> parse_tel(Uri& u, std::string_view rest) {
             }
         }
         // RFC 3966 5.1.5: a local number must name its context.
-        if (!find_param(u.params, "phone-context")) return bad("Bad Request - Local tel number without phone-context");
+        if (!find_param(u.params, "phone-context"))
+            return bad("Bad Request - Local tel number without phone-context");
     }
     if (!digit_seen) return bad("Bad Request - tel URI without digits");
     u.user = number;
@@ -170,9 +180,12 @@ namespace {
 // Host character classes: 0 invalid, 1 digit, 2 letter, 3 '-', 4 '.'.
 constexpr std::array<std::uint8_t, 256> kHostClass = [] {
     std::array<std::uint8_t, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) t[c] = 1;
-    for (int c = 'a'; c <= 'z'; ++c) t[c] = 2;
-    for (int c = 'A'; c <= 'Z'; ++c) t[c] = 2;
+    for (int c = '0'; c <= '9'; ++c)
+        t[c] = 1;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[c] = 2;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        t[c] = 2;
     t['-'] = 3;
     t['.'] = 4;
     return t;
@@ -180,7 +193,8 @@ constexpr std::array<std::uint8_t, 256> kHostClass = [] {
 }  // namespace
 
 bool is_valid_host(std::string_view s) {
-    if (s.size() >= 2 && s.front() == '[' && s.back() == ']') return is_ipv6_address(s.substr(1, s.size() - 2));
+    if (s.size() >= 2 && s.front() == '[' && s.back() == ']')
+        return is_ipv6_address(s.substr(1, s.size() - 2));
     // One pass: labels of alphanumerics with inner '-', separated by single dots, an optional final dot.
     // An all-numeric dotted host must then be a correct IPv4 address.
     if (s.empty()) return false;
@@ -189,8 +203,11 @@ bool is_valid_host(std::string_view s) {
     for (char ch : s) {
         const std::uint8_t c = kHostClass[static_cast<unsigned char>(ch)];
         switch (c) {
-            case 0: return false;
-            case 2: letters = true; break;
+            case 0:
+                return false;
+            case 2:
+                letters = true;
+                break;
             case 3:
                 if (prev == 4) return false;  // label starts with '-'
                 letters = true;
@@ -198,7 +215,8 @@ bool is_valid_host(std::string_view s) {
             case 4:
                 if (prev == 4 || prev == 3) return false;  // empty label or label ends with '-'
                 break;
-            default: break;
+            default:
+                break;
         }
         prev = c;
     }
@@ -242,11 +260,13 @@ ParseResult<bool> parse_uri_into(std::string_view text, Uri& u) {
         const auto pc = userinfo.find(':');
         u.user = userinfo.substr(0, pc);
         u.has_user = true;
-        if (u.user.empty() || !is_escaped_run<is_user_char>(u.user)) return bad("Bad Request - Invalid URI user");
+        if (u.user.empty() || !is_escaped_run<is_user_char>(u.user))
+            return bad("Bad Request - Invalid URI user");
         if (pc != std::string_view::npos) {
             u.password = userinfo.substr(pc + 1);
             u.has_password = true;
-            if (!is_escaped_run<is_password_char>(u.password)) return bad("Bad Request - Invalid URI password");
+            if (!is_escaped_run<is_password_char>(u.password))
+                return bad("Bad Request - Invalid URI password");
         }
     }
 
@@ -260,14 +280,16 @@ ParseResult<bool> parse_uri_into(std::string_view text, Uri& u) {
         if (!is_ipv6_address(u.host)) return bad("Bad Request - Invalid IPv6 reference");
         ++host_end;
     } else {
-        while (host_end < rest.size() && is_host_char(rest[host_end])) ++host_end;
+        while (host_end < rest.size() && is_host_char(rest[host_end]))
+            ++host_end;
         u.host = rest.substr(0, host_end);
         if (!is_valid_host(u.host)) return bad("Bad Request - Invalid URI host");
     }
     rest.remove_prefix(host_end);
     if (!rest.empty() && rest.front() == ':') {
         std::size_t n = 1;
-        while (n < rest.size() && sw::is_digit(rest[n])) ++n;
+        while (n < rest.size() && sw::is_digit(rest[n]))
+            ++n;
         auto port = sw::parse_uint(rest.substr(1, n - 1), 65535);
         if (!port) return bad("Bad Request - Invalid URI port");
         u.port = static_cast<std::int32_t>(*port);
@@ -340,7 +362,8 @@ std::vector<Kv> collect(std::string_view run, char sep) {
     std::vector<Kv> out;
     ParamCursor cur(run, sep);
     Param p;
-    while (cur.next(p)) out.push_back({sw::to_lower(unescape(p.name)), unescape(p.value), p.has_value});
+    while (cur.next(p))
+        out.push_back({sw::to_lower(unescape(p.name)), unescape(p.value), p.has_value});
     return out;
 }
 

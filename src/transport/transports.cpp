@@ -15,6 +15,36 @@
 
 namespace sw::transport {
 
+std::optional<asio::ip::address> parse_address(std::string_view text) {
+    bool dotted = !text.empty();
+    for (const char c : text)
+        dotted = dotted && ((c >= '0' && c <= '9') || c == '.');
+    if (dotted) {
+        // inet_pton's rules: four parts of 1-3 digits, each at most 255, no leading zero.
+        asio::ip::address_v4::bytes_type bytes{};
+        std::size_t part = 0, digits = 0;
+        unsigned value = 0;
+        for (std::size_t i = 0; i <= text.size(); ++i) {
+            if (i == text.size() || text[i] == '.') {
+                if (digits == 0 || value > 255 || part == 4) return std::nullopt;
+                bytes[part++] = static_cast<unsigned char>(value);
+                value = 0;
+                digits = 0;
+                continue;
+            }
+            if (digits == 1 && value == 0) return std::nullopt;  // a leading zero
+            if (++digits > 3) return std::nullopt;
+            value = value * 10 + static_cast<unsigned>(text[i] - '0');
+        }
+        if (part != 4) return std::nullopt;
+        return asio::ip::address(asio::ip::address_v4(bytes));
+    }
+    asio::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return a;
+}
+
 AddressText address_text(const asio::ip::address& address) {
     AddressText t;
     if (address.is_v4()) {

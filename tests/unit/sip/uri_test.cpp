@@ -121,3 +121,46 @@ TEST(Uri, DuplicateAndTooManyParametersAreRefused) {
     EXPECT_TRUE(eq("sip:a@b?route=x&route=y", "sip:a@b?route=y&route=x"));
     EXPECT_FALSE(eq("sip:a@b?route=x&route=x", "sip:a@b?route=x&route=y"));
 }
+
+namespace {
+// The previous definition of an IPv4 address, kept as the reference: four parts of 1-3 digits, each
+// at most 255, separated by single dots.
+bool reference_ipv4(std::string_view s) {
+    int parts = 0;
+    while (true) {
+        std::size_t n = 0;
+        while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+        if (n == 0 || n > 3) return false;
+        if (std::stoi(std::string(s.substr(0, n))) > 255) return false;
+        ++parts;
+        s.remove_prefix(n);
+        if (s.empty()) break;
+        if (s.front() != '.' || parts == 4) return false;
+        s.remove_prefix(1);
+    }
+    return parts == 4;
+}
+}  // namespace
+
+TEST(Ipv4Address, OnePassMatchesTheReference) {
+    for (const char* yes : {"0.0.0.0", "127.0.0.1", "255.255.255.255", "010.001.0.9", "1.2.3.4"})
+        EXPECT_TRUE(sw::sip::is_ipv4_address(yes)) << yes;
+    for (const char* no : {"", ".", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "256.1.1.1", "1.2.3.256",
+                           "1.2.3.4.5", "0000.1.1.1", "1.2.3.a", "1.2.3.4 ", "999.999.999.999", "1.2.3.-4"})
+        EXPECT_FALSE(sw::sip::is_ipv4_address(no)) << no;
+    std::uint64_t x = 88172645463325252ULL;  // xorshift: the same cases every run
+    const char alphabet[] = "0123456789..2a";
+    for (int i = 0; i < 300000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::string s;
+        const int len = static_cast<int>(x % 17);
+        std::uint64_t y = x;
+        for (int k = 0; k < len; ++k) {
+            s.push_back(alphabet[y % 14]);
+            y = y / 14 + (x >> 32) * (k + 1);
+        }
+        ASSERT_EQ(sw::sip::is_ipv4_address(s), reference_ipv4(s)) << "'" << s << "'";
+    }
+}
