@@ -422,17 +422,6 @@ void pick_auth_param(std::string_view name, std::string_view v, std::span<const 
 
 }  // namespace
 
-void AuthParams::get_many(std::span<const std::string_view> names,
-                          std::span<std::optional<std::string_view>> out,
-                          std::span<std::string> storage) const {
-    for_each_list_element(params, [&](std::string_view item) {
-        const auto eq = item.find('=');
-        if (eq != std::string_view::npos)
-            pick_auth_param(rtrim(item.substr(0, eq)), sw::trim(item.substr(eq + 1)), names, out, storage);
-        return true;
-    });
-}
-
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme) {
     return parse_auth(value, has_scheme, {}, {}, {});
 }

@@ -98,15 +98,12 @@ struct AuthParams {
     std::string_view params;  // raw comma-separated auth-params
     // Value of a parameter, unquoted. nullopt when absent.
     std::optional<std::string> get(std::string_view name) const;
-    // One pass over the parameters, no copies: out[i] = the unquoted value of names[i] (first
-    // occurrence), nullopt when absent. The value views `params` unless it had escapes to undo; then it
-    // is unescaped into storage[i] and views that. out and storage have names.size() elements.
-    void get_many(std::span<const std::string_view> names, std::span<std::optional<std::string_view>> out,
-                  std::span<std::string> storage) const;
 };
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme = true);
-// The same, and in the same pass what AuthParams::get_many would give for `names` (a server checking
-// credentials needs both: one walk over the header instead of three).
+// The same, and in the same pass the parameters a server checking credentials reads, no copies:
+// out[i] = the unquoted value of names[i] (first occurrence, names without case), nullopt when absent
+// or when the header does not parse. The value views `value` unless it had escapes to undo; then it is
+// unescaped into storage[i] and views that. out and storage have names.size() elements.
 ParseResult<AuthParams> parse_auth(std::string_view value, bool has_scheme,
                                    std::span<const std::string_view> names,
                                    std::span<std::optional<std::string_view>> out,
