@@ -785,17 +785,32 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     std::string ok = build_answer(e, req, 200, h, {});
     services_.writer->submit(std::move(outcome.changes),
                              [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
-                                 asio::post(io_, [this, handle, written, ok = std::move(ok)] {
-                                     Entry* entry = find(handle);
-                                     if (entry == nullptr) return;
-                                     if (written) {
-                                         send_answer(*entry, 200, ok);
-                                     } else {
-                                         send_answer(*entry, 500, storage_failure_from(ok));
-                                     }
-                                     flush_terminated();
-                                 });
+                                 bool first = false;
+                                 {
+                                     std::lock_guard lock(stored_mutex_);
+                                     first = stored_.empty();
+                                     stored_.push_back(StoredAnswer{handle, written, std::move(ok)});
+                                 }
+                                 if (first) asio::post(io_, [this] { answer_stored(); });
                              });
+}
+
+void Engine::answer_stored() {
+    {
+        std::lock_guard lock(stored_mutex_);
+        stored_taken_.swap(stored_);
+    }
+    for (auto& a : stored_taken_) {
+        Entry* entry = find(a.handle);
+        if (entry == nullptr) continue;
+        if (a.written) {
+            send_answer(*entry, 200, a.ok);
+        } else {
+            send_answer(*entry, 500, storage_failure_from(a.ok));
+        }
+    }
+    stored_taken_.clear();
+    flush_terminated();
 }
 
 }  // namespace sw::app

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -489,6 +490,19 @@ private:
         transport::Peer from;
     };
     std::vector<std::vector<Handoff>> outbox_;
+
+    // 200 OKs of REGISTERs whose bindings the writer thread has committed, waiting for this worker: the
+    // writer commits a few dozen at once, and one post (one wake-up of this worker, one sendmmsg) then
+    // answers them all instead of one post each.
+    struct StoredAnswer {
+        Handle handle;
+        bool written;
+        std::string ok;
+    };
+    void answer_stored();
+    std::mutex stored_mutex_;
+    std::vector<StoredAnswer> stored_;        // guarded by stored_mutex_
+    std::vector<StoredAnswer> stored_taken_;  // this worker's, swapped with stored_
     std::priority_queue<TimerItem, std::vector<TimerItem>, std::greater<>> timers_;
     asio::steady_timer tick_;
     Clock::time_point tick_at_ = Clock::time_point::max();

@@ -475,5 +475,48 @@ assert "sip:alice@127.0.0.1:5701" not in left, "25 s after its expiry the row is
 assert "sip:alice@127.0.0.1:5702" in left, "the sweep removed a binding that had not expired: %s" % left
 PY
 echo "ok 10: expired bindings leave location.db"
+
+# --- 11. the disk refuses: another process holds location.db's write lock past the 5 s busy timeout.
+# Two REGISTERs committed in the same batch are both answered 500 (storage) without Contacts, nothing of
+# them is on disk; once the lock is gone the same phones register (200, the rows written).
+python3 - "$data/location.db" <<'PY' || fail "REGISTER while location.db is locked (see above)"
+import sqlite3, sys, threading, time
+from sipc import *
+def rows():
+    db = sqlite3.connect(sys.argv[1])
+    try:
+        return sorted(r[0] for r in db.execute("SELECT contact FROM bindings"))
+    finally:
+        db.close()
+phones = [(Session("dave"), "<sip:dave@127.0.0.1:5811>"), (Session("erin"), "<sip:erin@127.0.0.1:5812>")]
+for s, _ in phones:
+    s.challenge()
+lock = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+lock.execute("BEGIN IMMEDIATE")
+answers = {}
+def register(i):
+    s, c = phones[i]
+    answers[i] = s.register([c], 3600)
+started = time.monotonic()
+threads = [threading.Thread(target=register, args=(i,)) for i in range(2)]
+for t in threads: t.start()
+time.sleep(6.5)
+lock.execute("ROLLBACK")
+lock.close()
+for t in threads: t.join()
+for i, r in answers.items():
+    assert r.status == 500 and "storage" in r.reason, "a REGISTER with the disk locked got %d %s" % (r.status, r.reason)
+    assert not r.values("Contact"), "the 500 lists Contacts:\n%s" % r
+    assert time.monotonic() - started >= 4.5, "answered before the busy timeout"
+left = rows()
+for _, c in phones:
+    assert c[1:-1] not in left, "a refused binding was written: %s" % left
+for s, c in phones:
+    ok(s.register([c], 3600), "the same phone once the disk is free")
+left = rows()
+for _, c in phones:
+    assert c[1:-1] in left, "the binding is not on disk after its 200: %s" % left
+PY
+echo "ok 11: a locked location.db gives 500 (storage) to every REGISTER of the batch, then 200 again"
 stop
 echo "register_test: all passed"
