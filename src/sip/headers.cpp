@@ -1,6 +1,7 @@
 #include "sip/headers.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "common/text.hpp"
 #include "sip/charset.hpp"
@@ -44,15 +45,27 @@ struct Scanner {
 };
 
 // Index just past the closing quote of the quoted-string starting at s[pos] == '"', or npos.
+// The ordinary bytes of a quoted string are skipped through a table: one test per byte instead of five.
+constexpr auto kQuotedEndStop = [] {
+    std::array<bool, 256> t{};
+    for (char c : {'\\', '"', '\r', '\n', '\0'})
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 std::size_t quoted_end(std::string_view s, std::size_t pos) {
-    for (std::size_t i = pos + 1; i < s.size(); ++i) {
+    const std::size_t n = s.size();
+    for (std::size_t i = pos + 1; i < n; ++i) {
+        while (i < n && !kQuotedEndStop[static_cast<unsigned char>(s[i])])
+            ++i;
+        if (i >= n) break;
         const char c = s[i];
         if (c == '\\') {
-            if (i + 1 >= s.size() || s[i + 1] == '\r' || s[i + 1] == '\n') return std::string_view::npos;
+            if (i + 1 >= n || s[i + 1] == '\r' || s[i + 1] == '\n') return std::string_view::npos;
             ++i;
         } else if (c == '"') {
             return i + 1;
-        } else if (c == '\r' || c == '\n' || c == '\0') {
+        } else {  // CR, LF, NUL
             return std::string_view::npos;
         }
     }

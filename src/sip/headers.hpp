@@ -3,6 +3,7 @@
 // Results hold string_views into the text they were given: keep that text alive (the Message does).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -16,6 +17,22 @@
 #include "sip/uri.hpp"
 
 namespace sw::sip {
+
+namespace detail {
+// The bytes that end a run inside a quoted string (an escape, the closing quote) and outside one (a
+// quote, an angle bracket, a comma), for for_each_list_element.
+inline constexpr auto kQuotedStop = [] {
+    std::array<bool, 256> t{};
+    t[static_cast<unsigned char>('\\')] = t[static_cast<unsigned char>('"')] = true;
+    return t;
+}();
+inline constexpr auto kListStop = [] {
+    std::array<bool, 256> t{};
+    for (char c : {'"', '<', '>', ','})
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+}  // namespace detail
 
 // Calls f(element) for each element of a comma-separated header value; commas inside quoted strings
 // and <...> do not separate. Returns false (having stopped) when an element is empty or f returns false.
@@ -164,21 +181,32 @@ bool for_each_list_element(std::string_view value, F&& f) {
     // Most values (a Via, a Contact) are one element: without a comma there is nothing to split, and
     // memchr finds that out faster than the walk below, which tracks quotes and brackets byte by byte.
     if (value.find(',') == std::string_view::npos) return emit(value.size());
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        const char c = value[i];
+    // The bytes between those that change the state are skipped through a table (an Authorization
+    // value is ~250 bytes of quoted text: a test per byte instead of five).
+    const std::size_t n = value.size();
+    for (std::size_t i = 0; i < n; ++i) {
         if (quoted) {
-            if (c == '\\') {
+            while (i < n && !detail::kQuotedStop[static_cast<unsigned char>(value[i])])
                 ++i;
-            } else if (c == '"') {
+            if (i >= n) break;
+            if (value[i] == '\\') {
+                ++i;
+            } else if (value[i] == '"') {
                 quoted = false;
             }
-        } else if (c == '"') {
+            continue;
+        }
+        while (i < n && !detail::kListStop[static_cast<unsigned char>(value[i])])
+            ++i;
+        if (i >= n) break;
+        const char c = value[i];
+        if (c == '"') {
             quoted = true;
         } else if (c == '<') {
             ++angle;
         } else if (c == '>') {
             if (angle > 0) --angle;
-        } else if (c == ',' && angle == 0) {
+        } else if (angle == 0) {  // ','
             if (!emit(i)) return false;
             start = i + 1;
         }

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/text.hpp"
 #include "sip/header_names.hpp"
 #include "sip/headers.hpp"
 
@@ -40,7 +45,8 @@ TEST(HeaderNames, FullCompactAndCaseInsensitive) {
 }
 
 TEST(Via, AllParts) {
-    auto v = parse_via("SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK776;received=192.0.2.1;rport=40000;maddr=x.example");
+    auto v = parse_via(
+        "SIP/2.0/TLS [2001:db8::9]:5061;branch=z9hG4bK776;received=192.0.2.1;rport=40000;maddr=x.example");
     ASSERT_TRUE(v.has_value());
     EXPECT_EQ(v->transport, "TLS");
     EXPECT_EQ(v->host, "2001:db8::9");
@@ -60,16 +66,17 @@ TEST(Via, AllParts) {
 }
 
 TEST(Via, Rejects) {
-    for (const char* bad : {"SIP/2.0/UDP", "SIP/2.0 host", "SIP/2.0/UDP host;;", "SIP/2.0/UDP host:99999",
-                            "SIP/2.0/UDP host;branch", "SIP/2.0/UDP host;received=nonsense",
-                            "SIP/2.0/UDP host;rport=abc", "SIP/2.0/UDP [::1", "SIP/2.0/UDP host junk",
-                            "SIP/2.0/UDPhost"}) {
+    for (const char* bad :
+         {"SIP/2.0/UDP", "SIP/2.0 host", "SIP/2.0/UDP host;;", "SIP/2.0/UDP host:99999",
+          "SIP/2.0/UDP host;branch", "SIP/2.0/UDP host;received=nonsense", "SIP/2.0/UDP host;rport=abc",
+          "SIP/2.0/UDP [::1", "SIP/2.0/UDP host junk", "SIP/2.0/UDPhost"}) {
         EXPECT_FALSE(parse_via(bad).has_value()) << bad;
     }
 }
 
 TEST(NameAddr, Forms) {
-    auto a = parse_name_addr("\"Alice \\\"A\\\"\" <sip:alice@example.com;transport=tcp>;tag=88sja8x;x=\"q;r\"");
+    auto a =
+        parse_name_addr("\"Alice \\\"A\\\"\" <sip:alice@example.com;transport=tcp>;tag=88sja8x;x=\"q;r\"");
     ASSERT_TRUE(a.has_value());
     EXPECT_EQ(a->display(), "Alice \"A\"");
     EXPECT_EQ(a->uri.param_value("transport"), "tcp");
@@ -105,7 +112,8 @@ TEST(Contact, StarQAndExpires) {
     EXPECT_EQ(contact_q(list->contacts[1]).value(), 1000);
     EXPECT_EQ(contact_q(list->contacts[2]).value(), 0);
     EXPECT_FALSE(contact_expires(list->contacts[1]).value().has_value());
-    auto badq = parse_contacts(Values{"<sip:a@b>;q=1.5", "<sip:a@b>;q=0.1234", "<sip:a@b>;expires=99999999999"});
+    auto badq =
+        parse_contacts(Values{"<sip:a@b>;q=1.5", "<sip:a@b>;q=0.1234", "<sip:a@b>;expires=99999999999"});
     ASSERT_TRUE(badq.has_value());
     EXPECT_FALSE(contact_q(badq->contacts[0]).has_value());
     EXPECT_FALSE(contact_q(badq->contacts[1]).has_value());
@@ -139,9 +147,10 @@ TEST(Headers, TokenListsAuthRackEventReasonRetryAfter) {
     EXPECT_FALSE(parse_token_list(Values{"100rel,,timer"}).has_value());
     EXPECT_FALSE(parse_token_list(Values{"a b"}).has_value());
 
-    auto a = parse_auth("Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b\", uri=\"sip:bob@biloxi.com\", "
-                        "response=\"245f23415f11432b3434341c022\", algorithm=SHA-256, qop=auth, nc=00000001, "
-                        "cnonce=\"0a4f113b\"");
+    auto a = parse_auth(
+        "Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b\", uri=\"sip:bob@biloxi.com\", "
+        "response=\"245f23415f11432b3434341c022\", algorithm=SHA-256, qop=auth, nc=00000001, "
+        "cnonce=\"0a4f113b\"");
     ASSERT_TRUE(a.has_value());
     EXPECT_EQ(a->scheme, "Digest");
     EXPECT_EQ(a->get("username"), "bob");
@@ -152,7 +161,8 @@ TEST(Headers, TokenListsAuthRackEventReasonRetryAfter) {
     {
         // parse_auth with names: views into the header where nothing needs unescaping, storage where
         // something does; the first occurrence of a name wins, names match without case.
-        const std::string_view text = R"(Digest username="a\"b", realm=biloxi.com, NONCE="n1", nonce="n2", uri="")";
+        const std::string_view text =
+            R"(Digest username="a\"b", realm=biloxi.com, NONCE="n1", nonce="n2", uri="")";
         static constexpr std::string_view kNames[] = {"username", "realm", "nonce", "uri", "cnonce"};
         std::optional<std::string_view> v[5];
         std::string storage[5];
@@ -232,4 +242,103 @@ TEST(Headers, ListSplittingRespectsQuotesAndBrackets) {
     EXPECT_EQ(items[2], "c");
     EXPECT_FALSE(for_each_list_element("a,,b", [](std::string_view) { return true; }));
     EXPECT_FALSE(for_each_list_element("", [](std::string_view) { return true; }));
+}
+
+// The table-driven scanners (for_each_list_element, the quoted-string end) against the byte-by-byte
+// walks they replaced, on random text made mostly of the bytes that matter.
+namespace {
+
+bool reference_split(std::string_view value, std::vector<std::string>& out) {
+    std::size_t start = 0;
+    bool quoted = false;
+    int angle = 0;
+    auto emit = [&](std::size_t end) {
+        std::string_view item = value.substr(start, end - start);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
+        if (item.empty()) return false;
+        out.emplace_back(item);
+        return true;
+    };
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (quoted) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == '<') {
+            ++angle;
+        } else if (c == '>') {
+            if (angle > 0) --angle;
+        } else if (c == ',' && angle == 0) {
+            if (!emit(i)) return false;
+            start = i + 1;
+        }
+    }
+    return emit(value.size());
+}
+
+std::size_t reference_quoted_end(std::string_view s) {
+    for (std::size_t i = 1; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '\\') {
+            if (i + 1 >= s.size() || s[i + 1] == '\r' || s[i + 1] == '\n') return std::string_view::npos;
+            ++i;
+        } else if (c == '"') {
+            return i + 1;
+        } else if (c == '\r' || c == '\n' || c == '\0') {
+            return std::string_view::npos;
+        }
+    }
+    return std::string_view::npos;
+}
+
+std::string random_text(std::mt19937& rng, std::string_view alphabet, std::size_t max_len) {
+    std::string s(rng() % (max_len + 1), ' ');
+    for (char& c : s)
+        c = alphabet[rng() % alphabet.size()];
+    return s;
+}
+
+}  // namespace
+
+TEST(ListElements, SplitsLikeTheByteByByteWalkOnRandomText) {
+    std::mt19937 rng(4242);
+    const std::string alphabet{"ab ,\"\\<>=\t\r", 11};
+    int commas = 0;
+    for (int n = 0; n < 50000; ++n) {
+        const std::string v = random_text(rng, alphabet, 40);
+        commas += v.find(',') != std::string::npos;
+        std::vector<std::string> want, got;
+        const bool want_ok = reference_split(v, want);
+        const bool got_ok = for_each_list_element(v, [&](std::string_view item) {
+            got.emplace_back(item);
+            return true;
+        });
+        ASSERT_EQ(got_ok, want_ok) << "'" << v << "'";
+        ASSERT_EQ(got, want) << "'" << v << "'";
+    }
+    EXPECT_GT(commas, 30000);  // the walk, not only the no-comma shortcut, was exercised
+}
+
+TEST(AuthParams, QuotedValuesAreCheckedLikeTheByteByByteWalkOnRandomText) {
+    std::mt19937 rng(777);
+    const std::string alphabet{"ax\"\\\r\n\0=", 8};
+    int accepted = 0;
+    for (int n = 0; n < 50000; ++n) {
+        const std::string v = "\"" + random_text(rng, alphabet, 24);
+        const std::string_view t = sw::trim(v);  // as the header value is trimmed
+        const bool want = reference_quoted_end(t) == t.size();
+        const auto got = parse_auth("Digest realm=" + v, true);
+        ASSERT_EQ(got.has_value(), want) << "'" << v << "'";
+        accepted += want;
+    }
+    EXPECT_GT(accepted, 300);
+    EXPECT_LT(accepted, 49000);
 }
