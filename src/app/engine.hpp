@@ -171,6 +171,11 @@ public:
     // Binds every listener (reuse_port: the other workers bind the same addresses); the error names the
     // one that failed.
     sw::Result<bool, std::string> start(bool reuse_port = false);
+    // Worker 0, once every worker has started: responses to a worker's requests reach its own UDP socket
+    // (Transports::steer_udp_responses).
+    sw::Result<bool, std::string> steer_responses(unsigned workers) {
+        return transports_.steer_udp_responses(workers);
+    }
     // Every worker's Engine, indexed by worker (this one included). Set before the loops run.
     void set_shards(std::vector<Engine*> shards);
     void set_tls_context(std::shared_ptr<asio::ssl::context> ctx) {

@@ -19,6 +19,7 @@
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
 #include "transaction/matching.hpp"
+#include "transport/steering.hpp"
 
 namespace sw::app {
 
@@ -355,7 +356,8 @@ dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip
     // support, the caller's body, and one hop less than it came with.
     const proxy::LocalAddress* out = local_address(peer.protocol, peer.address.is_v6());
     dialog::RequestParts p;
-    p.via = via_value(peer.protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+    p.via = via_value(peer.protocol, *out,
+                      proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
     p.contact = call_contact(peer);
     p.headers.emplace_back("Allow", std::string(kCallAllow));
     if (offer_100rel) p.headers.emplace_back("Supported", "100rel");
@@ -591,12 +593,14 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
             dialog::Dialog late = std::move(*d);
             dialog::RequestParts p;
             const proxy::LocalAddress* out = local_address(f.peer.protocol, f.peer.address.is_v6());
-            p.via = via_value(f.peer.protocol, *out,
-                              proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            p.via =
+                via_value(f.peer.protocol, *out,
+                          proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
             transports_.send(f.peer, dialog::build_request(late, "ACK", f.cseq, p));
             dialog::RequestParts bye;
-            bye.via = via_value(f.peer.protocol, *out,
-                                proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            bye.via =
+                via_value(f.peer.protocol, *out,
+                          proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
             std::string bytes = dialog::build_request(late, "BYE", f.cseq + 1, bye);
             Entry& be = new_entry(transaction::Kind::ClientNonInvite, f.peer, bytes);
             be.client = true;
@@ -622,8 +626,8 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
         c.b.confirmed = true;
         dialog::RequestParts p;
         const proxy::LocalAddress* out = local_address(f.peer.protocol, f.peer.address.is_v6());
-        p.via =
-            via_value(f.peer.protocol, *out, proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+        p.via = via_value(f.peer.protocol, *out,
+                          proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
         if (c.a_invite->body().empty()) {
             // Late offer (RFC 3264 / RFC 3261 13.2.1): the offer is in this 2xx and the answer will be in
             // the caller's ACK, so our ACK on leg B waits for it.
@@ -687,7 +691,8 @@ void Engine::on_fork_response(Handle h, B2buaCall& c, std::size_t i, const sip::
                 next.cseq = ++c.b_cseq;
                 std::string bytes = f.request;
                 // New branch, next CSeq, and the credentials (RFC 3261 22.2, 8.1.3.5).
-                const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+                const std::string branch =
+                    proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_);
                 const auto bpos = bytes.find(std::string(req->top_via().branch));
                 if (bpos != std::string::npos) bytes.replace(bpos, req->top_via().branch.size(), branch);
                 const auto cpos = bytes.find("\r\nCSeq: ");

@@ -8,6 +8,7 @@
 #include "sip/builder.hpp"
 #include "sip/validate.hpp"
 #include "transaction/matching.hpp"
+#include "transport/steering.hpp"
 
 namespace sw::app {
 
@@ -20,7 +21,8 @@ void Engine::send_in_dialog(B2buaCall&, CallLeg& leg, std::string_view method,
     const proxy::LocalAddress* out = local_address(leg.peer.protocol, leg.peer.address.is_v6());
     if (out == nullptr) return;
     dialog::RequestParts p = parts;
-    const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+    const std::string branch =
+        proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_);
     p.via = via_value(leg.peer.protocol, *out, branch);
     const bool invite = method == "INVITE";
     if (invite || method == "UPDATE") p.contact = leg.contact;
@@ -96,8 +98,9 @@ void Engine::call_in_dialog(sip::Message& msg, const transport::Peer& to, Handle
                         p.body.clear(), spdlog::warn("call {} -> {}: ACK answer refused: {}", c.caller,
                                                      c.callee, why.reason);
                 }
-                p.via = via_value(other.peer.protocol, *out,
-                                  proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+                p.via = via_value(
+                    other.peer.protocol, *out,
+                    proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
                 std::string ack = dialog::build_request(other.dlg, "ACK", other.ack_cseq, p);
                 transports_.send(other.peer, ack);
                 if (&other == &c.b && other.ack_cseq == c.b.ack_cseq && c.b.ack.empty())
@@ -221,8 +224,9 @@ void Engine::on_relay_response(Entry& ce, const sip::Message& r) {
             const proxy::LocalAddress* out =
                 local_address(out_leg.peer.protocol, out_leg.peer.address.is_v6());
             dialog::RequestParts p;
-            p.via = via_value(out_leg.peer.protocol, *out,
-                              proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_));
+            p.via =
+                via_value(out_leg.peer.protocol, *out,
+                          proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_));
             transports_.send(out_leg.peer,
                              dialog::build_request(out_leg.dlg, "ACK", out_leg.dlg.local_cseq, p));
         }

@@ -10,6 +10,7 @@
 #include "app/engine_internal.hpp"
 #include "sip/builder.hpp"
 #include "transaction/matching.hpp"
+#include "transport/steering.hpp"
 
 namespace sw::app {
 
@@ -204,7 +205,7 @@ void Engine::start_branch(Entry& server, std::size_t i) {
         return;
     }
     const proxy::LocalAddress& out = *local_address(peer->protocol, peer->address.is_v6());
-    const std::string branch = proxy::branch_id(ctx.loop, (++branch_counter_ << 8) | worker_);
+    const std::string branch = proxy::branch_id(ctx.loop, transport::worker_mark(worker_), ++branch_counter_);
     proxy::BranchSpec spec;
     spec.request_uri = b.target.request_uri;
     spec.routes = b.target.routes;
@@ -446,8 +447,9 @@ void Engine::forward_ack(sip::Message& ack) {
     const std::uint64_t h = sw::siphash24(sip_key_, ack.top_via().branch);
     proxy::BranchSpec spec;
     spec.request_uri = d.targets.front().request_uri;
-    spec.via = via_value(peer->protocol, *local_address(peer->protocol, peer->address.is_v6()),
-                         proxy::branch_id(proxy::loop_hash(ack, sip_key_.k0, sip_key_.k1), h & 0xffffff));
+    spec.via = via_value(
+        peer->protocol, *local_address(peer->protocol, peer->address.is_v6()),
+        proxy::branch_id(proxy::loop_hash(ack, sip_key_.k0, sip_key_.k1), transport::kNoMark, h & 0xffffff));
     transports_.send(*peer, proxy::build_branch_request(ack, spec));
     ++counters_.stateless_forwards;
 }

@@ -5,6 +5,7 @@
 
 #include "app/engine.hpp"
 #include "app/engine_internal.hpp"
+#include "transport/steering.hpp"
 
 namespace sw::app {
 
@@ -71,7 +72,8 @@ void Engine::send_register(std::size_t i) {
         return;
     }
     const proxy::LocalAddress* out = local_address(peer->protocol, peer->address.is_v6());
-    const std::string branch = proxy::branch_id(new_tag(), (++branch_counter_ << 8) | worker_);
+    const std::string branch =
+        proxy::branch_id(new_tag(), transport::worker_mark(worker_), ++branch_counter_);
     std::string contact = "<sip:" + (t.username.empty() ? std::string() : t.username + "@") + out->hostport();
     if (peer->protocol == transport::Protocol::Tcp) contact += ";transport=tcp";
     if (peer->protocol == transport::Protocol::Tls) contact += ";transport=tls";

@@ -561,6 +561,12 @@ int run_server(const RunOptions& options) {
     }
     for (auto& w : workers)
         w->engine->set_shards(shards);
+    if (workers.size() > 1 && shared) {
+        if (auto steered = workers[0]->engine->steer_responses(static_cast<unsigned>(workers.size()));
+            !steered)
+            spdlog::warn("UDP responses are not steered to their worker ({}): they are handed over",
+                         steered.error());
+    }
     media_shards = shards;  // before any call: the relay reports only anchored calls
 
     asio::signal_set signals(control, SIGINT, SIGTERM);

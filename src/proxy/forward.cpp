@@ -1,5 +1,7 @@
 #include "proxy/forward.hpp"
 
+#include "transport/steering.hpp"
+
 #include <asio/ip/address.hpp>
 #include <cstring>
 
@@ -156,11 +158,14 @@ void write_branch_prefix(std::uint64_t prefix, char* out) {
 }
 }  // namespace
 
-std::string branch_id(std::uint64_t prefix, std::size_t branch) {
+static_assert(kBranchPrefix + 1 == transport::kMarkOffset, "the steering program looks for the mark there");
+
+std::string branch_id(std::uint64_t prefix, char mark, std::uint64_t number) {
     std::string id(kBranchPrefix, '\0');
     write_branch_prefix(prefix, id.data());
     id.push_back('.');
-    id.append(std::to_string(branch));
+    id.push_back(mark);
+    id.append(std::to_string(number));
     return id;
 }
 

@@ -52,8 +52,9 @@ std::string build_cancel(const sip::Message& branch_request);
 std::optional<std::string> response_for_upstream(sip::Message& response);
 
 // A branch parameter: the RFC 3261 magic cookie, `prefix` (the loop-detection hash of the request,
-// RFC 3261 16.6 step 8) and the branch number.
-std::string branch_id(std::uint64_t prefix, std::size_t branch);
+// RFC 3261 16.6 step 8) in 16 hex digits, a dot, the sending worker's mark (transport::worker_mark: the
+// kernel steers the responses to that worker by it, transport/steering.hpp) and a number unique to it.
+std::string branch_id(std::uint64_t prefix, char mark, std::uint64_t number);
 // The loop-detection hash of a request (RFC 3261 16.3 step 4): Request-URI, From tag, To tag,
 // Call-ID, CSeq number and method: what a looped copy still carries unchanged (not the Vias). The same
 // request reaching us again with the same hash is a loop; keyed so that nobody outside can forge it.

@@ -12,6 +12,7 @@
 
 #include "sip/framing.hpp"
 #include "transport/lean_tls.hpp"
+#include "transport/steering.hpp"
 
 namespace sw::transport {
 
@@ -261,6 +262,15 @@ sw::Result<std::uint16_t, std::string> Transports::claim(const ListenSpec& spec)
 
 Transports::~Transports() {
     stop();
+}
+
+sw::Result<bool, std::string> Transports::steer_udp_responses(unsigned workers) {
+    for (const auto& l : udp_) {
+        std::string error;
+        if (!attach_response_steering(l->socket.native_handle(), workers, error))
+            return sw::unexpected(error);
+    }
+    return true;
 }
 
 sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec, bool reuse_port) {

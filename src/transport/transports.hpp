@@ -135,6 +135,10 @@ public:
     // Binds and starts receiving; reuse_port: other workers bind the same address. UDP listeners must be
     // added in the same order on every worker (Peer::listener indexes them). The error names the address.
     sw::Result<bool, std::string> listen(const ListenSpec& spec, bool reuse_port = false);
+    // Once every worker has bound its UDP sockets (in worker order): the kernel gives each response that
+    // carries a worker's mark in its top Via branch to that worker's socket (transport/steering.hpp).
+    // The error says why the kernel refused; the kernel's hash then picks, as without it.
+    sw::Result<bool, std::string> steer_udp_responses(unsigned workers);
     // Every worker's Transports, indexed by worker: to reach connections owned by another worker.
     void set_siblings(std::vector<Transports*> all) { siblings_ = std::move(all); }
     // UDP: a datagram to the peer's address from the socket it came in on; streams: on the peer's

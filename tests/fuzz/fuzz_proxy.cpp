@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     proxy::BranchSpec spec;
     spec.request_uri = "sip:bob@198.51.100.7:5062;transport=tcp";
     spec.routes = {"<sip:203.0.113.9;lr>"};
-    spec.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + proxy::branch_id(loop, 1) + ";rport";
+    spec.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + proxy::branch_id(loop, 'A', 1) + ";rport";
     spec.record_routes = {self.addresses.front().record_route("0123456789abcdef")};
     spec.asserted_identity = "<sip:alice@example.com>";
     spec.extra_headers = {{"History-Info", "<sip:201@example.com>;index=1"}};

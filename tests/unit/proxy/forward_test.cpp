@@ -473,8 +473,8 @@ TEST(ProxyForwardTest, ResponseWithOneViaIsNotForwarded) {
 // ---- loops and spirals ----
 
 TEST(ProxyForwardTest, BranchIdCarriesTheMagicCookieThePrefixAndTheNumber) {
-    EXPECT_EQ(branch_id(0x1234, 5), "z9hG4bK0000000000001234.5");
-    EXPECT_EQ(branch_id(0xfedcba9876543210ull, 0), "z9hG4bKfedcba9876543210.0");
+    EXPECT_EQ(branch_id(0x1234, 'A', 5), "z9hG4bK0000000000001234.A5");
+    EXPECT_EQ(branch_id(0xfedcba9876543210ull, '-', 0), "z9hG4bKfedcba9876543210.-0");
 }
 
 TEST(ProxyForwardTest, LoopHashIsStableAndKeyed) {
@@ -494,7 +494,7 @@ TEST(ProxyForwardTest, SpiralHasAnotherHashAndIsNoLoop) {
     const std::uint64_t h1 = loop_hash(first, kK0, kK1);
     BranchSpec s = spec();
     s.request_uri = "sip:bob-mobile@example.com";
-    s.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + branch_id(h1, 1);
+    s.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + branch_id(h1, 'B', 1);
     const Message back = parse(build_branch_request(first, s));
     const std::uint64_t h2 = loop_hash(back, kK0, kK1);
     EXPECT_NE(h1, h2);
@@ -508,7 +508,7 @@ TEST(ProxyForwardTest, LoopFindsOurBranchPrefix) {
     const std::uint64_t h = loop_hash(first, kK0, kK1);
     BranchSpec s = spec();
     s.request_uri = "sip:bob@example.com";
-    s.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + branch_id(h, 9);
+    s.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=" + branch_id(h, 'C', 9);
     const Message out = parse(build_branch_request(first, s));
     BranchSpec s2 = spec();
     s2.request_uri = "sip:bob@example.com";
