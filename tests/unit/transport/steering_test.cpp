@@ -65,7 +65,8 @@ protected:
     int deliver(const std::string& text) {
         Fd client(::socket(AF_INET, SOCK_DGRAM, 0));
         const sockaddr_in to = loopback(port_);
-        EXPECT_EQ(::sendto(client.fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+        EXPECT_EQ(::sendto(client.fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                           sizeof to),
                   static_cast<ssize_t>(text.size()));
         std::array<pollfd, kWorkers> fds{};
         for (unsigned i = 0; i < kWorkers; ++i)
