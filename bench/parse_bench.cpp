@@ -50,7 +50,8 @@ const std::string kRegister =
     "Call-ID: 1-26010@127.0.0.1\r\n"
     "CSeq: 2 REGISTER\r\n"
     "Contact: <sip:201@127.0.0.1:5070;transport=udp>;expires=3600\r\n"
-    "Authorization: Digest username=\"201\", realm=\"bench.test\", nonce=\"MTczMjI3NDQwMC4xMjM0NTY3ODk6YWJjZGVm\", "
+    "Authorization: Digest username=\"201\", realm=\"bench.test\", "
+    "nonce=\"MTczMjI3NDQwMC4xMjM0NTY3ODk6YWJjZGVm\", "
     "uri=\"sip:bench.test\", response=\"9f1c6d1f9a3e2b7c5d4e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4\", "
     "algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"6b8b4567\"\r\n"
     "User-Agent: SIPp\r\n"
@@ -119,12 +120,14 @@ BENCHMARK(BM_ProxyEditAndSerialize);
 
 void BM_FrameStream(benchmark::State& state) {
     std::string stream;
-    for (int i = 0; i < 16; ++i) stream += kInvite;
+    for (int i = 0; i < 16; ++i)
+        stream += kInvite;
     for (auto _ : state) {
         sw::sip::StreamFramer f;
         f.append(stream);
         int n = 0;
-        while (f.next().kind == sw::sip::StreamFramer::Kind::Message) ++n;
+        while (f.next().kind == sw::sip::StreamFramer::Kind::Message)
+            ++n;
         if (n != 16) state.SkipWithError("framing");
     }
     state.SetItemsProcessed(state.iterations() * 16);

@@ -12,8 +12,8 @@
 #include "app/config.hpp"
 #include "app/did_command.hpp"
 #include "app/forward_command.hpp"
-#include "app/registrations_command.hpp"
 #include "app/media_command.hpp"
+#include "app/registrations_command.hpp"
 #include "app/rights_command.hpp"
 #include "app/route_command.hpp"
 #include "app/run_command.hpp"
@@ -145,9 +145,10 @@ int main(int argc, char** argv) {
                     "Outside --business-hours only members of this group (`user rights EXT --group G`) may "
                     "call outside the company")
         ->type_name("GROUP");
-    run->add_option("--anchor-media", ro.media.anchor,
-                    "Media through the server's relay: auto (default: when it cannot flow directly, e.g. SRTP "
-                    "on one side only or a phone behind NAT), always, never")
+    run->add_option(
+           "--anchor-media", ro.media.anchor,
+           "Media through the server's relay: auto (default: when it cannot flow directly, e.g. SRTP "
+           "on one side only or a phone behind NAT), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
     run->add_option("--srtp", ro.media.srtp,
                     "SRTP policy of users: off, preferred (default: SRTP wherever the signalling is TLS) or "
@@ -158,9 +159,11 @@ int main(int argc, char** argv) {
     run->add_option("--media-address", ro.media.address,
                     "IPv4 address of the media relay (default: the first IPv4 listen address)")
         ->type_name("IP");
-    run->add_option("--media-port-min", ro.media.port_min, "Lowest UDP port of the media relay (default 20000)")
+    run->add_option("--media-port-min", ro.media.port_min,
+                    "Lowest UDP port of the media relay (default 20000)")
         ->check(CLI::Range(1024u, 65534u));
-    run->add_option("--media-port-max", ro.media.port_max, "Highest UDP port of the media relay (default 29999)")
+    run->add_option("--media-port-max", ro.media.port_max,
+                    "Highest UDP port of the media relay (default 29999)")
         ->check(CLI::Range(1025u, 65535u));
     run->add_option("--media-timeout", ro.media.timeout_s,
                     "Seconds without media after which an anchored call is ended (default 60; 0: never)")
@@ -222,7 +225,8 @@ int main(int argc, char** argv) {
 
     if (*check) return sw::app::run_check_message(files, max_size, std::cout);
     if (*run) return sw::app::run_server(ro);
-    if (*user && media_command.selected) return sw::app::run_media_command(media_command, std::cout, std::cerr);
+    if (*user && media_command.selected)
+        return sw::app::run_media_command(media_command, std::cout, std::cerr);
     if (*user && rights_command.action != sw::app::RightsCommand::Action::None) {
         const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())

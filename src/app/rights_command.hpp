@@ -20,7 +20,7 @@ struct RightsCommand {
     std::string data_dir = "./var";
     std::string user;  // rights: empty lists every user with rights of their own; alerts: empty for all
     // rights: what to change (nothing given: show)
-    std::string call_class;  // internal, local, national, international, default
+    std::string call_class;   // internal, local, national, international, default
     bool premium = false;     // --premium
     bool no_premium = false;  // --no-premium
     std::vector<std::string> allow_prefixes;

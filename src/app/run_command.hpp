@@ -10,11 +10,11 @@ namespace sw::app {
 
 // [media]: the relay and the SRTP policy (issue 9).
 struct MediaOptions {
-    bool relay = true;               // false: no relay; calls that need one get 488
-    std::string address;             // IPv4 the relay binds; empty: the first IPv4 listen address
-    std::string address6;            // IPv6 likewise; empty: the first IPv6 listen address, if any
-    std::string advertise;           // the IPv4 written in SDP when it differs (behind a 1:1 NAT)
-    unsigned port_min = 20000;       // RTP even, RTCP odd
+    bool relay = true;          // false: no relay; calls that need one get 488
+    std::string address;        // IPv4 the relay binds; empty: the first IPv4 listen address
+    std::string address6;       // IPv6 likewise; empty: the first IPv6 listen address, if any
+    std::string advertise;      // the IPv4 written in SDP when it differs (behind a 1:1 NAT)
+    unsigned port_min = 20000;  // RTP even, RTCP odd
     unsigned port_max = 29999;
     unsigned threads = 0;            // relay threads; 0: one per core
     double timeout_s = 60;           // no media for this long: the call is ended

@@ -15,8 +15,8 @@
 namespace sw::b2bua {
 
 struct Trunk {
-    std::string name;  // [A-Za-z0-9_-]{1,32}
-    std::string host;  // IP literal or DNS name of the provider (no brackets)
+    std::string name;        // [A-Za-z0-9_-]{1,32}
+    std::string host;        // IP literal or DNS name of the provider (no brackets)
     std::uint16_t port = 0;  // 0: 5060 (udp, tcp) or 5061 (tls)
     transport::Protocol transport = transport::Protocol::Udp;
     std::string username;  // digest user name, for REGISTER and for challenged INVITEs; empty: none
@@ -30,11 +30,11 @@ struct Trunk {
     // Where the trunk's requests come from (inbound calls are accepted only from these); empty: the
     // host's own address(es).
     std::vector<sw::Cidr> addresses;
-    bool tel_uri = false;           // Request-URI and To as tel:+NUMBER (RFC 3966) instead of sip:
-    std::string ruri_params;        // added to a sip Request-URI, e.g. "user=phone"; empty by default
-    bool no_100rel = false;         // never offer 100rel (RFC 3262) to this provider
-    std::string srtp;               // SRTP policy: "" (the server's --trunk-srtp), off, preferred, required
-    std::string caller_id;          // From user for outbound calls when the caller has no DID; empty: extension
+    bool tel_uri = false;     // Request-URI and To as tel:+NUMBER (RFC 3966) instead of sip:
+    std::string ruri_params;  // added to a sip Request-URI, e.g. "user=phone"; empty by default
+    bool no_100rel = false;   // never offer 100rel (RFC 3262) to this provider
+    std::string srtp;         // SRTP policy: "" (the server's --trunk-srtp), off, preferred, required
+    std::string caller_id;    // From user for outbound calls when the caller has no DID; empty: extension
     // Filled by the running server (not stored): the host resolved to an IP literal; empty when it did
     // not resolve.
     std::string address;

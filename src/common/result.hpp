@@ -23,8 +23,8 @@ class Result {
 public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     template <typename U>
-        requires std::is_convertible_v<U, E>
-    Result(Unexpected<U> e) : v_(std::in_place_index<1>, E(std::move(e.error))) {}  // NOLINT
+    requires std::is_convertible_v<U, E> Result(Unexpected<U> e)
+        : v_(std::in_place_index<1>, E(std::move(e.error))) {}  // NOLINT
 
     bool has_value() const { return v_.index() == 0; }
     explicit operator bool() const { return has_value(); }

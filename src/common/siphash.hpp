@@ -48,7 +48,8 @@ inline std::uint64_t siphash24(const SipKey& key, std::string_view data) {
         v0 ^= m;
     }
     std::uint64_t last = static_cast<std::uint64_t>(n) << 56;
-    for (std::size_t j = 0; i + j < n; ++j) last |= static_cast<std::uint64_t>(p[i + j]) << (8 * j);
+    for (std::size_t j = 0; i + j < n; ++j)
+        last |= static_cast<std::uint64_t>(p[i + j]) << (8 * j);
     v3 ^= last;
     round();
     round();

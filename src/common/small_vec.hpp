@@ -67,7 +67,8 @@ public:
         if (on_heap_) {
             heap_.insert(heap_.begin(), v);
         } else {
-            for (std::size_t i = size_; i > 0; --i) inline_[i] = inline_[i - 1];
+            for (std::size_t i = size_; i > 0; --i)
+                inline_[i] = inline_[i - 1];
             inline_[0] = v;
             if (size_ + 1 > used_) used_ = size_ + 1;
         }
@@ -78,7 +79,8 @@ public:
         if (on_heap_) {
             heap_.erase(heap_.begin());
         } else {
-            for (std::size_t i = 1; i < size_; ++i) inline_[i - 1] = inline_[i];
+            for (std::size_t i = 1; i < size_; ++i)
+                inline_[i - 1] = inline_[i];
         }
         --size_;
     }

@@ -69,7 +69,8 @@ void BindingWriter::run() {
         }
         all.clear();
         for (auto& item : batch) {
-            for (auto& c : item.changes) all.push_back(std::move(c));
+            for (auto& c : item.changes)
+                all.push_back(std::move(c));
         }
         const bool ok = all.empty() || store_.apply(all);
         for (auto& item : batch) {

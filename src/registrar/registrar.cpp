@@ -23,7 +23,8 @@ std::string q_text(int q) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "0.%03d", std::max(q, 0));
     std::string s(buf);
-    while (s.size() > 3 && s.back() == '0') s.pop_back();
+    while (s.size() > 3 && s.back() == '0')
+        s.pop_back();
     return s;
 }
 
@@ -38,7 +39,8 @@ bool same_contact(const Binding& b, const sip::Uri& uri) {
 std::string aor_of(const sip::Uri& uri) {
     std::string aor = sip::unescape(uri.user);
     aor.push_back('@');
-    for (char c : uri.host) aor.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : uri.host)
+        aor.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     return aor;
 }
 
@@ -69,7 +71,8 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
         if (!ours) return refuse(403, "Forbidden (domain not served here)");
     }
     // Step 4: the authenticated user may register only its own address.
-    if (sip::unescape(to.user) != authenticated_user) return refuse(403, "Forbidden (To is not the authenticated user)");
+    if (sip::unescape(to.user) != authenticated_user)
+        return refuse(403, "Forbidden (To is not the authenticated user)");
     const std::string aor = aor_of(to);
 
     auto header_expires = req.expires();
@@ -107,7 +110,8 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
     }
 
     std::string path;
-    for (std::string_view p : req.values(sip::HeaderId::Path)) path.append(path.empty() ? "" : ",").append(p);
+    for (std::string_view p : req.values(sip::HeaderId::Path))
+        path.append(path.empty() ? "" : ",").append(p);
     const std::string user_agent(req.header(sip::HeaderId::UserAgent));
 
     RegisterOutcome out;
@@ -137,12 +141,14 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
                     return;
                 }
             }
-            for (auto& b : next) changes.push_back(BindingChange{BindingChange::Kind::Remove, b});
+            for (auto& b : next)
+                changes.push_back(BindingChange{BindingChange::Kind::Remove, b});
             next.clear();
         } else {
             for (const Ask& a : asks) {
                 auto matches = [&](const Binding& b) { return same_contact(b, a.contact->uri); };
-                auto old = std::find_if(live.begin(), live.end(), [&](const Binding* b) { return matches(*b); });
+                auto old =
+                    std::find_if(live.begin(), live.end(), [&](const Binding* b) { return matches(*b); });
                 if (old != live.end() && out_of_order(**old)) {
                     out = refuse(500, "Server Internal Error (CSeq out of order)");
                     return;
@@ -185,7 +191,8 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
         }
         // Step 8: the 200 lists every current binding with its remaining time.
         for (const auto& b : next) {
-            std::string v = "<" + b.contact + ">;expires=" + std::to_string(std::max<std::int64_t>(b.expires_at - now, 0));
+            std::string v = "<" + b.contact +
+                            ">;expires=" + std::to_string(std::max<std::int64_t>(b.expires_at - now, 0));
             if (b.q != 1000) v += ";q=" + q_text(b.q);
             out.headers.emplace_back("Contact", std::move(v));
         }

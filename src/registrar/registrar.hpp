@@ -17,11 +17,11 @@
 namespace sw::registrar {
 
 struct RegistrarConfig {
-    std::uint32_t min_expires = 60;       // shorter asks get 423 Interval Too Brief (RFC 3261 10.3 step 7)
-    std::uint32_t max_expires = 7200;     // longer asks are shortened to this
-    std::uint32_t default_expires = 3600; // neither an expires parameter nor an Expires header
-    std::size_t max_contacts = 10;        // bindings one address of record may hold
-    std::vector<std::string> domains;     // empty: any domain
+    std::uint32_t min_expires = 60;        // shorter asks get 423 Interval Too Brief (RFC 3261 10.3 step 7)
+    std::uint32_t max_expires = 7200;      // longer asks are shortened to this
+    std::uint32_t default_expires = 3600;  // neither an expires parameter nor an Expires header
+    std::size_t max_contacts = 10;         // bindings one address of record may hold
+    std::vector<std::string> domains;      // empty: any domain
 };
 
 // Where the REGISTER came from, kept with each binding to reach a phone behind NAT.
@@ -44,7 +44,8 @@ std::string http_date(std::int64_t unix_seconds);
 
 class Registrar {
 public:
-    Registrar(RegistrarConfig config, LocationService& location) : config_(std::move(config)), location_(location) {}
+    Registrar(RegistrarConfig config, LocationService& location)
+        : config_(std::move(config)), location_(location) {}
 
     // authenticated_user: the digest username that proved itself for this request.
     RegisterOutcome handle(const sip::Message& request, std::string_view authenticated_user,

@@ -73,17 +73,22 @@ void put_connection(std::string& out, const Connection& c) {
 }
 
 void put_attributes(std::string& out, const std::vector<Attribute>& attrs) {
-    for (const auto& a : attrs) put(out, 'a', a.has_value ? a.name + ":" + a.value : a.name);
+    for (const auto& a : attrs)
+        put(out, 'a', a.has_value ? a.name + ":" + a.value : a.name);
 }
 
 }  // namespace
 
 std::string_view direction_name(Direction d) {
     switch (d) {
-        case Direction::SendRecv: return "sendrecv";
-        case Direction::SendOnly: return "sendonly";
-        case Direction::RecvOnly: return "recvonly";
-        case Direction::Inactive: return "inactive";
+        case Direction::SendRecv:
+            return "sendrecv";
+        case Direction::SendOnly:
+            return "sendonly";
+        case Direction::RecvOnly:
+            return "recvonly";
+        case Direction::Inactive:
+            return "inactive";
     }
     return "sendrecv";
 }
@@ -136,7 +141,9 @@ std::string_view Crypto::inline_key() const {
     return k.substr(0, end);
 }
 
-const Attribute* Media::attribute(std::string_view name) const { return find_attribute(attributes, name); }
+const Attribute* Media::attribute(std::string_view name) const {
+    return find_attribute(attributes, name);
+}
 
 std::vector<RtpMap> Media::rtpmaps() const {
     std::vector<RtpMap> out;
@@ -164,7 +171,9 @@ std::vector<Crypto> Media::cryptos() const {
     return out;
 }
 
-std::optional<Direction> Media::direction() const { return direction_of(attributes); }
+std::optional<Direction> Media::direction() const {
+    return direction_of(attributes);
+}
 
 const Attribute* SessionDescription::attribute(std::string_view name) const {
     return find_attribute(attributes, name);
@@ -202,7 +211,8 @@ Result<SessionDescription> parse(std::string_view text) {
             if (text.find_first_not_of("\r\n", pos) == std::string_view::npos) break;
             return err("Empty line");
         }
-        if (line.size() < 2 || line[1] != '=' || !(line[0] >= 'a' && line[0] <= 'z')) return err("Invalid line");
+        if (line.size() < 2 || line[1] != '=' || !(line[0] >= 'a' && line[0] <= 'z'))
+            return err("Invalid line");
         const char type = line[0];
         const std::string_view v = line.substr(2);
         if (!have_v && type != 'v') return err("Description must start with v=");
@@ -257,7 +267,8 @@ Result<SessionDescription> parse(std::string_view text) {
                 break;
             case 't': {
                 auto f = split_spaces(v);
-                if (media || f.size() != 2 || !sw::parse_uint(f[0]) || !sw::parse_uint(f[1])) return err("Invalid timing");
+                if (media || f.size() != 2 || !sw::parse_uint(f[0]) || !sw::parse_uint(f[1]))
+                    return err("Invalid timing");
                 sdp.timings.push_back(Timing{std::string(f[0]), std::string(f[1]), {}});
                 break;
             }
@@ -296,7 +307,8 @@ Result<SessionDescription> parse(std::string_view text) {
                 if (!p) return err("Invalid media port");
                 m.port = static_cast<std::uint32_t>(*p);
                 m.proto = std::string(f[2]);
-                for (std::size_t i = 3; i < f.size(); ++i) m.formats.emplace_back(f[i]);
+                for (std::size_t i = 3; i < f.size(); ++i)
+                    m.formats.emplace_back(f[i]);
                 sdp.media.push_back(std::move(m));
                 media = &sdp.media.back();
                 break;
@@ -321,18 +333,23 @@ std::string serialize(const SessionDescription& sdp) {
     out.reserve(256 + sdp.media.size() * 128);
     put(out, 'v', std::to_string(sdp.version));
     const Origin& o = sdp.origin;
-    put(out, 'o', o.username + " " + o.session_id + " " + o.session_version + " " + o.net_type + " " +
-                      o.addr_type + " " + o.address);
+    put(out, 'o',
+        o.username + " " + o.session_id + " " + o.session_version + " " + o.net_type + " " + o.addr_type +
+            " " + o.address);
     put(out, 's', sdp.session_name);
     if (!sdp.information.empty()) put(out, 'i', sdp.information);
     if (!sdp.uri.empty()) put(out, 'u', sdp.uri);
-    for (const auto& e : sdp.emails) put(out, 'e', e);
-    for (const auto& p : sdp.phones) put(out, 'p', p);
+    for (const auto& e : sdp.emails)
+        put(out, 'e', e);
+    for (const auto& p : sdp.phones)
+        put(out, 'p', p);
     if (sdp.connection) put_connection(out, *sdp.connection);
-    for (const auto& b : sdp.bandwidths) put(out, 'b', b);
+    for (const auto& b : sdp.bandwidths)
+        put(out, 'b', b);
     for (const auto& t : sdp.timings) {
         put(out, 't', t.start + " " + t.stop);
-        for (const auto& r : t.repeats) put(out, 'r', r);
+        for (const auto& r : t.repeats)
+            put(out, 'r', r);
     }
     if (!sdp.zone.empty()) put(out, 'z', sdp.zone);
     if (!sdp.key.empty()) put(out, 'k', sdp.key);
@@ -341,11 +358,14 @@ std::string serialize(const SessionDescription& sdp) {
         std::string line = m.media + " " + std::to_string(m.port);
         if (m.port_count) line += "/" + std::to_string(*m.port_count);
         line += " " + m.proto;
-        for (const auto& f : m.formats) line += " " + f;
+        for (const auto& f : m.formats)
+            line += " " + f;
         put(out, 'm', line);
         if (!m.title.empty()) put(out, 'i', m.title);
-        for (const auto& c : m.connections) put_connection(out, c);
-        for (const auto& b : m.bandwidths) put(out, 'b', b);
+        for (const auto& c : m.connections)
+            put_connection(out, c);
+        for (const auto& b : m.bandwidths)
+            put(out, 'b', b);
         if (!m.key.empty()) put(out, 'k', m.key);
         put_attributes(out, m.attributes);
     }

@@ -40,7 +40,8 @@ namespace sw::sip {
 // For a request that did not parse: a response copying whatever Via, From, To, Call-ID and CSeq lines
 // can be found, so the sender learns why (RFC 3261 8.2 answers malformed requests with 400).
 // nullopt when the bytes are a response or carry no Via: then there is nobody to answer.
-std::optional<std::string> build_stateless_response(std::string_view raw, int status, std::string_view reason);
+std::optional<std::string> build_stateless_response(std::string_view raw, int status,
+                                                    std::string_view reason);
 
 // The top Via value rewritten with received (when the source address differs from sent-by) and rport
 // (the source port, when the client asked for it): RFC 3261 18.2.1 and RFC 3581 4.

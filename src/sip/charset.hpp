@@ -13,9 +13,11 @@ namespace detail {
 constexpr std::array<bool, 256> make_table(std::string_view extra, bool alnum) {
     std::array<bool, 256> t{};
     if (alnum) {
-        for (int c = 0; c < 256; ++c) t[c] = sw::is_alnum(static_cast<char>(c));
+        for (int c = 0; c < 256; ++c)
+            t[c] = sw::is_alnum(static_cast<char>(c));
     }
-    for (char c : extra) t[static_cast<unsigned char>(c)] = true;
+    for (char c : extra)
+        t[static_cast<unsigned char>(c)] = true;
     return t;
 }
 inline constexpr auto kToken = make_table("-.!%*_+`'~", true);
@@ -32,14 +34,30 @@ inline constexpr auto kHost = make_table("-.", true);
 inline constexpr auto kWord = make_table("-.!%*_+`'~()<>:\\\"/[]?{}", true);
 }  // namespace detail
 
-constexpr bool is_token_char(char c) { return detail::kToken[static_cast<unsigned char>(c)]; }
-constexpr bool is_unreserved(char c) { return detail::kUnreserved[static_cast<unsigned char>(c)]; }
-constexpr bool is_user_char(char c) { return detail::kUser[static_cast<unsigned char>(c)]; }
-constexpr bool is_password_char(char c) { return detail::kPassword[static_cast<unsigned char>(c)]; }
-constexpr bool is_param_char(char c) { return detail::kParam[static_cast<unsigned char>(c)]; }
-constexpr bool is_header_char(char c) { return detail::kHeaderChar[static_cast<unsigned char>(c)]; }
-constexpr bool is_host_char(char c) { return detail::kHost[static_cast<unsigned char>(c)]; }
-constexpr bool is_word_char(char c) { return detail::kWord[static_cast<unsigned char>(c)]; }
+constexpr bool is_token_char(char c) {
+    return detail::kToken[static_cast<unsigned char>(c)];
+}
+constexpr bool is_unreserved(char c) {
+    return detail::kUnreserved[static_cast<unsigned char>(c)];
+}
+constexpr bool is_user_char(char c) {
+    return detail::kUser[static_cast<unsigned char>(c)];
+}
+constexpr bool is_password_char(char c) {
+    return detail::kPassword[static_cast<unsigned char>(c)];
+}
+constexpr bool is_param_char(char c) {
+    return detail::kParam[static_cast<unsigned char>(c)];
+}
+constexpr bool is_header_char(char c) {
+    return detail::kHeaderChar[static_cast<unsigned char>(c)];
+}
+constexpr bool is_host_char(char c) {
+    return detail::kHost[static_cast<unsigned char>(c)];
+}
+constexpr bool is_word_char(char c) {
+    return detail::kWord[static_cast<unsigned char>(c)];
+}
 
 inline bool is_token(std::string_view s) {
     if (s.empty()) return false;

@@ -73,7 +73,8 @@ StreamFramer::Frame StreamFramer::next() {
         if (line_end == std::string_view::npos) line_end = head.size();
         const std::string_view line = head.substr(line_start, line_end - line_start);
         const auto colon = line.find(':');
-        if (colon != std::string_view::npos && header_id(sw::trim(line.substr(0, colon))) == HeaderId::ContentLength) {
+        if (colon != std::string_view::npos &&
+            header_id(sw::trim(line.substr(0, colon))) == HeaderId::ContentLength) {
             if (have) return error(400, "Bad Request - Multiple Content-Length headers");
             auto v = sw::parse_uint(sw::trim(line.substr(colon + 1)), UINT32_MAX);
             if (!v) return error(400, "Bad Request - Invalid Content-Length");

@@ -32,8 +32,8 @@ private:
     Frame error(int status, std::string_view reason);
 
     std::string buf_;
-    std::size_t start_ = 0;     // first unconsumed byte
-    std::size_t scanned_ = 0;   // bytes after start_ already searched for the end of headers
+    std::size_t start_ = 0;    // first unconsumed byte
+    std::size_t scanned_ = 0;  // bytes after start_ already searched for the end of headers
     std::size_t max_;
     Frame failed_{};
 };

@@ -14,6 +14,8 @@ struct NameEntry {
 };
 
 // Canonical names, indexed by HeaderId.
+// A table, kept in rows.
+// clang-format off
 constexpr std::array<std::string_view, static_cast<std::size_t>(HeaderId::Count_)> kNames = {
     "", "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact", "Route", "Record-Route",
     "Content-Length", "Content-Type", "Expires", "Min-Expires", "Authorization", "Proxy-Authorization",
@@ -25,29 +27,50 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(HeaderId::Count_
     "MIME-Version", "Subject", "Refer-To", "Referred-By", "Replaces", "Path", "Service-Route", "Timestamp",
     "Warning", "Organization", "Priority", "Reply-To", "In-Reply-To", "Session-Expires", "Min-SE", "Identity",
     "Accept-Contact", "Reject-Contact", "Request-Disposition", "SIP-ETag", "SIP-If-Match"};
+// clang-format on
 
 HeaderId compact(char c) {
     switch (sw::ascii_lower(c)) {
-        case 'i': return HeaderId::CallId;
-        case 'm': return HeaderId::Contact;
-        case 'e': return HeaderId::ContentEncoding;
-        case 'l': return HeaderId::ContentLength;
-        case 'c': return HeaderId::ContentType;
-        case 'f': return HeaderId::From;
-        case 's': return HeaderId::Subject;
-        case 'k': return HeaderId::Supported;
-        case 't': return HeaderId::To;
-        case 'v': return HeaderId::Via;
-        case 'o': return HeaderId::Event;
-        case 'u': return HeaderId::AllowEvents;
-        case 'r': return HeaderId::ReferTo;
-        case 'b': return HeaderId::ReferredBy;
-        case 'x': return HeaderId::SessionExpires;
-        case 'y': return HeaderId::Identity;
-        case 'a': return HeaderId::AcceptContact;
-        case 'j': return HeaderId::RejectContact;
-        case 'd': return HeaderId::RequestDisposition;
-        default: return HeaderId::Unknown;
+        case 'i':
+            return HeaderId::CallId;
+        case 'm':
+            return HeaderId::Contact;
+        case 'e':
+            return HeaderId::ContentEncoding;
+        case 'l':
+            return HeaderId::ContentLength;
+        case 'c':
+            return HeaderId::ContentType;
+        case 'f':
+            return HeaderId::From;
+        case 's':
+            return HeaderId::Subject;
+        case 'k':
+            return HeaderId::Supported;
+        case 't':
+            return HeaderId::To;
+        case 'v':
+            return HeaderId::Via;
+        case 'o':
+            return HeaderId::Event;
+        case 'u':
+            return HeaderId::AllowEvents;
+        case 'r':
+            return HeaderId::ReferTo;
+        case 'b':
+            return HeaderId::ReferredBy;
+        case 'x':
+            return HeaderId::SessionExpires;
+        case 'y':
+            return HeaderId::Identity;
+        case 'a':
+            return HeaderId::AcceptContact;
+        case 'j':
+            return HeaderId::RejectContact;
+        case 'd':
+            return HeaderId::RequestDisposition;
+        default:
+            return HeaderId::Unknown;
     }
 }
 
@@ -63,7 +86,8 @@ struct Index {
             const char c = sw::ascii_lower(kNames[i][0]);
             const int slot = c - 'a';
             by_letter[slot][count[slot]++] = static_cast<HeaderId>(i);
-            for (std::size_t j = 0; j < kNames[i].size(); ++j) lower[i][j] = sw::ascii_lower(kNames[i][j]);
+            for (std::size_t j = 0; j < kNames[i].size(); ++j)
+                lower[i][j] = sw::ascii_lower(kNames[i][j]);
         }
     }
 };
@@ -91,7 +115,9 @@ HeaderId header_id(std::string_view name) {
     return HeaderId::Unknown;
 }
 
-std::string_view header_name(HeaderId id) { return kNames[static_cast<std::size_t>(id)]; }
+std::string_view header_name(HeaderId id) {
+    return kNames[static_cast<std::size_t>(id)];
+}
 
 bool is_single_valued(HeaderId id) {
     switch (id) {

@@ -6,6 +6,8 @@
 
 namespace sw::sip {
 
+// A table, kept in rows.
+// clang-format off
 enum class HeaderId : std::uint8_t {
     Unknown,
     Via, From, To, CallId, CSeq, MaxForwards, Contact, Route, RecordRoute, ContentLength, ContentType,
@@ -18,6 +20,7 @@ enum class HeaderId : std::uint8_t {
     Identity, AcceptContact, RejectContact, RequestDisposition, SipETag, SipIfMatch,
     Count_  // not a header
 };
+// clang-format on
 
 // Case-insensitive lookup of a full or compact name; Unknown for anything else.
 HeaderId header_id(std::string_view name);

@@ -10,12 +10,13 @@ namespace sw::sip {
 
 namespace {
 
-constexpr std::string_view kMethodNames[] = {"INVITE",    "ACK",    "BYE",     "CANCEL", "REGISTER",
-                                             "OPTIONS",   "PRACK",  "SUBSCRIBE", "NOTIFY", "PUBLISH",
-                                             "INFO",      "REFER",  "MESSAGE", "UPDATE"};
+constexpr std::string_view kMethodNames[] = {"INVITE",  "ACK",   "BYE",       "CANCEL", "REGISTER",
+                                             "OPTIONS", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH",
+                                             "INFO",    "REFER", "MESSAGE",   "UPDATE"};
 
 std::string_view rtrim(std::string_view s) {
-    while (!s.empty() && sw::is_wsp(s.back())) s.remove_suffix(1);
+    while (!s.empty() && sw::is_wsp(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -24,7 +25,8 @@ ParseResult<bool> check_version(std::string_view v) {
     if (v.size() < 7 || !sw::iequals(v.substr(0, 4), "SIP/")) return bad("Bad Request - Invalid SIP version");
     std::string_view num = v.substr(4);
     const auto dot = num.find('.');
-    if (dot == std::string_view::npos || !sw::parse_uint(num.substr(0, dot)) || !sw::parse_uint(num.substr(dot + 1))) {
+    if (dot == std::string_view::npos || !sw::parse_uint(num.substr(0, dot)) ||
+        !sw::parse_uint(num.substr(dot + 1))) {
         return bad("Bad Request - Invalid SIP version");
     }
     if (num != "2.0") return fail(505, "Version Not Supported");
@@ -62,7 +64,8 @@ LineEnd scan_line(std::string_view s, std::size_t pos) {
         i += 8;
     }
     if (!hit) {
-        while (i < n && s[i] != '\r' && s[i] != '\n') ++i;
+        while (i < n && s[i] != '\r' && s[i] != '\n')
+            ++i;
         if (i >= n) return LineEnd{n, n, false, false};
     }
     if (s[i] == '\n') return LineEnd{i, i + 1, true, false};
@@ -72,7 +75,15 @@ LineEnd scan_line(std::string_view s, std::size_t pos) {
 }
 
 // Bits for the single-valued mandatory headers already seen.
-enum SeenBit : unsigned { kFrom = 1, kTo = 2, kCallId = 4, kCSeq = 8, kMaxFwd = 16, kContentLength = 32, kContentType = 64 };
+enum SeenBit : unsigned {
+    kFrom = 1,
+    kTo = 2,
+    kCallId = 4,
+    kCSeq = 8,
+    kMaxFwd = 16,
+    kContentLength = 32,
+    kContentType = 64
+};
 
 }  // namespace
 
@@ -105,7 +116,8 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
 
     std::size_t pos = 0;
     // RFC 3261 7.5: empty lines before the start line are ignored.
-    while (pos < s.size() && (s[pos] == '\r' || s[pos] == '\n')) ++pos;
+    while (pos < s.size() && (s[pos] == '\r' || s[pos] == '\n'))
+        ++pos;
     if (pos == s.size()) return bad("Bad Request - Empty message");
 
     // ---- start line ----
@@ -149,7 +161,8 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
         if (!uri) return sw::unexpected(uri.error());
         m.d_->ruri_ = *uri;
         // RFC 3261 19.1.5: a header component is not allowed in a Request-URI.
-        if (m.d_->ruri_.is_sip() && !m.d_->ruri_.headers.empty()) return bad("Bad Request - Headers in Request-URI");
+        if (m.d_->ruri_.is_sip() && !m.d_->ruri_.headers.empty())
+            return bad("Bad Request - Headers in Request-URI");
         m.d_->method_id_ = method_from(m.d_->method_);
     }
     pos = first.next;
@@ -202,25 +215,47 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
         // Duplicate single-valued mandatory headers (RFC 4475 3.3.9, 3.3.10).
         unsigned bit = 0;
         switch (f.id) {
-            case HeaderId::From: bit = kFrom; break;
-            case HeaderId::To: bit = kTo; break;
-            case HeaderId::CallId: bit = kCallId; break;
-            case HeaderId::CSeq: bit = kCSeq; break;
-            case HeaderId::MaxForwards: bit = kMaxFwd; break;
-            case HeaderId::ContentLength: bit = kContentLength; break;
-            case HeaderId::ContentType: bit = kContentType; break;
-            default: break;
+            case HeaderId::From:
+                bit = kFrom;
+                break;
+            case HeaderId::To:
+                bit = kTo;
+                break;
+            case HeaderId::CallId:
+                bit = kCallId;
+                break;
+            case HeaderId::CSeq:
+                bit = kCSeq;
+                break;
+            case HeaderId::MaxForwards:
+                bit = kMaxFwd;
+                break;
+            case HeaderId::ContentLength:
+                bit = kContentLength;
+                break;
+            case HeaderId::ContentType:
+                bit = kContentType;
+                break;
+            default:
+                break;
         }
         if (bit != 0) {
             if (seen & bit) {
                 switch (f.id) {
-                    case HeaderId::From: return bad("Bad Request - Multiple From headers");
-                    case HeaderId::To: return bad("Bad Request - Multiple To headers");
-                    case HeaderId::CallId: return bad("Bad Request - Multiple Call-ID headers");
-                    case HeaderId::CSeq: return bad("Bad Request - Multiple CSeq headers");
-                    case HeaderId::MaxForwards: return bad("Bad Request - Multiple Max-Forwards headers");
-                    case HeaderId::ContentLength: return bad("Bad Request - Multiple Content-Length headers");
-                    default: return bad("Bad Request - Multiple Content-Type headers");
+                    case HeaderId::From:
+                        return bad("Bad Request - Multiple From headers");
+                    case HeaderId::To:
+                        return bad("Bad Request - Multiple To headers");
+                    case HeaderId::CallId:
+                        return bad("Bad Request - Multiple Call-ID headers");
+                    case HeaderId::CSeq:
+                        return bad("Bad Request - Multiple CSeq headers");
+                    case HeaderId::MaxForwards:
+                        return bad("Bad Request - Multiple Max-Forwards headers");
+                    case HeaderId::ContentLength:
+                        return bad("Bad Request - Multiple Content-Length headers");
+                    default:
+                        return bad("Bad Request - Multiple Content-Type headers");
                 }
             }
             seen |= bit;
@@ -237,7 +272,8 @@ ParseResult<Message> Message::parse(std::string_view bytes, const ParseOptions& 
     if (!(seen & kCallId)) return bad("Bad Request - Missing Call-ID");
     if (!(seen & kCSeq)) return bad("Bad Request - Missing CSeq");
     // RFC 3261 8.1.1.5 / RFC 4475 3.1.2.17-18: the CSeq method must match the request method.
-    if (m.d_->request_ && m.d_->cseq_.method != m.d_->method_) return bad("Bad Request - CSeq method does not match");
+    if (m.d_->request_ && m.d_->cseq_.method != m.d_->method_)
+        return bad("Bad Request - CSeq method does not match");
 
     // ---- body ----
     const std::size_t available = s.size() - pos;
@@ -417,7 +453,8 @@ ParseResult<bool> Message::push_via(std::string_view value) {
     auto v = parse_via(f.value);
     if (!v) return sw::unexpected(v.error());
     std::size_t at = 0;
-    while (at < d_->headers_.size() && d_->headers_[at].id != HeaderId::Via) ++at;
+    while (at < d_->headers_.size() && d_->headers_[at].id != HeaderId::Via)
+        ++at;
     if (at == d_->headers_.size()) at = 0;
     d_->headers_.insert(d_->headers_.begin() + static_cast<std::ptrdiff_t>(at), f);
     d_->vias_.insert_front(*v);
@@ -460,7 +497,9 @@ void Message::set_request_uri(std::string_view uri_text) {
     d_->modified_ = true;
 }
 
-void Message::set_max_forwards(int value) { (void)set_header("Max-Forwards", std::to_string(value)); }
+void Message::set_max_forwards(int value) {
+    (void)set_header("Max-Forwards", std::to_string(value));
+}
 
 void Message::add_header(std::string_view name, std::string_view value) {
     const HeaderId id = header_id(name);
@@ -491,12 +530,14 @@ ParseResult<bool> Message::set_header(std::string_view name, std::string_view va
     } else {
         auto ok = apply_mandatory(f, true);
         if (!ok) return ok;
-        if (f.id == HeaderId::ContentLength) d_->content_length_ = static_cast<std::int64_t>(*sw::parse_uint(f.value));
+        if (f.id == HeaderId::ContentLength)
+            d_->content_length_ = static_cast<std::int64_t>(*sw::parse_uint(f.value));
     }
     bool placed = false;
     for (std::size_t i = 0; i < d_->headers_.size();) {
         const bool same = f.id != HeaderId::Unknown ? d_->headers_[i].id == f.id
-                                                    : (d_->headers_[i].id == HeaderId::Unknown && sw::iequals(d_->headers_[i].name, name));
+                                                    : (d_->headers_[i].id == HeaderId::Unknown &&
+                                                       sw::iequals(d_->headers_[i].name, name));
         if (!same) {
             ++i;
         } else if (!placed) {
@@ -571,7 +612,8 @@ void Message::serialize_to(std::string& out) const {
         return;
     }
     std::size_t total = d_->start_line_.size() + 4 + d_->body_.size();
-    for (const auto& f : d_->headers_) total += f.raw.size() + 2;
+    for (const auto& f : d_->headers_)
+        total += f.raw.size() + 2;
     out.reserve(out.size() + total + 64);
     if (d_->start_line_modified_) {
         out.append(d_->method_).append(" ").append(d_->ruri_.raw).append(" ").append(d_->version_);
@@ -579,7 +621,8 @@ void Message::serialize_to(std::string& out) const {
         out.append(d_->start_line_);
     }
     out.append("\r\n");
-    for (const auto& f : d_->headers_) out.append(f.raw).append("\r\n");
+    for (const auto& f : d_->headers_)
+        out.append(f.raw).append("\r\n");
     out.append("\r\n");
     out.append(d_->body_);
 }

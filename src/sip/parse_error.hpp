@@ -8,8 +8,8 @@
 namespace sw::sip {
 
 struct ParseError {
-    int status = 400;            // 400, 413, 416, 505, 513 ...
-    std::string_view reason;     // static text, e.g. "Bad Request - Invalid CSeq"; never owns memory
+    int status = 400;         // 400, 413, 416, 505, 513 ...
+    std::string_view reason;  // static text, e.g. "Bad Request - Invalid CSeq"; never owns memory
 };
 
 template <typename T>
@@ -18,6 +18,8 @@ using ParseResult = sw::Result<T, ParseError>;
 inline sw::Unexpected<ParseError> fail(int status, std::string_view reason) {
     return sw::unexpected(ParseError{status, reason});
 }
-inline sw::Unexpected<ParseError> bad(std::string_view reason) { return fail(400, reason); }
+inline sw::Unexpected<ParseError> bad(std::string_view reason) {
+    return fail(400, reason);
+}
 
 }  // namespace sw::sip

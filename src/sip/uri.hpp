@@ -27,7 +27,7 @@ struct Uri {
     bool has_user = false;
     bool has_password = false;
     bool ipv6 = false;
-    std::int32_t port = -1;  // -1: none written
+    std::int32_t port = -1;    // -1: none written
     std::string_view params;   // raw run after the first ';' (without it), escaped
     std::string_view headers;  // raw run after '?' (without it), escaped
     std::string_view opaque;   // Other: everything after "scheme:"

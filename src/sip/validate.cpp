@@ -9,7 +9,8 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
         bool ok = true;
         switch (f.id) {
             case HeaderId::Contact: {
-                auto c = parse_contacts(std::span<const std::string_view>(&f.value, 1));  // parse() checked it
+                auto c =
+                    parse_contacts(std::span<const std::string_view>(&f.value, 1));  // parse() checked it
                 if (!c) return bad("Bad Request - Invalid Contact");
                 // RFC 4475 3.1.2.4: an overflowing expires is treated as the default, so only q is checked.
                 for (const auto& na : c->contacts) {
@@ -65,7 +66,8 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
                 ok = parse_value_params(f.value).has_value();
                 break;
             case HeaderId::Reason:
-                ok = for_each_list_element(f.value, [](std::string_view v) { return parse_value_params(v).has_value(); });
+                ok = for_each_list_element(
+                    f.value, [](std::string_view v) { return parse_value_params(v).has_value(); });
                 break;
             case HeaderId::RetryAfter:
                 ok = parse_retry_after(f.value).has_value();
@@ -79,16 +81,24 @@ ParseResult<bool> validate_known_headers(const Message& msg) {
         if (!ok) {
             // The reason names the header; keep it static by choosing from the known names.
             switch (f.id) {
-                case HeaderId::Date: return bad("Bad Request - Invalid Date");
-                case HeaderId::Route: return bad("Bad Request - Invalid Route");
-                case HeaderId::RecordRoute: return bad("Bad Request - Invalid Record-Route");
-                case HeaderId::Expires: return bad("Bad Request - Invalid Expires");
-                case HeaderId::ContentType: return bad("Bad Request - Invalid Content-Type");
+                case HeaderId::Date:
+                    return bad("Bad Request - Invalid Date");
+                case HeaderId::Route:
+                    return bad("Bad Request - Invalid Route");
+                case HeaderId::RecordRoute:
+                    return bad("Bad Request - Invalid Record-Route");
+                case HeaderId::Expires:
+                    return bad("Bad Request - Invalid Expires");
+                case HeaderId::ContentType:
+                    return bad("Bad Request - Invalid Content-Type");
                 case HeaderId::Authorization:
-                case HeaderId::ProxyAuthorization: return bad("Bad Request - Invalid Authorization");
+                case HeaderId::ProxyAuthorization:
+                    return bad("Bad Request - Invalid Authorization");
                 case HeaderId::Require:
-                case HeaderId::ProxyRequire: return bad("Bad Request - Invalid Require");
-                default: return bad("Bad Request - Invalid header value");
+                case HeaderId::ProxyRequire:
+                    return bad("Bad Request - Invalid Require");
+                default:
+                    return bad("Bad Request - Invalid header value");
             }
         }
     }
@@ -113,7 +123,8 @@ PolicyVerdict check_request_policy(const Message& request, std::span<const std::
         if (!tags) continue;
         for (std::string_view tag : *tags) {
             bool known = false;
-            for (std::string_view s : supported) known = known || sw::iequals(s, tag);
+            for (std::string_view s : supported)
+                known = known || sw::iequals(s, tag);
             if (!known) {
                 if (!v.unsupported.empty()) v.unsupported.append(", ");
                 v.unsupported.append(tag);

@@ -34,13 +34,17 @@ std::string server_key(const sip::Message& request) {
     return key_for(request, ack ? std::string_view("INVITE") : request.method());
 }
 
-std::string cancel_target_key(const sip::Message& cancel) { return key_for(cancel, "INVITE"); }
+std::string cancel_target_key(const sip::Message& cancel) {
+    return key_for(cancel, "INVITE");
+}
 
 std::optional<std::string> client_key(const sip::Message& response) {
     const sip::Via& top = response.top_via();
     if (top.branch.empty()) return std::nullopt;
     std::string k("c|");
-    k.append(top.branch).append("|").append(response.cseq().method == "ACK" ? "INVITE" : response.cseq().method);
+    k.append(top.branch)
+        .append("|")
+        .append(response.cseq().method == "ACK" ? "INVITE" : response.cseq().method);
     return k;
 }
 

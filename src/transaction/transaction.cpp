@@ -17,9 +17,10 @@ std::string_view state_name(State s) {
     return kNames[static_cast<int>(s)];
 }
 
-Transaction::Transaction(Kind kind, std::string request_bytes, bool reliable, const TimerConfig& timers, Effects& fx)
+Transaction::Transaction(Kind kind, std::string request_bytes, bool reliable, const TimerConfig& timers,
+                         Effects& fx)
     : kind_(kind),
-      state_(kind == Kind::ClientInvite ? State::Calling
+      state_(kind == Kind::ClientInvite   ? State::Calling
              : kind == Kind::ServerInvite ? State::Proceeding
                                           : State::Trying),
       reliable_(reliable),
@@ -27,7 +28,9 @@ Transaction::Transaction(Kind kind, std::string request_bytes, bool reliable, co
       fx_(fx),
       request_(std::move(request_bytes)) {}
 
-void Transaction::enter(State s) { state_ = s; }
+void Transaction::enter(State s) {
+    state_ = s;
+}
 
 void Transaction::terminate() {
     if (state_ == State::Terminated) return;
@@ -44,10 +47,18 @@ void Transaction::on_event(const Event& e) {
         return;
     }
     switch (kind_) {
-        case Kind::ClientInvite: client_invite(e); break;
-        case Kind::ClientNonInvite: client_non_invite(e); break;
-        case Kind::ServerInvite: server_invite(e); break;
-        case Kind::ServerNonInvite: server_non_invite(e); break;
+        case Kind::ClientInvite:
+            client_invite(e);
+            break;
+        case Kind::ClientNonInvite:
+            client_non_invite(e);
+            break;
+        case Kind::ServerInvite:
+            server_invite(e);
+            break;
+        case Kind::ServerNonInvite:
+            server_non_invite(e);
+            break;
     }
 }
 
@@ -276,7 +287,8 @@ void Transaction::send_ack_for(const sip::Message& response) {
     fx_.send(ack_);
 }
 
-std::string build_same_branch_request(const sip::Message& invite, std::string_view method, std::string_view to) {
+std::string build_same_branch_request(const sip::Message& invite, std::string_view method,
+                                      std::string_view to) {
     std::string out;
     out.reserve(512);
     out.append(method).append(" ").append(invite.request_uri().raw).append(" SIP/2.0\r\n");
@@ -293,7 +305,11 @@ std::string build_same_branch_request(const sip::Message& invite, std::string_vi
     out.append("From: ").append(invite.header(sip::HeaderId::From)).append("\r\n");
     out.append("To: ").append(to).append("\r\n");
     out.append("Call-ID: ").append(invite.call_id()).append("\r\n");
-    out.append("CSeq: ").append(std::to_string(invite.cseq().number)).append(" ").append(method).append("\r\n");
+    out.append("CSeq: ")
+        .append(std::to_string(invite.cseq().number))
+        .append(" ")
+        .append(method)
+        .append("\r\n");
     for (const auto& f : invite.headers()) {
         if (f.id == sip::HeaderId::Route) out.append("Route: ").append(f.value).append("\r\n");
     }

@@ -40,16 +40,22 @@ enum class State : std::uint8_t {
     // client non-INVITE: Trying Proceeding Completed Terminated
     // server INVITE: Proceeding Completed Confirmed Accepted Terminated
     // server non-INVITE: Trying Proceeding Completed Terminated
-    Calling, Trying, Proceeding, Completed, Confirmed, Accepted, Terminated
+    Calling,
+    Trying,
+    Proceeding,
+    Completed,
+    Confirmed,
+    Accepted,
+    Terminated
 };
 std::string_view state_name(State s);
 
 enum class EventKind : std::uint8_t {
-    Start,             // client: send the request; server: the request arrived (TU already has it)
-    Response,          // client: a response matched this transaction (message set)
-    Request,           // server: a retransmission of the request, or an ACK (message set)
-    TuResponse,        // server: the TU sends a response (message set; bytes to send in `bytes`)
-    TimerFired,        // timer set
+    Start,       // client: send the request; server: the request arrived (TU already has it)
+    Response,    // client: a response matched this transaction (message set)
+    Request,     // server: a retransmission of the request, or an ACK (message set)
+    TuResponse,  // server: the TU sends a response (message set; bytes to send in `bytes`)
+    TimerFired,  // timer set
     TransportError
 };
 
@@ -58,7 +64,7 @@ struct Event {
     const sip::Message* message = nullptr;
     std::string_view bytes;  // TuResponse: the serialised response
     Timer timer = Timer::A;
-    int status = 0;          // TuResponse: the response's status (when 0, read from message)
+    int status = 0;  // TuResponse: the response's status (when 0, read from message)
 };
 
 enum class Kind : std::uint8_t { ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite };
@@ -107,6 +113,7 @@ private:
 std::string build_ack_for_non_2xx(const sip::Message& invite, const sip::Message& response);
 // What the ACK above and a CANCEL (RFC 3261 9.1) share: `method` for the same Request-URI, top Via,
 // From, Call-ID, CSeq number and Route headers as the INVITE, with the given To.
-std::string build_same_branch_request(const sip::Message& invite, std::string_view method, std::string_view to);
+std::string build_same_branch_request(const sip::Message& invite, std::string_view method,
+                                      std::string_view to);
 
 }  // namespace sw::transaction

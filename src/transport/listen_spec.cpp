@@ -7,9 +7,12 @@ namespace sw::transport {
 
 std::string_view protocol_name(Protocol p) {
     switch (p) {
-        case Protocol::Udp: return "UDP";
-        case Protocol::Tcp: return "TCP";
-        case Protocol::Tls: return "TLS";
+        case Protocol::Udp:
+            return "UDP";
+        case Protocol::Tcp:
+            return "TCP";
+        case Protocol::Tls:
+            return "TLS";
     }
     return "UDP";
 }

@@ -71,14 +71,16 @@ TEST(Corpus, SimpleUrisParse) {
         pos = next;
     }
     ASSERT_EQ(uris.size(), 3u);
-    for (const auto& u : uris) EXPECT_TRUE(parse_uri(u).has_value()) << u;
+    for (const auto& u : uris)
+        EXPECT_TRUE(parse_uri(u).has_value()) << u;
     EXPECT_EQ(parse_uri(uris[0])->host, "atlanta.com");
     EXPECT_TRUE(uri_equal(*parse_uri(uris[1]), *parse_uri(uris[2])));
 }
 
 TEST(Corpus, RepositoryFuzzCorpus) {
     // Inputs the fuzzers found interesting, kept as regression cases.
-    for (const auto& f : files_under(SW_FUZZ_CORPUS_DIR)) exercise(sw::test::read_file(f));
+    for (const auto& f : files_under(SW_FUZZ_CORPUS_DIR))
+        exercise(sw::test::read_file(f));
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ std::string substitute(std::string pdu, int n) {
 
 std::vector<std::filesystem::path> case_files() {
     std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(sw::test::testdata("fuzz-corpus/protos-c07-sip"))) {
+    for (const auto& e :
+         std::filesystem::directory_iterator(sw::test::testdata("fuzz-corpus/protos-c07-sip"))) {
         if (e.path().filename() != "SOURCE.txt") files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());

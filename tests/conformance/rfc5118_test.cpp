@@ -83,7 +83,9 @@ TEST(Rfc5118, MultipleIpsInHeader_4_7) {
     EXPECT_EQ(m.vias()[2].received, "192.0.2.200");
 }
 
-TEST(Rfc5118, MultipleIpsInSdp_4_8) { parse_ok("mult-ip-in-sdp"); }
+TEST(Rfc5118, MultipleIpsInSdp_4_8) {
+    parse_ok("mult-ip-in-sdp");
+}
 
 TEST(Rfc5118, Ipv4Mapped_4_9) {
     auto m = parse_ok("ipv4-mapped-ipv6");

@@ -8,7 +8,9 @@
 
 namespace sw::test {
 
-inline std::filesystem::path testdata(const std::string& rel) { return std::filesystem::path(SW_TESTDATA_DIR) / rel; }
+inline std::filesystem::path testdata(const std::string& rel) {
+    return std::filesystem::path(SW_TESTDATA_DIR) / rel;
+}
 
 inline std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);

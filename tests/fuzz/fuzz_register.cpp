@@ -21,7 +21,8 @@ public:
 class CountingRandom final : public sw::auth::Random {
 public:
     void fill(std::span<unsigned char> out) override {
-        for (auto& b : out) b = static_cast<unsigned char>(++n_);
+        for (auto& b : out)
+            b = static_cast<unsigned char>(++n_);
     }
 
 private:
@@ -35,13 +36,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static CountingRandom random;
     static auth::NonceFactory nonces(std::string(32, 's'), std::chrono::seconds(300), clock, random);
     static auth::NonceCounter counter;
-    static const auth::Authenticator authenticator("example.com", auth::DigestPolicy{}, nonces, counter, clock);
+    static const auth::Authenticator authenticator("example.com", auth::DigestPolicy{}, nonces, counter,
+                                                   clock);
     static const auth::UserDirectory users([] {
         auth::UserRecord u;
         u.name = "201";
         u.ha1_md5 = auth::compute_ha1(auth::Algorithm::Md5, "201", "example.com", "Str0ng-Passw0rd-x");
         u.ha1_sha256 = auth::compute_ha1(auth::Algorithm::Sha256, "201", "example.com", "Str0ng-Passw0rd-x");
-        u.ha1_sha512_256 = auth::compute_ha1(auth::Algorithm::Sha512_256, "201", "example.com", "Str0ng-Passw0rd-x");
+        u.ha1_sha512_256 =
+            auth::compute_ha1(auth::Algorithm::Sha512_256, "201", "example.com", "Str0ng-Passw0rd-x");
         return std::vector<auth::UserRecord>{u};
     }());
 
@@ -57,12 +60,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (int round = 0; round < 2; ++round) {  // the second round refreshes (or refuses as out of order)
         const auto out = reg.handle(*m, user, registrar::RegisterSource{"udp:192.0.2.1:5060", 0}, now);
         switch (out.status) {
-            case 200: case 400: case 403: case 404: case 423: case 500: break;
-            default: __builtin_trap();
+            case 200:
+            case 400:
+            case 403:
+            case 404:
+            case 423:
+            case 500:
+                break;
+            default:
+                __builtin_trap();
         }
         if (out.status == 200 && m->to().uri.is_sip()) {
             std::size_t contacts = 0;
-            for (const auto& [name, value] : out.headers) contacts += name == "Contact";
+            for (const auto& [name, value] : out.headers)
+                contacts += name == "Contact";
             if (contacts != location.lookup(registrar::aor_of(m->to().uri), now).size()) __builtin_trap();
         }
     }

@@ -57,7 +57,8 @@ std::string quoted(std::string_view s) {
 }
 
 sw::Result<std::vector<auth::UserRecord>, std::string> select_users(Database& db, std::string_view order) {
-    auto stmt = db.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users" + std::string(order));
+    auto stmt = db.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users" +
+                           std::string(order));
     if (!stmt) return sw::unexpected("reading users: " + stmt.error());
     std::vector<auth::UserRecord> users;
     for (;;) {
@@ -173,18 +174,21 @@ Status SqliteUserStore::remove(std::string_view name) {
 }
 
 Status SqliteUserStore::set_media(std::string_view name, std::string_view srtp, bool tls_required) {
-    auto stmt = db_.prepare("UPDATE users SET srtp = ?2, tls_required = ?3, updated_at = " + std::string(kNow) +
-                            " WHERE name = ?1");
+    auto stmt =
+        db_.prepare("UPDATE users SET srtp = ?2, tls_required = ?3, updated_at = " + std::string(kNow) +
+                    " WHERE name = ?1");
     if (!stmt) return sw::unexpected("media policy of " + std::string(name) + ": " + stmt.error());
     stmt->bind_text(1, name);
     stmt->bind_text(2, srtp);
     stmt->bind_int64(3, tls_required ? 1 : 0);
-    if (auto done = stmt->run(); !done) return sw::unexpected("media policy of " + std::string(name) + ": " + done.error());
+    if (auto done = stmt->run(); !done)
+        return sw::unexpected("media policy of " + std::string(name) + ": " + done.error());
     return ok();
 }
 
 sw::Result<std::optional<auth::UserRecord>, std::string> SqliteUserStore::find(std::string_view name) {
-    auto stmt = db_.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users WHERE name = ?1");
+    auto stmt =
+        db_.prepare("SELECT " + std::string(kColumns) + ", srtp, tls_required FROM users WHERE name = ?1");
     if (!stmt) return sw::unexpected("finding user " + std::string(name) + ": " + stmt.error());
     stmt->bind_text(1, name);
     auto row = stmt->step();

@@ -137,7 +137,14 @@ TEST_F(AuthenticatorTest, StaleChallengesSayStale) {
 }
 
 TEST_F(AuthenticatorTest, NoMd5ChallengeWhenPolicyForbidsIt) {
-    Authenticator strict(std::string(kRealm), [] { DigestPolicy p; p.allow_md5 = false; return p; }(), nonces, counter, clock);
+    Authenticator strict(
+        std::string(kRealm),
+        [] {
+            DigestPolicy p;
+            p.allow_md5 = false;
+            return p;
+        }(),
+        nonces, counter, clock);
     const auto cs = strict.challenges(false);
     ASSERT_EQ(cs.size(), 2u);
     EXPECT_NE(cs[0].find("algorithm=SHA-256,"), std::string::npos);
@@ -242,8 +249,14 @@ TEST_F(AuthenticatorTest, StaleNonceWithCorrectResponseIsStale) {
 }
 
 TEST_F(AuthenticatorTest, PolicyLifetimeShorterThanTheFactorys) {
-    Authenticator brief(std::string(kRealm), [] { DigestPolicy p; p.nonce_lifetime = std::chrono::seconds(60); return p; }(), nonces,
-                        counter, clock);
+    Authenticator brief(
+        std::string(kRealm),
+        [] {
+            DigestPolicy p;
+            p.nonce_lifetime = std::chrono::seconds(60);
+            return p;
+        }(),
+        nonces, counter, clock);
     Creds c = creds();
     clock.advance(60);
     EXPECT_EQ(verdict(c, brief), Verdict::Ok);
@@ -270,7 +283,14 @@ TEST_F(AuthenticatorTest, Md5RefusedWhenUserOrPolicyForbidsIt) {
     c.algorithm = Algorithm::Sha256;
     EXPECT_EQ(verdict(c), Verdict::Ok);
 
-    Authenticator strict(std::string(kRealm), [] { DigestPolicy p; p.allow_md5 = false; return p; }(), nonces, counter, clock);
+    Authenticator strict(
+        std::string(kRealm),
+        [] {
+            DigestPolicy p;
+            p.allow_md5 = false;
+            return p;
+        }(),
+        nonces, counter, clock);
     Creds a = creds();
     a.algorithm = Algorithm::Md5;
     EXPECT_EQ(verdict(a, strict), Verdict::Rejected);
@@ -418,20 +438,23 @@ TEST(AuthenticatorOwnHosts, DigestUriNamingTheServerIsAccepted) {
     sw::auth::Authenticator a("example.com", policy, nonces, counter, clock);
     sw::auth::UserRecord u;
     u.name = "201";
-    u.ha1_sha256 = sw::auth::compute_ha1(sw::auth::Algorithm::Sha256, "201", "example.com", "Str0ng-Passw0rd-x");
+    u.ha1_sha256 =
+        sw::auth::compute_ha1(sw::auth::Algorithm::Sha256, "201", "example.com", "Str0ng-Passw0rd-x");
     u.ha1_md5 = sw::auth::compute_ha1(sw::auth::Algorithm::Md5, "201", "example.com", "Str0ng-Passw0rd-x");
-    u.ha1_sha512_256 = sw::auth::compute_ha1(sw::auth::Algorithm::Sha512_256, "201", "example.com", "Str0ng-Passw0rd-x");
+    u.ha1_sha512_256 =
+        sw::auth::compute_ha1(sw::auth::Algorithm::Sha512_256, "201", "example.com", "Str0ng-Passw0rd-x");
     sw::auth::UserDirectory users({u});
     const std::string nonce = nonces.make("example.com");
     auto request_with_uri = [&](const std::string& uri, const std::string& nc) {
-        const std::string resp = sw::auth::compute_response(sw::auth::Algorithm::Sha256, u.ha1_sha256, nonce, nc, "c1",
-                                                            "auth", "REGISTER", uri);
-        std::string text = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
-                           "From: <sip:201@example.com>;tag=1\r\nTo: <sip:201@example.com>\r\nCall-ID: c@h\r\n"
-                           "CSeq: 2 REGISTER\r\nMax-Forwards: 70\r\nAuthorization: Digest username=\"201\", "
-                           "realm=\"example.com\", nonce=\"" +
-                           nonce + "\", uri=\"" + uri + "\", response=\"" + resp +
-                           "\", algorithm=SHA-256, qop=auth, nc=" + nc + ", cnonce=\"c1\"\r\nContent-Length: 0\r\n\r\n";
+        const std::string resp = sw::auth::compute_response(sw::auth::Algorithm::Sha256, u.ha1_sha256, nonce,
+                                                            nc, "c1", "auth", "REGISTER", uri);
+        std::string text =
+            "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+            "From: <sip:201@example.com>;tag=1\r\nTo: <sip:201@example.com>\r\nCall-ID: c@h\r\n"
+            "CSeq: 2 REGISTER\r\nMax-Forwards: 70\r\nAuthorization: Digest username=\"201\", "
+            "realm=\"example.com\", nonce=\"" +
+            nonce + "\", uri=\"" + uri + "\", response=\"" + resp +
+            "\", algorithm=SHA-256, qop=auth, nc=" + nc + ", cnonce=\"c1\"\r\nContent-Length: 0\r\n\r\n";
         return sw::sip::Message::parse(text);
     };
     auto own = request_with_uri("sip:127.0.0.1:5060", "00000001");

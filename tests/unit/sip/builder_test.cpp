@@ -13,7 +13,8 @@ TEST(ResponseBuilder, CopiesHeadersPerRfc3261_8_2_6) {
         "Timestamp: 54\r\nContact: <sip:a@ua>\r\nContent-Length: 0\r\n\r\n");
     ASSERT_TRUE(req.has_value());
 
-    const std::string ringing = ResponseBuilder(*req, 180).to_tag("tt").header("Allow", "INVITE, ACK").build();
+    const std::string ringing =
+        ResponseBuilder(*req, 180).to_tag("tt").header("Allow", "INVITE, ACK").build();
     auto r = Message::parse(ringing);
     ASSERT_TRUE(r.has_value()) << ringing;
     EXPECT_EQ(r->status(), 180);

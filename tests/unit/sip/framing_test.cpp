@@ -70,7 +70,8 @@ TEST(Framer, OversizeRefusedBeforeReadingWhole) {
     StreamFramer g(1024);
     // An endless header block: refused once it passes the limit, without waiting for its end.
     std::string header = "INVITE sip:a@b SIP/2.0\r\n";
-    while (header.size() < 1100) header += "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    while (header.size() < 1100)
+        header += "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
     g.append(header);
     EXPECT_EQ(g.next().status, 513);
 }

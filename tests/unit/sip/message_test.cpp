@@ -95,11 +95,13 @@ TEST(Message, RejectionsNameTheFault) {
     EXPECT_EQ(reason(head + rest + "Max-Forwards: 256\r\n\r\n"), "400 Bad Request - Invalid Max-Forwards");
     EXPECT_EQ(reason(head + rest + "Bad Header: x\r\n\r\n"), "400 Bad Request - Invalid header name");
     EXPECT_EQ(reason(head + rest + "X: a\rb\r\n\r\n"), "400 Bad Request - Bare CR in header");
-    EXPECT_EQ(reason(head + rest + "\r\n", ParseOptions{65536, true}), "400 Bad Request - Missing Content-Length");
+    EXPECT_EQ(reason(head + rest + "\r\n", ParseOptions{65536, true}),
+              "400 Bad Request - Missing Content-Length");
     EXPECT_EQ(reason(head + rest + "Content-Length: 5\r\n\r\nabc"),
               "400 Bad Request - Content-Length larger than body");
     EXPECT_EQ(reason("OPTIONS sip:x@y SIP/2.0\r\n" + rest + "\r\n"), "400 Bad Request - Missing Via");
-    EXPECT_EQ(reason(head + "To: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 5 OPTIONS\r\n\r\n"), "400 Bad Request - Missing From");
+    EXPECT_EQ(reason(head + "To: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 5 OPTIONS\r\n\r\n"),
+              "400 Bad Request - Missing From");
     EXPECT_EQ(reason("OPTIONS sip:x@y SIP/3.0\r\n\r\n"), "505 Version Not Supported");
     EXPECT_EQ(reason("OPTIONS sip:x@y HTTP/1.1\r\n\r\n"), "400 Bad Request - Invalid SIP version");
     EXPECT_EQ(reason("SIP/2.0 99 Low\r\n\r\n"), "400 Bad Request - Invalid status code");
@@ -128,9 +130,11 @@ TEST(Message, EditingKeepsUnchangedBytesAndReparses) {
 
     const std::string out = m.serialize();
     EXPECT_EQ(out.find("X-Custom"), std::string::npos);
-    EXPECT_EQ(out.rfind("INVITE sip:bob@192.0.2.4:5062;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP proxy", 0), 0u);
+    EXPECT_EQ(out.rfind("INVITE sip:bob@192.0.2.4:5062;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP proxy", 0),
+              0u);
     // Unchanged fields are written as they came.
-    EXPECT_NE(out.find("\r\nFrom: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"), std::string::npos);
+    EXPECT_NE(out.find("\r\nFrom: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"),
+              std::string::npos);
 
     auto again = Message::parse(out);
     ASSERT_TRUE(again.has_value());
@@ -152,7 +156,8 @@ TEST(Message, EditingKeepsUnchangedBytesAndReparses) {
 TEST(Message, PopViaFromACommaList) {
     auto m = parse(
         "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n"
-        "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 5 INVITE\r\nContent-Length: 0\r\n\r\n");
+        "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 5 INVITE\r\nContent-Length: "
+        "0\r\n\r\n");
     m.pop_via();
     auto again = Message::parse(m.serialize());
     ASSERT_TRUE(again.has_value());
@@ -191,7 +196,8 @@ TEST(Message, TypedAccessToPbxAndExtensionHeaders) {
         "Call-ID: pbx1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 69\r\n"
         "P-Asserted-Identity: \"Reception\" <sip:100@pbx.example.com>, <tel:+4930123456>\r\n"
         "Diversion: <sip:201@pbx.example.com>;reason=unconditional;counter=1\r\n"
-        "History-Info: <sip:201@pbx.example.com>;index=1, <sip:202@pbx.example.com?Reason=SIP%3Bcause%3D302>;index=1.1\r\n"
+        "History-Info: <sip:201@pbx.example.com>;index=1, "
+        "<sip:202@pbx.example.com?Reason=SIP%3Bcause%3D302>;index=1.1\r\n"
         "Call-Info: <sip:201@pbx.example.com>;purpose=forwarding\r\n"
         "Reason: SIP;cause=480;text=\"Unavailable\"\r\n"
         "RAck: 776656 1 INVITE\r\nRSeq: 42\r\n"

@@ -10,7 +10,9 @@ Uri U(std::string_view s) {
     EXPECT_TRUE(u.has_value()) << s;
     return u.has_value() ? *u : Uri{};
 }
-bool eq(std::string_view a, std::string_view b) { return uri_equal(U(a), U(b)); }
+bool eq(std::string_view a, std::string_view b) {
+    return uri_equal(U(a), U(b));
+}
 }  // namespace
 
 TEST(Uri, SipParts) {
@@ -35,8 +37,8 @@ TEST(Uri, Ipv6References) {
     EXPECT_EQ(u.hostport(), "[2001:db8::1]:5070");
     EXPECT_TRUE(parse_uri("sip:[::ffff:192.0.2.1]").has_value());
     EXPECT_TRUE(parse_uri("sip:[::]").has_value());
-    EXPECT_FALSE(parse_uri("sip:[2001:db8:::1]").has_value());     // three colons (RFC 5954)
-    EXPECT_FALSE(parse_uri("sip:[2001:db8::1::2]").has_value());   // two "::"
+    EXPECT_FALSE(parse_uri("sip:[2001:db8:::1]").has_value());    // three colons (RFC 5954)
+    EXPECT_FALSE(parse_uri("sip:[2001:db8::1::2]").has_value());  // two "::"
     EXPECT_FALSE(parse_uri("sip:[1:2:3:4:5:6:7:8:9]").has_value());
     EXPECT_FALSE(parse_uri("sip:[2001:db8::1").has_value());
     EXPECT_FALSE(parse_uri("sip:2001:db8::1").has_value());
@@ -114,7 +116,8 @@ TEST(Uri, DuplicateAndTooManyParametersAreRefused) {
     EXPECT_FALSE(parse_uri("sip:a@b;transport=tcp;Transport=udp").has_value());
     EXPECT_FALSE(parse_uri("sip:a@b;lr;%6Cr").has_value());
     std::string many = "sip:a@b";
-    for (int i = 0; i < 32; ++i) many += ";p" + std::to_string(i);
+    for (int i = 0; i < 32; ++i)
+        many += ";p" + std::to_string(i);
     EXPECT_TRUE(parse_uri(many).has_value());
     EXPECT_FALSE(parse_uri(many + ";p32").has_value());
     // Header components may repeat; equality treats them as a multiset.
@@ -129,7 +132,8 @@ bool reference_ipv4(std::string_view s) {
     int parts = 0;
     while (true) {
         std::size_t n = 0;
-        while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+        while (n < s.size() && s[n] >= '0' && s[n] <= '9')
+            ++n;
         if (n == 0 || n > 3) return false;
         if (std::stoi(std::string(s.substr(0, n))) > 255) return false;
         ++parts;

@@ -39,16 +39,28 @@ struct Recorder : Effects {
     void terminated() override { ++terminations; }
 };
 
-Message msg(const std::string& s) { return std::move(Message::parse(s)).value(); }
+Message msg(const std::string& s) {
+    return std::move(Message::parse(s)).value();
+}
 Message response_to(const std::string& request, int status, const char* tag = "t1") {
     auto req = msg(request);
     return msg(sw::sip::ResponseBuilder(req, status).to_tag(tag).build());
 }
-Event start(const Message* m = nullptr) { return Event{EventKind::Start, m, {}, Timer::A}; }
-Event fire(Timer t) { return Event{EventKind::TimerFired, nullptr, {}, t}; }
-Event response(const Message& m) { return Event{EventKind::Response, &m, {}, Timer::A}; }
-Event request(const Message& m) { return Event{EventKind::Request, &m, {}, Timer::A}; }
-Event transport_error() { return Event{EventKind::TransportError, nullptr, {}, Timer::A}; }
+Event start(const Message* m = nullptr) {
+    return Event{EventKind::Start, m, {}, Timer::A};
+}
+Event fire(Timer t) {
+    return Event{EventKind::TimerFired, nullptr, {}, t};
+}
+Event response(const Message& m) {
+    return Event{EventKind::Response, &m, {}, Timer::A};
+}
+Event request(const Message& m) {
+    return Event{EventKind::Request, &m, {}, Timer::A};
+}
+Event transport_error() {
+    return Event{EventKind::TransportError, nullptr, {}, Timer::A};
+}
 
 struct TuResponse {
     Message m;
@@ -61,7 +73,9 @@ TuResponse tu(const std::string& request, int status) {
     return TuResponse{msg(b), b};
 }
 
-TimerConfig timers() { return TimerConfig{}; }
+TimerConfig timers() {
+    return TimerConfig{};
+}
 
 }  // namespace
 
@@ -195,8 +209,8 @@ TEST(ClientNonInvite, TimerECapsAtT2AndTimerFTimesOut) {
         t.on_event(fire(Timer::E));
         intervals.push_back(r.running.at(Timer::E));
     }
-    EXPECT_EQ(intervals, (std::vector<Duration>{Duration(1000), Duration(2000), Duration(4000), Duration(4000),
-                                                Duration(4000)}));
+    EXPECT_EQ(intervals, (std::vector<Duration>{Duration(1000), Duration(2000), Duration(4000),
+                                                Duration(4000), Duration(4000)}));
     EXPECT_EQ(r.sent.size(), 6u);
     t.on_event(fire(Timer::F));
     EXPECT_EQ(r.timeouts, 1);
@@ -330,10 +344,10 @@ TEST(ServerInvite, SuccessIsAcceptedAbsorbsInvitesPassesAcks) {
     EXPECT_EQ(r.sent.size(), sent);
     t.on_event(ok.event());  // the TU's 2xx retransmission goes out
     EXPECT_EQ(r.sent.size(), sent + 1);
-    auto ack = msg(
-        "ACK sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example:5060;branch=z9hG4bKack2\r\n"
-        "From: <sip:alice@a.example>;tag=f1\r\nTo: <sip:bob@b.example>;tag=srv\r\nCall-ID: c1\r\n"
-        "CSeq: 7 ACK\r\nContent-Length: 0\r\n\r\n");
+    auto ack =
+        msg("ACK sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example:5060;branch=z9hG4bKack2\r\n"
+            "From: <sip:alice@a.example>;tag=f1\r\nTo: <sip:bob@b.example>;tag=srv\r\nCall-ID: c1\r\n"
+            "CSeq: 7 ACK\r\nContent-Length: 0\r\n\r\n");
     t.on_event(request(ack));
     EXPECT_EQ(r.acks_passed, 1);
     t.on_event(fire(Timer::L));
@@ -408,7 +422,8 @@ TEST(Matching, AckAndRetransmissionFindTheInviteCancelTargetsIt) {
 
 TEST(Matching, Rfc2543Fallback) {
     const std::string old =
-        "INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example\r\nFrom: <sip:alice@a.example>;tag=f1\r\n"
+        "INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example\r\nFrom: "
+        "<sip:alice@a.example>;tag=f1\r\n"
         "To: <sip:bob@b.example>\r\nCall-ID: c9\r\nCSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n";
     auto inv = msg(old);
     auto ack = msg(build_ack_for_non_2xx(inv, response_to(old, 404)));

@@ -9,8 +9,9 @@ using sw::transport::transport_for_size;
 TEST(SizeRule, LargeRequestsGoOverTcp) {
     EXPECT_EQ(transport_for_size(Protocol::Udp, 1300, false), Protocol::Udp);
     EXPECT_EQ(transport_for_size(Protocol::Udp, 1301, false), Protocol::Tcp);
-    EXPECT_EQ(transport_for_size(Protocol::Udp, 5000, true), Protocol::Udp);     // transport=udp in the URI
+    EXPECT_EQ(transport_for_size(Protocol::Udp, 5000, true), Protocol::Udp);    // transport=udp in the URI
     EXPECT_EQ(transport_for_size(Protocol::Tls, 50000, false), Protocol::Tls);  // already reliable
     EXPECT_EQ(transport_for_size(Protocol::Udp, 1200, false, 1400), Protocol::Udp);
-    EXPECT_EQ(transport_for_size(Protocol::Udp, 1201, false, 1400), Protocol::Tcp);  // within 200 bytes of the MTU
+    EXPECT_EQ(transport_for_size(Protocol::Udp, 1201, false, 1400),
+              Protocol::Tcp);  // within 200 bytes of the MTU
 }
