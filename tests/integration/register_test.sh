@@ -214,6 +214,15 @@ def registrations():  # [(user, contact, source, transport, expires_in, user_age
 
 def bindings_of(user):
     return [r for r in registrations() if r[0] == user + "@" + DOMAIN]
+
+
+def stored_contacts(db_path, aor_like="%"):  # the contacts location.db holds, read past the server
+    import sqlite3
+    db = sqlite3.connect(db_path)
+    try:
+        return sorted(r[0] for r in db.execute("SELECT contact FROM bindings WHERE aor LIKE ?", (aor_like,)))
+    finally:
+        db.close()
 PY
 export PORT=$port PW=$pw SW=$bin DATA=$data PYTHONPATH=$tmp PYTHONDONTWRITEBYTECODE=1
 
@@ -451,14 +460,9 @@ db.commit()
 PY
 start --min-expires 2
 python3 - "$data/location.db" <<'PY' || fail "expired bindings in location.db (see above)"
-import sqlite3, sys, time
+import sys, time
 from sipc import *
-def rows():
-    db = sqlite3.connect(sys.argv[1])
-    try:
-        return sorted(r[0] for r in db.execute("SELECT contact FROM bindings WHERE aor LIKE 'alice@%'"))
-    finally:
-        db.close()
+rows = lambda: stored_contacts(sys.argv[1], "alice@%")
 deadline = time.time() + 5
 while "sip:alice@127.0.0.1:5999" in rows() and time.time() < deadline:
     time.sleep(0.1)
@@ -482,12 +486,7 @@ echo "ok 10: expired bindings leave location.db"
 python3 - "$data/location.db" <<'PY' || fail "REGISTER while location.db is locked (see above)"
 import sqlite3, sys, threading, time
 from sipc import *
-def rows():
-    db = sqlite3.connect(sys.argv[1])
-    try:
-        return sorted(r[0] for r in db.execute("SELECT contact FROM bindings"))
-    finally:
-        db.close()
+rows = lambda: stored_contacts(sys.argv[1])
 phones = [(Session("dave"), "<sip:dave@127.0.0.1:5811>"), (Session("erin"), "<sip:erin@127.0.0.1:5812>")]
 for s, _ in phones:
     s.challenge()
