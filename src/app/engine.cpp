@@ -770,29 +770,35 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
         return;
     }
     const std::int64_t now = services_.clock->now_s();
+    // The binding is written to disk before the phone is told it is registered (group commit). It is
+    // submitted while the AOR is still locked, so the writer sees one AOR's changes in memory's order.
+    bool submitted = false;
     auto outcome = services_.registrar->handle(
-        req, v.user, registrar::RegisterSource{source_text(from), from.connection}, now);
+        req, v.user, registrar::RegisterSource{source_text(from), from.connection}, now,
+        [&](registrar::RegisterOutcome& o) {
+            if (o.changes.empty() || services_.writer == nullptr) return;
+            Headers h;
+            for (auto& [name, value] : o.headers)
+                h.emplace_back(name, std::move(value));
+            std::string ok = build_answer(e, req, 200, h, {});
+            services_.writer->submit(std::move(o.changes),
+                                     [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
+                                         bool first = false;
+                                         {
+                                             std::lock_guard lock(stored_mutex_);
+                                             first = stored_.empty();
+                                             stored_.push_back(StoredAnswer{handle, written, std::move(ok)});
+                                         }
+                                         if (first) asio::post(io_, [this] { answer_stored(); });
+                                     });
+            submitted = true;
+        });
+    if (outcome.status == 200) ++counters_.registrations;
+    if (submitted) return;
     Headers h;
     for (auto& [name, value] : outcome.headers)
         h.emplace_back(name, std::move(value));
-    if (outcome.status != 200 || outcome.changes.empty() || services_.writer == nullptr) {
-        if (outcome.status == 200) ++counters_.registrations;
-        answer(e, req, outcome.status, h, outcome.reason);
-        return;
-    }
-    // The binding is written to disk before the phone is told it is registered (group commit).
-    ++counters_.registrations;
-    std::string ok = build_answer(e, req, 200, h, {});
-    services_.writer->submit(std::move(outcome.changes),
-                             [this, handle = e.fx.handle, ok = std::move(ok)](bool written) mutable {
-                                 bool first = false;
-                                 {
-                                     std::lock_guard lock(stored_mutex_);
-                                     first = stored_.empty();
-                                     stored_.push_back(StoredAnswer{handle, written, std::move(ok)});
-                                 }
-                                 if (first) asio::post(io_, [this] { answer_stored(); });
-                             });
+    answer(e, req, outcome.status, h, outcome.reason);
 }
 
 void Engine::answer_stored() {

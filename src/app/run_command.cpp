@@ -338,7 +338,7 @@ int run_server(const RunOptions& options) {
     reg_config.max_contacts = options.max_contacts;
     reg_config.domains = options.domains;
     registrar::Registrar registrar(reg_config, location);
-    registrar::BindingWriter writer(binding_store);
+    registrar::BindingWriter writer(binding_store, &location);
     // Rows that expired while the server was down were not restored, so no sweep will name them: one
     // pass over the table removes them (the only scan of it, as it has no expiry index).
     writer.expire(clock.now_s());
@@ -637,7 +637,7 @@ int run_server(const RunOptions& options) {
                         std::vector<registrar::BindingChange> changes;
                         for (auto& b : gone)
                             changes.push_back({registrar::BindingChange::Kind::Remove, std::move(b)});
-                        writer.submit(std::move(changes), nullptr);
+                        writer.submit(std::move(changes), nullptr, registrar::BindingWriter::OnFailure::Keep);
                         spdlog::info("{} bindings of removed or disabled users dropped", gone.size());
                     }
                 };
@@ -677,7 +677,7 @@ int run_server(const RunOptions& options) {
                 changes.reserve(expired.size());
                 for (auto& b : expired)
                     changes.push_back({registrar::BindingChange::Kind::Expire, std::move(b)});
-                writer.submit(std::move(changes), nullptr);
+                writer.submit(std::move(changes), nullptr, registrar::BindingWriter::OnFailure::Keep);
             }
         }
         poll.expires_after(std::chrono::milliseconds(500));

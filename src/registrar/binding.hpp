@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,18 @@ public:
     }
     // Removes every binding that expired at or before `now` (unix seconds); returns how many.
     virtual std::size_t remove_expired(std::int64_t now) = 0;
+    // The stored row of one binding, by its exact AOR and contact text: `out` is nullopt when there is
+    // none. false when the store could not be read.
+    virtual bool find(const std::string& aor, const std::string& contact, std::optional<Binding>& out) {
+        out.reset();
+        for (auto& b : load_all()) {
+            if (b.aor == aor && b.contact == contact) {
+                out = std::move(b);
+                break;
+            }
+        }
+        return true;
+    }
 };
 
 }  // namespace sw::registrar

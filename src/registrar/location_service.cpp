@@ -278,6 +278,34 @@ void LocationService::restore_one(Binding binding, std::int64_t now) {
     update(aor, [&](std::vector<Binding>& v) { v.push_back(std::move(binding)); });
 }
 
+bool LocationService::revert(const BindingChange& change, const std::optional<Binding>& durable, bool known) {
+    using Kind = BindingChange::Kind;
+    if (change.kind == Kind::Expire) return false;  // the sweep's: a stale row is skipped on restore
+    const Binding& made = change.binding;
+    bool changed = false;
+    update(made.aor, [&](std::vector<Binding>& bindings) {
+        // The registrar keeps a binding's contact text from its first REGISTER, so the exact text finds it.
+        auto it = std::find_if(bindings.begin(), bindings.end(),
+                               [&](const Binding& b) { return b.contact == made.contact; });
+        if (change.kind == Kind::Upsert) {
+            const bool ours = it != bindings.end() && it->call_id == made.call_id && it->cseq == made.cseq &&
+                              it->expires_at == made.expires_at && it->source == made.source &&
+                              it->connection == made.connection;
+            if (!ours) return;
+            if (known && durable) {
+                *it = *durable;
+            } else {
+                bindings.erase(it);
+            }
+            changed = true;
+        } else if (it == bindings.end() && known && durable) {
+            bindings.push_back(*durable);
+            changed = true;
+        }
+    });
+    return changed;
+}
+
 void LocationService::restore(std::vector<Binding> bindings, std::int64_t now) {
     for (auto& b : bindings)
         restore_one(std::move(b), now);

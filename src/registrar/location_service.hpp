@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -43,6 +44,12 @@ public:
     // Start-up: the bindings read back from the store (expired ones are skipped).
     void restore(std::vector<Binding> bindings, std::int64_t now);
     void restore_one(Binding binding, std::int64_t now);
+    // A change that could not be written (the REGISTER got a 500): puts back what the store holds for
+    // that one binding, but only if memory still holds what the change made of it; a later change to the
+    // same binding is queued behind this one and decides. `durable`: the store's row (nullopt: no row);
+    // `known` false when the store could not be read either: an upserted binding is then dropped (the
+    // phone was told it is not registered), a removed one stays removed. True when memory was changed.
+    bool revert(const BindingChange& change, const std::optional<Binding>& durable, bool known);
     std::size_t size() const;
     std::size_t aor_count() const;
     std::vector<Binding> all() const;

@@ -61,7 +61,7 @@ std::string http_date(std::int64_t unix_seconds) {
 }
 
 RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view authenticated_user,
-                                  const RegisterSource& from, std::int64_t now) {
+                                  const RegisterSource& from, std::int64_t now, const Accepted& accepted) {
     // Step 1: a domain we serve. Step 5: the To header's URI is the address of record.
     const sip::Uri& to = req.to().uri;
     if (!to.is_sip() || !to.has_user) return refuse(404, "Not Found (To is not a SIP address of record)");
@@ -196,13 +196,12 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
             if (b.q != 1000) v += ";q=" + q_text(b.q);
             out.headers.emplace_back("Contact", std::move(v));
         }
+        if (!path.empty()) out.headers.emplace_back("Path", path);  // RFC 3327 5.3: echo the Path
+        out.headers.emplace_back("Date", http_date(now));
         bindings = std::move(next);
         out.changes = std::move(changes);
+        if (accepted) accepted(out);
     });
-    if (out.status != 200) return out;
-
-    if (!path.empty()) out.headers.emplace_back("Path", path);  // RFC 3327 5.3: echo the Path
-    out.headers.emplace_back("Date", http_date(now));
     return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,9 +48,14 @@ public:
     Registrar(RegistrarConfig config, LocationService& location)
         : config_(std::move(config)), location_(location) {}
 
+    // Runs on a 200 while the AOR's lock is still held, with the outcome complete: whoever persists
+    // `changes` submits them here, so two REGISTERs of one AOR reach the BindingWriter in the order they
+    // changed memory (and a failed commit can put memory back, BindingWriter). Keep it short.
+    using Accepted = std::function<void(RegisterOutcome&)>;
+
     // authenticated_user: the digest username that proved itself for this request.
     RegisterOutcome handle(const sip::Message& request, std::string_view authenticated_user,
-                           const RegisterSource& from, std::int64_t now);
+                           const RegisterSource& from, std::int64_t now, const Accepted& accepted = {});
     const RegistrarConfig& config() const { return config_; }
 
 private:

@@ -482,12 +482,16 @@ echo "ok 10: expired bindings leave location.db"
 
 # --- 11. the disk refuses: another process holds location.db's write lock past the 5 s busy timeout.
 # Two REGISTERs committed in the same batch are both answered 500 (storage) without Contacts, nothing of
-# them is on disk; once the lock is gone the same phones register (200, the rows written).
+# them is on disk, and nothing of them is left in memory either: dave's refresh of a binding he already
+# had is undone to the stored expiry, his new contact and erin's are gone (a query REGISTER, which lists
+# what memory holds, shows it). Once the lock is gone the same phones register (200, the rows written).
 python3 - "$data/location.db" <<'PY' || fail "REGISTER while location.db is locked (see above)"
 import sqlite3, sys, threading, time
 from sipc import *
 rows = lambda: stored_contacts(sys.argv[1])
-phones = [(Session("dave"), "<sip:dave@127.0.0.1:5811>"), (Session("erin"), "<sip:erin@127.0.0.1:5812>")]
+kept = "<sip:dave@127.0.0.1:5810>"
+phones = [(Session("dave"), [kept, "<sip:dave@127.0.0.1:5811>"]), (Session("erin"), ["<sip:erin@127.0.0.1:5812>"])]
+ok(phones[0][0].register([kept], 600), "dave's first contact, before the disk is locked")
 for s, _ in phones:
     s.challenge()
 lock = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
@@ -495,7 +499,7 @@ lock.execute("BEGIN IMMEDIATE")
 answers = {}
 def register(i):
     s, c = phones[i]
-    answers[i] = s.register([c], 3600)
+    answers[i] = s.register(c, 3600)
 started = time.monotonic()
 threads = [threading.Thread(target=register, args=(i,)) for i in range(2)]
 for t in threads: t.start()
@@ -508,14 +512,21 @@ for i, r in answers.items():
     assert not r.values("Contact"), "the 500 lists Contacts:\n%s" % r
     assert time.monotonic() - started >= 4.5, "answered before the busy timeout"
 left = rows()
-for _, c in phones:
+assert kept[1:-1] in left, "dave's stored binding went: %s" % left
+for c in phones[0][1][1:] + phones[1][1]:
     assert c[1:-1] not in left, "a refused binding was written: %s" % left
+dave = ok(phones[0][0].register([], None), "dave's query").contacts()
+assert phones[0][1][1][1:-1] not in dave and kept[1:-1] in dave, "memory holds what the refused REGISTER made: %s" % dave
+assert 590 <= int(dave[kept[1:-1]]["expires"]) <= 600, "the refused refresh stayed in memory: %s" % dave
+erin = ok(phones[1][0].register([], None), "erin's query").contacts()
+assert not erin, "memory holds erin's refused binding: %s" % erin
 for s, c in phones:
-    ok(s.register([c], 3600), "the same phone once the disk is free")
+    ok(s.register(c, 3600), "the same phone once the disk is free")
 left = rows()
-for _, c in phones:
+for c in phones[0][1] + phones[1][1]:
     assert c[1:-1] in left, "the binding is not on disk after its 200: %s" % left
+assert int(ok(phones[0][0].register([], None), "dave's query").contacts()[kept[1:-1]]["expires"]) > 3500
 PY
-echo "ok 11: a locked location.db gives 500 (storage) to every REGISTER of the batch, then 200 again"
+echo "ok 11: a locked location.db gives 500 (storage) to every REGISTER of the batch, memory put back as stored, then 200 again"
 stop
 echo "register_test: all passed"

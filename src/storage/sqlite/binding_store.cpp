@@ -21,6 +21,10 @@ constexpr std::string_view kRemove = "DELETE FROM bindings WHERE aor = ?1 AND co
 constexpr std::string_view kExpire =
     "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2 AND expires_at <= ?3";
 
+constexpr std::string_view kFind =
+    "SELECT aor, contact, call_id, cseq, q, expires_at, registered_at, path, source, connection, user_agent, "
+    "instance FROM bindings WHERE aor = ?1 AND contact = ?2";
+
 // The primary key's order, so the sort costs nothing.
 constexpr std::string_view kSelectAll =
     "SELECT aor, contact, call_id, cseq, q, expires_at, registered_at, path, source, connection, user_agent, "
@@ -118,6 +122,26 @@ bool SqliteBindingStore::apply(const std::vector<registrar::BindingChange>& chan
         report("storing bindings: " + committed.error());
         return false;
     }
+    return true;
+}
+
+bool SqliteBindingStore::find(const std::string& aor, const std::string& contact,
+                              std::optional<registrar::Binding>& out) {
+    out.reset();
+    auto stmt = cached(find_, kFind);
+    if (!stmt) {
+        report("reading binding " + aor + " -> " + contact + ": " + stmt.error());
+        return false;
+    }
+    (*stmt)->bind_text(1, aor);
+    (*stmt)->bind_text(2, contact);
+    auto row = (*stmt)->step();
+    if (!row) {
+        report("reading binding " + aor + " -> " + contact + ": " + row.error());
+        return false;
+    }
+    if (*row) out = read_binding(**stmt);
+    (*stmt)->reset();  // no read transaction left open on the cached statement
     return true;
 }
 

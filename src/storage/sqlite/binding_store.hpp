@@ -31,6 +31,8 @@ public:
     std::vector<registrar::Binding> load_all() override;
     bool for_each(const std::function<void(registrar::Binding&&)>& f) override;
     std::size_t remove_expired(std::int64_t now) override;
+    bool find(const std::string& aor, const std::string& contact,
+              std::optional<registrar::Binding>& out) override;
 
     // Every binding sorted by AOR then contact, for `sipwarden registrations`; unlike load_all(), an error
     // is returned instead of reported, so the CLI can tell "none" from "could not read".
@@ -51,6 +53,7 @@ private:
     std::optional<Statement> insert_;
     std::optional<Statement> remove_;
     std::optional<Statement> expire_;
+    std::optional<Statement> find_;
 };
 
 }  // namespace sw::storage

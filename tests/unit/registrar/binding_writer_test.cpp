@@ -2,17 +2,22 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <latch>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "registrar/binding.hpp"
+#include "registrar/location_service.hpp"
 
 using sw::registrar::Binding;
 using sw::registrar::BindingChange;
@@ -296,3 +301,230 @@ TEST(BindingWriter, DestructorWithNothingQueuedReturns) {
 }
 
 }  // namespace
+
+namespace {
+
+using sw::registrar::LocationService;
+
+// A store that keeps rows like the SQLite one (by AOR and contact) and fails the apply() calls named in
+// `failing` (1 = the first apply). With block_first, the first apply() waits for `release`.
+class RowStore final : public BindingStore {
+public:
+    bool apply(const std::vector<BindingChange>& changes) override {
+        const int n = applies_.fetch_add(1) + 1;
+        if (block_first && n == 1) {
+            entered.count_down();
+            release.wait();
+        }
+        std::lock_guard lock(mutex_);
+        for (int f : failing) {
+            if (f == n) return false;
+        }
+        for (const auto& c : changes) {
+            const auto key = c.binding.aor + " " + c.binding.contact;
+            if (c.kind == BindingChange::Kind::Upsert) {
+                rows_[key] = c.binding;
+            } else {
+                rows_.erase(key);
+            }
+        }
+        return true;
+    }
+    std::vector<Binding> load_all() override {
+        std::lock_guard lock(mutex_);
+        std::vector<Binding> out;
+        for (auto& [k, b] : rows_)
+            out.push_back(b);
+        return out;
+    }
+    std::size_t remove_expired(std::int64_t) override { return 0; }
+    bool find(const std::string& aor, const std::string& contact, std::optional<Binding>& out) override {
+        ++finds;
+        std::lock_guard lock(mutex_);
+        out.reset();
+        if (unreadable) return false;
+        if (auto it = rows_.find(aor + " " + contact); it != rows_.end()) out = it->second;
+        return true;
+    }
+    std::vector<int> failing;
+    bool block_first = false;
+    std::atomic<bool> unreadable{false};
+    std::atomic<int> finds{0};
+    std::latch entered{1};
+    std::latch release{1};
+
+private:
+    std::atomic<int> applies_{0};
+    std::mutex mutex_;
+    std::map<std::string, Binding> rows_;
+};
+
+constexpr std::int64_t kNow = 1'700'000'000;
+const std::string kAor = "alice@example.com";
+
+Binding version(std::string contact, std::uint32_t cseq, std::int64_t expires_at) {
+    Binding b;
+    b.aor = kAor;
+    b.contact = std::move(contact);
+    b.call_id = "call-1";
+    b.cseq = cseq;
+    b.expires_at = expires_at;
+    return b;
+}
+
+// What the registrar does: change memory and submit the change under the AOR's lock.
+void register_in(LocationService& ls, BindingWriter& writer, Binding b, Dones* dones = nullptr,
+                 const FakeStore* log = nullptr) {
+    ls.update(kAor, [&](std::vector<Binding>& v) {
+        auto it = std::find_if(v.begin(), v.end(), [&](const Binding& x) { return x.contact == b.contact; });
+        if (it == v.end()) {
+            v.push_back(b);
+        } else {
+            *it = b;
+        }
+        BindingWriter::Done done;
+        if (dones != nullptr) done = dones->make(*log, b.contact);
+        writer.submit({BindingChange{BindingChange::Kind::Upsert, b}}, std::move(done));
+    });
+}
+
+std::vector<std::pair<std::string, std::uint32_t>> memory(const LocationService& ls) {
+    std::vector<std::pair<std::string, std::uint32_t>> out;
+    for (const auto& b : ls.lookup(kAor, kNow))
+        out.emplace_back(b.contact, b.cseq);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+using Memory = std::vector<std::pair<std::string, std::uint32_t>>;
+
+}  // namespace
+
+TEST(BindingWriterRevert, AFailedCommitLeavesMemoryAsTheStoreHasIt) {
+    RowStore store;
+    LocationService ls(4);
+    BindingWriter writer(store, &ls);
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    writer.flush();
+    ASSERT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 1}}));
+
+    // Two refreshes of a and a new b, failing whichever way the writer groups them into commits.
+    store.failing = {2, 3, 4};
+    register_in(ls, writer, version("sip:a@192.0.2.1", 2, kNow + 3600));
+    register_in(ls, writer, version("sip:a@192.0.2.1", 3, kNow + 3600));
+    register_in(ls, writer, version("sip:b@192.0.2.1", 4, kNow + 3600));
+    writer.flush();
+    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 1}}));
+    EXPECT_EQ(ls.lookup(kAor, kNow)[0].expires_at, kNow + 600);
+    EXPECT_GE(writer.reverted(), 2u);
+    EXPECT_EQ(store.load_all().size(), 1u);
+}
+
+TEST(BindingWriterRevert, ALaterChangeOfTheSameBindingDecidesWhenItIsWritten) {
+    RowStore store;
+    store.block_first = true;
+    store.failing = {1};
+    LocationService ls(4);
+    BindingWriter writer(store, &ls);
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    store.entered.wait();  // the first commit is under way; the refresh is queued behind it
+    register_in(ls, writer, version("sip:a@192.0.2.1", 2, kNow + 900));
+    store.release.count_down();
+    writer.flush();
+    // The first commit failed, but memory had moved on: the refresh, written by the second, stands.
+    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 2}}));
+    ASSERT_EQ(store.load_all().size(), 1u);
+    EXPECT_EQ(store.load_all()[0].cseq, 2u);
+    EXPECT_EQ(writer.reverted(), 0u);
+}
+
+TEST(BindingWriterRevert, TwoFailedCommitsInARowLeaveWhatIsStoredNotTheFirstFailure) {
+    RowStore store;
+    store.block_first = true;
+    store.failing = {1, 2};
+    LocationService ls(4);
+    BindingWriter writer(store, &ls);
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    store.entered.wait();
+    register_in(ls, writer, version("sip:a@192.0.2.1", 2, kNow + 900));
+    store.release.count_down();
+    writer.flush();
+    // The refresh's "before" was the first failure, never stored: memory goes back to the store (empty).
+    EXPECT_TRUE(memory(ls).empty());
+    EXPECT_TRUE(store.load_all().empty());
+    EXPECT_EQ(writer.reverted(), 1u);
+}
+
+TEST(BindingWriterRevert, AnUnreadableStoreDropsTheFailedBinding) {
+    RowStore store;
+    LocationService ls(4);
+    BindingWriter writer(store, &ls);
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    writer.flush();
+    store.failing = {2};
+    store.unreadable = true;
+    register_in(ls, writer, version("sip:a@192.0.2.1", 2, kNow + 900));
+    writer.flush();
+    EXPECT_TRUE(memory(ls).empty());  // the phone was told 500: it registers again
+    EXPECT_GE(store.finds.load(), 1);
+}
+
+TEST(BindingWriterRevert, KeepLeavesMemoryAsItIs) {
+    RowStore store;
+    LocationService ls(4);
+    BindingWriter writer(store, &ls);
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    writer.flush();
+    // A disabled user's bindings: gone from memory even though the store refuses the removal.
+    store.failing = {2};
+    auto gone = ls.remove_if_user([](std::string_view) { return true; });
+    ASSERT_EQ(gone.size(), 1u);
+    writer.submit({BindingChange{BindingChange::Kind::Remove, gone[0]}}, nullptr,
+                  BindingWriter::OnFailure::Keep);
+    writer.flush();
+    EXPECT_TRUE(memory(ls).empty());
+    EXPECT_EQ(store.load_all().size(), 1u);
+    EXPECT_EQ(store.finds.load(), 0);
+
+    // The same removal without Keep is put back from the stored row.
+    store.failing = {3};
+    writer.submit({BindingChange{BindingChange::Kind::Remove, gone[0]}}, nullptr);
+    writer.flush();
+    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 1}}));
+}
+
+TEST(BindingWriterRevert, ManyThreadsRegisteringThroughFailuresEndWithMemoryEqualToTheStore) {
+    RowStore store;
+    for (int i = 2; i < 400; i += 3)
+        store.failing.push_back(i);
+    LocationService ls(4);
+    {
+        BindingWriter writer(store, &ls);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::uint32_t i = 1; i <= 200; ++i) {
+                    // Mostly five contacts refreshed over and over, every seventh one new.
+                    const std::string contact =
+                        i % 7 == 0 ? "sip:u" + std::to_string(t) + "-" + std::to_string(i) + "@192.0.2.1"
+                                   : "sip:c" + std::to_string((i + t) % 5) + "@192.0.2.1";
+                    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+                    register_in(ls, writer, version(contact, i * 4 + t, kNow + 600 + i));
+                }
+            });
+        }
+        for (auto& th : threads)
+            th.join();
+        writer.flush();
+        EXPECT_GT(writer.reverted(), 0u);  // some commits did fail
+    }
+    std::vector<std::tuple<std::string, std::uint32_t, std::int64_t>> in_memory, stored;
+    for (const auto& b : ls.lookup(kAor, kNow))
+        in_memory.emplace_back(b.contact, b.cseq, b.expires_at);
+    for (const auto& b : store.load_all())
+        stored.emplace_back(b.contact, b.cseq, b.expires_at);
+    std::sort(in_memory.begin(), in_memory.end());
+    std::sort(stored.begin(), stored.end());
+    EXPECT_EQ(in_memory, stored);
+    EXPECT_FALSE(stored.empty());
+}

@@ -286,3 +286,98 @@ TEST(LocationService, RestoreOneGroupsTheBindingsOfAnAor) {
     EXPECT_EQ(ls.aor_count(), 2u);
     EXPECT_EQ(contacts(ls.lookup("alice@example.com", kNow)), (Strings{"sip:a2", "sip:a1"}));
 }
+
+namespace {
+
+using sw::registrar::BindingChange;
+
+BindingChange change(BindingChange::Kind kind, Binding b) {
+    return BindingChange{kind, std::move(b)};
+}
+
+// The one binding of `contact` at the AOR, or an empty contact when there is none.
+Binding only(const LocationService& ls, const std::string& aor, const std::string& contact) {
+    for (auto& b : ls.lookup(aor, kNow)) {
+        if (b.contact == contact) return b;
+    }
+    return Binding{};
+}
+
+}  // namespace
+
+TEST(LocationServiceRevert, AnUpsertOfANewBindingWithNoStoredRowGoes) {
+    LocationService ls(4);
+    Binding made = binding("a@example.com", "sip:a@192.0.2.1", kNow + 3600);
+    made.call_id = "c1";
+    made.cseq = 2;
+    add(ls, made);
+    add(ls, binding("a@example.com", "sip:other@192.0.2.1", kNow + 600));
+    EXPECT_TRUE(ls.revert(change(BindingChange::Kind::Upsert, made), std::nullopt, true));
+    EXPECT_EQ(contacts(ls.lookup("a@example.com", kNow)), Strings{"sip:other@192.0.2.1"});
+}
+
+TEST(LocationServiceRevert, ARefreshGoesBackToTheStoredRow) {
+    LocationService ls(4);
+    Binding stored = binding("a@example.com", "sip:a@192.0.2.1", kNow + 600);
+    stored.call_id = "c1";
+    stored.cseq = 1;
+    stored.source = "udp:192.0.2.1:5060";
+    Binding made = stored;
+    made.cseq = 2;
+    made.expires_at = kNow + 3600;
+    made.source = "udp:192.0.2.1:5070";
+    add(ls, made);
+    EXPECT_TRUE(ls.revert(change(BindingChange::Kind::Upsert, made), stored, true));
+    const Binding now = only(ls, "a@example.com", "sip:a@192.0.2.1");
+    EXPECT_EQ(now.cseq, 1u);
+    EXPECT_EQ(now.expires_at, kNow + 600);
+    EXPECT_EQ(now.source, "udp:192.0.2.1:5060");
+    EXPECT_EQ(ls.size(), 1u);
+}
+
+TEST(LocationServiceRevert, ABindingChangedSinceIsLeftToTheLaterChange) {
+    LocationService ls(4);
+    Binding made = binding("a@example.com", "sip:a@192.0.2.1", kNow + 3600);
+    made.call_id = "c1";
+    made.cseq = 2;
+    Binding later = made;
+    later.cseq = 3;
+    add(ls, later);
+    EXPECT_FALSE(ls.revert(change(BindingChange::Kind::Upsert, made), std::nullopt, true));
+    EXPECT_EQ(only(ls, "a@example.com", "sip:a@192.0.2.1").cseq, 3u);
+
+    // A removal whose binding was registered again since: the new one stays as it is.
+    EXPECT_FALSE(ls.revert(change(BindingChange::Kind::Remove, made), made, true));
+    EXPECT_EQ(only(ls, "a@example.com", "sip:a@192.0.2.1").cseq, 3u);
+    EXPECT_EQ(ls.size(), 1u);
+}
+
+TEST(LocationServiceRevert, ARemovalComesBackFromTheStoredRow) {
+    LocationService ls(4);
+    Binding stored = binding("a@example.com", "sip:a@192.0.2.1", kNow + 600);
+    stored.call_id = "c1";
+    EXPECT_TRUE(ls.revert(change(BindingChange::Kind::Remove, stored), stored, true));
+    EXPECT_EQ(only(ls, "a@example.com", "sip:a@192.0.2.1").call_id, "c1");
+    // No stored row: nothing to bring back.
+    EXPECT_FALSE(
+        ls.revert(change(BindingChange::Kind::Remove, binding("b@example.com", "sip:b@192.0.2.1", 0)),
+                  std::nullopt, true));
+    EXPECT_EQ(ls.aor_count(), 1u);
+}
+
+TEST(LocationServiceRevert, AnUnreadableStoreDropsTheUpsertAndKeepsTheRemoval) {
+    LocationService ls(4);
+    Binding made = binding("a@example.com", "sip:a@192.0.2.1", kNow + 3600);
+    add(ls, made);
+    const Binding stale = binding("a@example.com", "sip:old@192.0.2.1", kNow + 600);
+    EXPECT_TRUE(ls.revert(change(BindingChange::Kind::Upsert, made), made, false));
+    EXPECT_FALSE(ls.revert(change(BindingChange::Kind::Remove, stale), stale, false));
+    EXPECT_EQ(ls.size(), 0u);
+}
+
+TEST(LocationServiceRevert, ExpireChangesAreNotPutBack) {
+    LocationService ls(4);
+    const Binding gone = binding("a@example.com", "sip:a@192.0.2.1", kNow - 1);
+    EXPECT_FALSE(ls.revert(change(BindingChange::Kind::Expire, gone), gone, true));
+    EXPECT_EQ(ls.size(), 0u);
+}

@@ -183,6 +183,25 @@ TEST_F(BindingStoreTest, ApplyIsAllOrNothingAndReportsTheError) {
     EXPECT_EQ(store_->load_all().size(), 2u);
 }
 
+TEST_F(BindingStoreTest, FindReadsOneRowByItsExactKey) {
+    const auto b = make_binding("201@example.com", "sip:201@192.0.2.1");
+    ASSERT_TRUE(store_->apply({upsert(b), upsert(make_binding("201@example.com", "sip:201@192.0.2.2"))}));
+    std::optional<Binding> found;
+    ASSERT_TRUE(store_->find("201@example.com", "sip:201@192.0.2.1", found));
+    ASSERT_TRUE(found);
+    EXPECT_TRUE(same(*found, b));
+    // The contact is the key as stored: another spelling of the same URI is another row (none here).
+    ASSERT_TRUE(store_->find("201@example.com", "sip:201@192.0.2.1;transport=udp", found));
+    EXPECT_FALSE(found);
+    ASSERT_TRUE(store_->find("202@example.com", "sip:201@192.0.2.1", found));
+    EXPECT_FALSE(found);
+    // The cached statement holds no read transaction: a commit made meanwhile is seen by the next find.
+    ASSERT_TRUE(store_->apply({removal("201@example.com", "sip:201@192.0.2.1")}));
+    ASSERT_TRUE(store_->find("201@example.com", "sip:201@192.0.2.1", found));
+    EXPECT_FALSE(found);
+    EXPECT_TRUE(errors_.empty());
+}
+
 TEST_F(BindingStoreTest, BindingSurvivesSigkillRightAfterApply) {
     // The child opens its own connection (an SQLite connection must not cross fork()), so none is open here.
     store_.reset();
