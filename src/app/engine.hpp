@@ -306,7 +306,13 @@ private:
                           media::LegInfo a, media::LegInfo b);
     // Leg B of a call to a user's contacts: secure only if every contact is reached over TLS.
     media::LegInfo b_leg_info(const proxy::Decision& d, media::SrtpPolicy policy, std::string label) const;
+    // Rings every target of `d` as a new round of forks (a forwarded call rings its next callee so).
     bool ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, const std::string& from_uri);
+    // A local call whose callee was busy, did not answer or could not be reached: on to the callee's
+    // forwarding target (181 to the caller) when a rule says so. False: no rule, the call fails as it is.
+    bool forward_local(Handle h, B2buaCall& c);
+    void announce_local_forwards(B2buaCall& c, const std::vector<proxy::ForwardHop>& hops);
+    void arm_local_no_answer(Handle h, B2buaCall& c);
     // ---- media (engine_media.cpp) ----
     // Whether this INVITE between A and B is anchored; nullopt: refused (answered 488 already).
     std::optional<bool> anchor_wanted(Entry& e, const sip::Message& inv, const transport::Peer& from,
@@ -350,6 +356,11 @@ private:
     void on_fork_response(Handle h, B2buaCall& c, std::size_t fork, const sip::Message& r);
     void on_fork_final(Handle h, B2buaCall& c, std::size_t fork, int status, std::string_view reason);
     void relay_provisional(Handle h, B2buaCall& c, const sip::Message& r);
+    // A provisional response of our own to leg A (reliable when leg A asked for 100rel); `r`: the leg-B
+    // response whose body (early media) it carries, or null.
+    void send_a_provisional(B2buaCall& c, int status, std::string_view reason,
+                            const std::vector<std::pair<std::string_view, std::string>>& extra,
+                            const sip::Message* r);
     void send_a_2xx(Handle h, B2buaCall& c, std::string bytes);
     void fail_call(Handle h, B2buaCall& c, int status, std::string_view reason);
     void cancel_call(Handle h, B2buaCall& c);

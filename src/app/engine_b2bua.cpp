@@ -48,9 +48,10 @@ void carry_headers(const sip::Message& m, dialog::RequestParts& p) {
 namespace {
 // The final status leg A hears when every fork of leg B failed: busy wins (the callee is there), then a
 // 6xx, then the last answer.
-int best_failure(const std::vector<CallFork>& forks, std::string& reason) {
+int best_failure(const std::vector<CallFork>& forks, std::size_t first, std::string& reason) {
     int best = 0;
-    for (const auto& f : forks) {
+    for (std::size_t i = first; i < forks.size(); ++i) {
+        const CallFork& f = forks[i];
         if (f.status < 300) continue;
         const bool better = best == 0 || f.status == 486 || (f.status >= 600 && best != 486);
         if (better) {
@@ -749,21 +750,59 @@ void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, st
         refuse_media(h, c, *c.media_refusal);
         return;
     }
+    if (c.local && forward_local(h, c)) return;
     std::string why;
-    const int final_status = best_failure(c.forks, why);
+    const int final_status = best_failure(c.forks, c.round, why);
     fail_call(h, c, final_status, why);
 }
 
+bool Engine::forward_local(Handle h, B2buaCall& c) {
+    if (c.cancelled || c.a_final_sent || !c.route || !c.route->callee_rules || services_.router == nullptr)
+        return false;
+    // As the proxy decides (maybe_forward): the callee's answer over its contacts of this round.
+    std::string why;
+    const int status = best_failure(c.forks, c.round, why);
+    const auto kind = pbx::kind_after(status, c.no_answer_fired);
+    if (!kind || !c.route->callee_rules->get(*kind)) return false;
+    proxy::Decision next =
+        services_.router->retarget(*c.route, *kind, *users_, forwards_.get(), services_.clock->now_s());
+    announce_local_forwards(c, next.forwards);
+    if (next.kind != proxy::Decision::Kind::Forward) {
+        spdlog::info("call {} -> {}: forwarding ({}) ends with {}", c.caller, c.callee, pbx::kind_name(*kind),
+                     next.status);
+        fail_call(h, c, next.status, next.reason);
+        return true;
+    }
+    spdlog::info("call {} -> {}: forwarded ({}) to {}", c.caller, c.callee, pbx::kind_name(*kind),
+                 next.callee);
+    c.callee = next.callee;
+    // The early dialogs with the old callee's phones are over; the new callee's start afresh, with its own
+    // SRTP policy on leg B.
+    c.b.established = false;
+    c.b.dlg = dialog::Dialog{};
+    if (c.media) c.media->set_leg(media::Side::B, b_leg_info(next, srtp_policy_of(next.callee), "callee"));
+    c.route = std::move(next);
+    if (ring_targets(h, c, *c.route, c.from_uri)) arm_local_no_answer(h, c);
+    return true;
+}
+
 void Engine::relay_provisional(Handle, B2buaCall& c, const sip::Message& r) {
+    send_a_provisional(c, r.status(), r.reason(), {}, &r);
+}
+
+void Engine::send_a_provisional(B2buaCall& c, int status, std::string_view reason, const Headers& extra,
+                                const sip::Message* r) {
     if (c.a_final_sent) return;
     Entry* ae = find(c.a_tx);
     if (ae == nullptr) return;
     const sip::Message& inv = *c.a_invite;
-    sip::ResponseBuilder b(inv, r.status(), r.reason());
+    sip::ResponseBuilder b(inv, status, reason);
     b.to_tag(c.a.dlg.local_tag);
     for (std::string_view rr : inv.values(sip::HeaderId::RecordRoute))
         b.header("Record-Route", rr);
     b.header("Contact", c.a.contact);
+    for (const auto& [name, value] : extra)
+        b.header(name, value);
     if (c.a_reliable) {
         // RFC 3262 3: one reliable provisional response at a time; a later one waiting for the PRACK
         // of the first is dropped unless it carries a body (then it is the next one sent).
@@ -771,19 +810,19 @@ void Engine::relay_provisional(Handle, B2buaCall& c, const sip::Message& r) {
         b.header("Require", "100rel");
         b.header("RSeq", std::to_string(++c.a_rseq));
     }
-    if (!r.body().empty()) {
+    if (r != nullptr && !r->body().empty()) {
         media::Refusal why;
         // Early media: the answer so far (the 2xx has the final one). One the relay refuses is dropped.
-        if (auto body = media_sdp(c, 1, r, false, why)) {
-            std::string_view ct = r.header(sip::HeaderId::ContentType);
+        if (auto body = media_sdp(c, 1, *r, false, why)) {
+            std::string_view ct = r->header(sip::HeaderId::ContentType);
             b.body(ct.empty() ? "application/sdp" : ct, *body);
         }
     }
     std::string bytes = b.build();
-    send_answer(*ae, r.status(), bytes);
+    send_answer(*ae, status, bytes);
     if (c.a_reliable) {
         c.a_rel = std::move(bytes);
-        c.a_rel_status = r.status();
+        c.a_rel_status = status;
         c.a_rel_unacked = true;
         c.a_rel_interval = config_.timers.t1;
         c.a_rel_elapsed = transaction::Duration{0};

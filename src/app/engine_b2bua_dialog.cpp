@@ -288,6 +288,23 @@ void Engine::on_call_timer(Handle h, std::uint8_t timer) {
         maybe_free_call(h, c);
         return;
     }
+    if (timer == kCallTimerNoAnswer) {
+        if (c.a_final_sent || c.winner || c.ended) return;
+        // The callee rang for its no-answer time: stop ringing it; once its forks have ended the call is
+        // forwarded (on_fork_final -> forward_local).
+        spdlog::info("call {} -> {}: not answered in time", c.caller, c.callee);
+        c.no_answer_fired = true;
+        for (std::size_t i = c.round; i < c.forks.size(); ++i) {
+            CallFork& f = c.forks[i];
+            if (f.done) continue;
+            if (f.provisional) {
+                send_fork_cancel(f);
+            } else {
+                f.cancel_wanted = true;
+            }
+        }
+        return;
+    }
     if (timer == kCallTimer1xx) {
         if (!c.a_rel_unacked) return;
         c.a_rel_elapsed += c.a_rel_interval;

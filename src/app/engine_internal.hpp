@@ -27,10 +27,11 @@ inline constexpr std::size_t kTimerC = 12;
 inline constexpr std::size_t kTimerNoAnswer = 13;
 // Timers of B2BUA calls (TimerItem::handle names a call, not a transaction) and of trunk registrations
 // (handle.slot: the registration's index).
-inline constexpr std::uint8_t kCallTimer2xxA = 32;  // our 2xx to leg A, resent until its ACK (UDP)
-inline constexpr std::uint8_t kCallTimer2xxB = 33;  // the same on leg B
-inline constexpr std::uint8_t kCallTimer1xx = 34;   // our reliable provisional to leg A, until its PRACK
-inline constexpr std::uint8_t kCallTimerMax = 35;   // the longest a call may last
+inline constexpr std::uint8_t kCallTimer2xxA = 32;      // our 2xx to leg A, resent until its ACK (UDP)
+inline constexpr std::uint8_t kCallTimer2xxB = 33;      // the same on leg B
+inline constexpr std::uint8_t kCallTimer1xx = 34;       // our reliable provisional to leg A, until its PRACK
+inline constexpr std::uint8_t kCallTimerMax = 35;       // the longest a call may last
+inline constexpr std::uint8_t kCallTimerNoAnswer = 36;  // a local call's callee rang its no-answer time
 inline constexpr std::uint8_t kRegisterTimer = 40;
 
 // What a transaction serves, for dispatching what it reports.
@@ -254,6 +255,14 @@ struct B2buaCall {
     bool cancelled = false;         // leg A cancelled
     bool ended = false;             // no more relaying: waiting only for the forks to finish
     bool local = false;             // a call between two users of ours (anchored media)
+    // Local calls: the route being rung (the callee's forwarding rules with it), the forwarding steps so
+    // far (181s sent, History-Info), and where the current round of forks starts in `forks`.
+    std::optional<proxy::Decision> route;
+    std::vector<proxy::ForwardHop> forwards;
+    std::string original_user;
+    std::string from_uri;
+    std::size_t round = 0;
+    bool no_answer_fired = false;
     std::unique_ptr<media::MediaCall> media;      // the relay's side of the call (null: SDP passes untouched)
     std::optional<media::Refusal> media_refusal;  // leg B's offer was refused (488 for leg A)
     std::array<std::uint32_t, 48> timer_gen{};
@@ -274,5 +283,7 @@ struct TrunkRegistration {
 inline constexpr std::string_view kCallAllow =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE";
 void carry_headers(const sip::Message& m, dialog::RequestParts& p);
+// Call-Info (RFC 3261 20.9) of a 181 Call Is Being Forwarded: the new target, who forwarded and why.
+std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain);
 
 }  // namespace sw::app

@@ -244,7 +244,28 @@ void Engine::start_local_call(Entry& e, sip::Message& msg, const transport::Peer
                                         std::string(c->a_invite->header(sip::HeaderId::UserAgent)),
                                         {}});
     spdlog::info("call {} -> {}: media anchored", c->caller, d.callee);
+    c->route = d;
+    c->from_uri = from_uri;
+    c->original_user = d.visited.empty() ? std::string() : d.visited.front();
+    announce_local_forwards(*c, d.forwards);  // the unconditional steps the router took already
     if (!ring_targets(h, *c, d, from_uri)) return;
+    arm_local_no_answer(h, *c);
+}
+
+void Engine::announce_local_forwards(B2buaCall& c, const std::vector<proxy::ForwardHop>& hops) {
+    for (const auto& hop : hops) {
+        // One 181 per step of a chain, as the proxy sends them.
+        send_a_provisional(c, 181, {}, {{"Call-Info", forwarding_info(hop, c.route ? c.route->domain : "")}},
+                           nullptr);
+        c.forwards.push_back(hop);
+    }
+}
+
+void Engine::arm_local_no_answer(Handle h, B2buaCall& c) {
+    c.no_answer_fired = false;
+    if (!c.route || !c.route->callee_rules || !c.route->callee_rules->no_answer) return;
+    schedule(h, kCallTimerNoAnswer, ++c.timer_gen[kCallTimerNoAnswer],
+             std::chrono::seconds(c.route->callee_rules->no_answer->seconds));
 }
 
 bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, const std::string& from_uri) {
@@ -254,6 +275,10 @@ bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, cons
     pre.local_tag = c.b_tag;
     pre.local_uri = from_uri;
     pre.remote_uri = "<sip:" + d.callee + "@" + d.domain + ">";
+    // A new round after forwarding: the same leg-B Call-ID and tag, the next CSeq, and only its own forks
+    // are started and counted.
+    c.round = c.forks.size();
+    const std::uint32_t cseq = c.b_cseq + 1;
     for (const auto& target : d.targets) {
         CallFork f;
         const auto peer = peer_for(target.hop);
@@ -267,17 +292,23 @@ bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, cons
         fd.remote_target = target.request_uri;
         fd.route_set = target.routes;
         dialog::RequestParts p = invite_parts(*peer, inv, false);
+        if (!c.forwards.empty()) {
+            // RFC 7044 History-Info and RFC 5806 Diversion: why this phone rings (the proxy writes the same).
+            p.headers.emplace_back("History-Info",
+                                   proxy::history_info(c.original_user, c.forwards, d.domain));
+            p.headers.emplace_back("Diversion", proxy::diversion(c.forwards, d.domain));
+        }
         if (!media_offer(h, c, p)) {
             refuse_media(h, c, *c.media_refusal);  // frees the call: nothing of it is touched after this
             return false;
         }
         // Every contact of the extension rings at once (like the proxy's parallel forking), one CSeq for all.
-        f.cseq = 1;
+        f.cseq = cseq;
         f.request = dialog::build_request(fd, "INVITE", f.cseq, p);
         c.forks.push_back(std::move(f));
     }
-    c.b_cseq = 1;
-    if (c.forks.empty()) {
+    c.b_cseq = cseq;
+    if (c.forks.size() == c.round) {
         if (c.media && c.media->leg(media::Side::B).srtp == media::SrtpPolicy::Required) {
             refuse_media(
                 h, c, media::Refusal{488, "SRTP required for the callee, which is not reachable over TLS"});
@@ -287,7 +318,7 @@ bool Engine::ring_targets(Handle h, B2buaCall& c, const proxy::Decision& d, cons
         return false;
     }
     bool started = false;
-    for (std::size_t i = 0; i < c.forks.size(); ++i)
+    for (std::size_t i = c.round; i < c.forks.size(); ++i)
         started = start_fork(h, c, i) || started;
     if (!started) {
         fail_call(h, c, 500, "Server Internal Error (request not built)");

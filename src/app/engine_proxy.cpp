@@ -20,13 +20,13 @@ using transaction::EventKind;
 namespace {
 // Entry::branch of a client transaction that serves no branch (the CANCEL of a branch).
 constexpr std::uint32_t kNoBranch = 0xffffffffu;
+}  // namespace
 
 std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain) {
-    // Call-Info (RFC 3261 20.9) naming the new target, with who forwarded and why as generic parameters.
+    // The new target, with who forwarded and why as generic parameters.
     return "<sip:" + hop.to + "@" + domain + ">;purpose=forwarding;forwarded-by=\"sip:" + hop.from + "@" +
            domain + "\";reason=" + std::string(pbx::diversion_reason(hop.kind));
 }
-}  // namespace
 
 const proxy::LocalAddress* Engine::local_address(transport::Protocol protocol, bool ipv6) const {
     if (services_.self == nullptr) return nullptr;
@@ -155,14 +155,7 @@ bool Engine::maybe_forward(Entry& server) {
     if (ctx.cancelled || !ctx.decision.callee_rules || services_.router == nullptr) return false;
     const auto best = ctx.responses.best();
     const int status = best ? ctx.responses.status(*best) : 408;
-    std::optional<pbx::ForwardKind> kind;
-    if (ctx.no_answer_fired) {
-        kind = pbx::ForwardKind::NoAnswer;
-    } else if (status == 486 || status == 600) {
-        kind = pbx::ForwardKind::Busy;
-    } else if (status == 408 || status == 480 || status == 503) {
-        kind = pbx::ForwardKind::Unavailable;
-    }
+    const auto kind = pbx::kind_after(status, ctx.no_answer_fired);
     if (!kind || !ctx.decision.callee_rules->get(*kind)) return false;
     proxy::Decision next =
         services_.router->retarget(ctx.decision, *kind, *users_, forwards_.get(), services_.clock->now_s());

@@ -23,6 +23,13 @@ std::optional<ForwardKind> kind_from(std::string_view text) {
     return std::nullopt;
 }
 
+std::optional<ForwardKind> kind_after(int final_status, bool no_answer) {
+    if (no_answer) return ForwardKind::NoAnswer;
+    if (final_status == 486 || final_status == 600) return ForwardKind::Busy;
+    if (final_status == 408 || final_status == 480 || final_status == 503) return ForwardKind::Unavailable;
+    return std::nullopt;
+}
+
 std::string_view diversion_reason(ForwardKind k) {
     switch (k) {
         case ForwardKind::Always:

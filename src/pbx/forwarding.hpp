@@ -20,6 +20,9 @@ std::optional<ForwardKind> kind_from(std::string_view text);
 // RFC 5806 3 (Diversion reason) and RFC 4458 / RFC 7044 (History-Info cause) of each kind.
 std::string_view diversion_reason(ForwardKind k);  // "unconditional", "user-busy", "no-answer", "unavailable"
 int history_cause(ForwardKind k);                  // 302, 486, 408, 480
+// Which rule a call that rang and failed follows: no answer (its ringing time ran out), busy (486, 600),
+// unavailable (408, 480, 503); nullopt for any other final status (the caller hears it).
+std::optional<ForwardKind> kind_after(int final_status, bool no_answer);
 
 struct ForwardRule {
     std::string user;  // whose calls

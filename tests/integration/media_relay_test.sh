@@ -3,8 +3,9 @@
 # sockets as their media: every SDP a phone receives names the relay (a port in the configured range),
 # not the other phone; RTP is relayed both ways; ICE candidates and a=rtcp do not cross; a re-INVITE
 # (hold, with a new media port) keeps the relay's ports and moves the media; a call whose media stops
-# is ended with a BYE to both phones after --media-timeout (CDR "media timeout"); every relay port is
-# closed when the calls are over.
+# is ended with a BYE to both phones after --media-timeout (CDR "media timeout"); a call to a busy user
+# and one to a user who does not answer go on to their forwarding target (181, History-Info), the media
+# still through the relay; every relay port is closed when the calls are over.
 set -euo pipefail
 bin=${SIPWARDEN:?}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ udp_port() {
 free_range() { python3 "$here/free_ports.py" range 40; }  # 40 free UDP ports from an even one
 pw="Relay-Test-pw-5521"
 data="$tmp/var"
-for u in alice bob; do
+for u in alice bob carol dave erin; do
   "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
 done
 port=$(udp_port)
@@ -32,6 +33,9 @@ prov=$(udp_port)
 "$bin" trunk add secure-prov --host "127.0.0.2:$prov" --srtp required --data-dir "$data" > /dev/null || fail "trunk add"
 "$bin" trunk list --data-dir "$data" | grep -q "srtp=required" || fail "trunk list should show srtp=required"
 "$bin" route add '0X.' --trunk secure-prov --data-dir "$data" > /dev/null || fail "route add"
+# Forwarding of anchored calls: dave's on busy, erin's after 2 s of ringing, both to carol.
+"$bin" forward set dave carol --busy --data-dir "$data" > /dev/null || fail "forward set dave"
+"$bin" forward set erin carol --no-answer 2 --data-dir "$data" > /dev/null || fail "forward set erin"
 lo=$(free_range)
 hi=$((lo + 39))
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --shutdown-grace 1 \
@@ -160,6 +164,69 @@ r = c4.final()
 assert r.status == 487, r.start
 c4.ack_non2xx(r)
 print("ok: a cancelled call (487)")
+
+# ---- forwarding of anchored calls: on busy and on no answer, to carol, the media through the relay ----
+cp, d, e = Phone("carol"), Phone("dave"), Phone("erin")
+for ph in (cp, d, e):
+    ph.register(replace=True)
+mc = media_socket()
+pc0 = mc.getsockname()[1]
+
+def forwarded_to_carol(call, who, kind):
+    r = a.response(call.call_id, "INVITE", 181)
+    info = r.first("Call-Info") or ""
+    assert "sip:carol@" in info and "purpose=forwarding" in info and ("forwarded-by=\"sip:%s@" % who) in info, r.raw
+    assert "reason=" + kind in info, info
+    inv = incoming(cp)
+    rc = relay_port(inv.invite.body, "carol's forwarded INVITE")
+    hist = inv.invite.first("History-Info") or ""
+    assert "sip:%s@" % who in hist and "sip:carol@" in hist, "History-Info: %r" % hist
+    assert ("reason=" + kind) in (inv.invite.first("Diversion") or ""), inv.invite.raw
+    inv.ring()
+    inv.answer(body=sdp(pc0))
+    ok = call.final()
+    assert ok.status == 200, ok.start
+    ra = relay_port(ok.body, "alice's 200 from carol")
+    call.established(ok); call.ack(); cp.request("ACK")
+    for i in range(3):
+        ma.sendto(rtp(300 + i), ("127.0.0.1", ra)); expect(mc, rtp(300 + i), rc, "alice -> carol")
+        mc.sendto(rtp(400 + i, 0x77), ("127.0.0.1", rc)); expect(ma, rtp(400 + i, 0x77), ra, "carol -> alice")
+    call.bye()
+    bye = cp.request("BYE")
+    cp.reply(bye, 200)
+    assert a.response(call.call_id, "BYE", "final").status == 200
+
+c5 = a.call("dave", body=sdp(pa0))
+inv5 = incoming(d)
+relay_port(inv5.invite.body, "dave's INVITE")
+inv5.answer(status=486)
+d.request("ACK", call_id=inv5.invite.call_id)
+forwarded_to_carol(c5, "dave", "user-busy")
+print("ok: an anchored call to a busy user went on to carol (181, History-Info, Diversion), media relayed")
+
+c6 = a.call("erin", body=sdp(pa0))
+inv6 = incoming(e)
+inv6.ring()
+a.response(c6.call_id, "INVITE", 180)
+t0 = time.monotonic()
+cancel = e.request("CANCEL", timeout=5, call_id=inv6.invite.call_id)
+rang = time.monotonic() - t0
+assert 1.5 <= rang <= 3.5, "erin should ring 2 s before the call is forwarded, not %.1f s" % rang
+e.reply(cancel, 200)
+e.reply(inv6.invite, 487, tag=inv6.tag)
+e.request("ACK", call_id=inv6.invite.call_id)
+forwarded_to_carol(c6, "erin", "no-answer")
+print("ok: an anchored call erin did not answer in 2 s (%.1f s) went on to carol, media relayed" % rang)
+
+# Busy without a rule (bob has none): the caller hears the 486 itself.
+c7 = a.call("bob", body=sdp(pa0))
+inv7 = incoming(b)
+inv7.answer(status=486)
+b.request("ACK", call_id=inv7.invite.call_id)
+r = c7.final()
+assert r.status == 486, r.start
+c7.ack_non2xx(r)
+print("ok: busy without a forwarding rule: 486 to the caller")
 
 # ---- a trunk with SRTP required over plain UDP: 488 with a Reason, nothing sent to the provider ----
 prov = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

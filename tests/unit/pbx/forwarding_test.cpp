@@ -46,3 +46,17 @@ TEST(ForwardingTest, TableHoldsOneRulePerKindAndUser) {
 
 }  // namespace
 }  // namespace sw::pbx
+
+TEST(ForwardingTest, KindAfterAFailedCallFollowsTheFinalStatus) {
+    using sw::pbx::ForwardKind;
+    using sw::pbx::kind_after;
+    EXPECT_EQ(kind_after(486, false), ForwardKind::Busy);
+    EXPECT_EQ(kind_after(600, false), ForwardKind::Busy);
+    for (int s : {408, 480, 503})
+        EXPECT_EQ(kind_after(s, false), ForwardKind::Unavailable) << s;
+    for (int s : {404, 487, 488, 500, 603})
+        EXPECT_FALSE(kind_after(s, false)) << s;
+    // The ringing time ran out: no answer, whatever the cancelled phones said last.
+    EXPECT_EQ(kind_after(487, true), ForwardKind::NoAnswer);
+    EXPECT_EQ(kind_after(486, true), ForwardKind::NoAnswer);
+}
