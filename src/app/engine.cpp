@@ -592,6 +592,13 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         return;
     }
     if (routed && routed->kind == proxy::Decision::Kind::External) {
+        if (method != sip::Method::Invite) {
+            answer(e, msg, 404);  // forwarded to a number: only a call goes out through a trunk
+            return;
+        }
+        // Forwarded to a number before anything rang: the caller hears of each step.
+        for (const auto& hop : routed->forwards)
+            answer(e, msg, 181, {{"Call-Info", forwarding_info(hop, routed->domain)}});
         start_outbound_call(e, msg, from, *routed);
         return;
     }

@@ -311,6 +311,13 @@ private:
     // A local call whose callee was busy, did not answer or could not be reached: on to the callee's
     // forwarding target (181 to the caller) when a rule says so. False: no rule, the call fails as it is.
     bool forward_local(Handle h, B2buaCall& c);
+    // A proxied call whose forwarding leads to a number: the server transaction goes to the B2BUA.
+    void forward_out(Entry& server, proxy::Decision d);
+    // The same for a call the B2BUA rings a user with (anchored, or from a trunk).
+    void forward_call_out(Handle h, B2buaCall& c, const proxy::Decision& d);
+    // The dial plan's routes for `number` whose trunks exist, best first, with their trunks.
+    void outbound_routes(const std::string& number, std::vector<b2bua::DialChoice>& usable,
+                         std::vector<b2bua::Trunk>& chosen) const;
     void announce_local_forwards(B2buaCall& c, const std::vector<proxy::ForwardHop>& hops);
     void arm_local_no_answer(Handle h, B2buaCall& c);
     // ---- media (engine_media.cpp) ----

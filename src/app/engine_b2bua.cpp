@@ -207,14 +207,10 @@ void Engine::maybe_free_call(Handle h, B2buaCall& c) {
 
 // ---- starting calls ----
 
-void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
-                                 const proxy::Decision& d) {
-    const std::string number = b2bua::normalize_number(d.callee);
-    std::vector<b2bua::DialChoice> choices;
-    if (!number.empty() && trunks_.plan) choices = trunks_.plan->match(number);
-    std::vector<b2bua::Trunk> chosen;
-    std::vector<b2bua::DialChoice> usable;
-    for (auto& ch : choices) {
+void Engine::outbound_routes(const std::string& number, std::vector<b2bua::DialChoice>& usable,
+                             std::vector<b2bua::Trunk>& chosen) const {
+    if (number.empty() || !trunks_.plan) return;
+    for (auto& ch : trunks_.plan->match(number)) {
         const b2bua::Trunk* t = nullptr;
         if (trunks_.trunks)
             for (const auto& cand : *trunks_.trunks)
@@ -223,6 +219,66 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
         chosen.push_back(*t);
         usable.push_back(std::move(ch));
     }
+}
+
+void Engine::forward_call_out(Handle h, B2buaCall& c, const proxy::Decision& d) {
+    const std::string number = b2bua::normalize_number(d.callee);
+    std::vector<b2bua::Trunk> chosen;
+    std::vector<b2bua::DialChoice> usable;
+    outbound_routes(number, usable, chosen);
+    if (usable.empty()) {
+        spdlog::info("call {} -> {}: forwarded to {}, which no route takes: 404", c.caller, c.callee,
+                     d.callee);
+        fail_call(h, c, 404, "Not Found (forwarding target)");
+        return;
+    }
+    // The user whose rule sends the call out makes the call: that user's rights, limits and detector.
+    TollDecision toll;
+    if (services_.toll != nullptr) {
+        toll = judge_outbound(*services_.toll, d.caller, number, usable.front(), unix_ms());
+        if (!toll.allowed) {
+            spdlog::warn("call {} -> {}: forwarding by {} to {} refused (403): {}", c.caller, c.callee,
+                         d.caller, number, toll.reason);
+            c.cdr_result = 403;
+            c.cdr_reason = "forwarding to " + number + " refused: " + toll.reason;
+            fail_call(h, c, 403, "Forbidden (forwarding target not allowed)");
+            return;
+        }
+    }
+    if (!c.cdr.empty()) cdr_end(c.cdr, 181, "forwarded to " + number);
+    c.outbound = true;
+    c.local = false;
+    c.route.reset();
+    c.caller = d.caller;
+    c.callee = number;
+    c.toll_ticket = toll.ticket;
+    c.toll_max_s = toll.max_duration_s;
+    c.choices = std::move(usable);
+    c.choice_trunks = std::move(chosen);
+    c.next_choice = 0;
+    c.round = c.forks.size();
+    c.b.established = false;
+    c.b.dlg = dialog::Dialog{};
+    c.cdr = cdr_start(storage::CdrCall{
+        d.caller, number, d.callee, storage::CdrDirection::Outbound, c.choice_trunks.front().name,
+        source_text(c.a.peer), std::string(c.a_invite->header(sip::HeaderId::UserAgent)), toll.verdict});
+    spdlog::info("call {} -> {}: forwarded out through trunk {} as a call of {}", c.a_invite->from().uri.raw,
+                 number, c.choice_trunks.front().name, d.caller);
+    if (!try_next_route(h, c)) {
+        if (c.media_refusal) {
+            refuse_media(h, c, *c.media_refusal);
+        } else {
+            fail_call(h, c, 503, "Service Unavailable (no trunk reachable)");
+        }
+    }
+}
+
+void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::Peer& from,
+                                 const proxy::Decision& d) {
+    const std::string number = b2bua::normalize_number(d.callee);
+    std::vector<b2bua::Trunk> chosen;
+    std::vector<b2bua::DialChoice> usable;
+    outbound_routes(number, usable, chosen);
     if (usable.empty()) {
         answer(e, msg, 404);  // neither a user nor a number any route takes
         return;
@@ -264,6 +320,9 @@ void Engine::start_outbound_call(Entry& e, sip::Message& msg, const transport::P
     c->toll_max_s = toll.max_duration_s;
     c->choices = std::move(usable);
     c->choice_trunks = std::move(chosen);
+    c->forwards = d.forwards;  // forwarded here: the provider is told why (Diversion, History-Info)
+    c->original_user = d.visited.empty() ? std::string() : d.visited.front();
+    c->domain = d.domain;
     if (*anchored) anchor_call(h, *c, std::move(leg_a), std::move(leg_b));
     {
         const sip::Message& inv = *c->a_invite;
@@ -311,6 +370,16 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
     }
     proxy::Decision d =
         services_.router->ring_user(std::string(user), *users_, forwards_.get(), services_.clock->now_s());
+    if (d.kind == proxy::Decision::Kind::External) {
+        // The DID's user forwards every call (or is away) to a number: out through a trunk again, as a
+        // call of the user who forwards (whose rights and limits decide).
+        spdlog::info("call from trunk {} to DID {}: forwarded out to {} as a call of {}", t.name, number,
+                     d.callee, d.caller);
+        for (const auto& hop : d.forwards)
+            answer(e, msg, 181, {{"Call-Info", forwarding_info(hop, d.domain)}});
+        start_outbound_call(e, msg, from, d);
+        return;
+    }
     if (d.kind != proxy::Decision::Kind::Forward || d.targets.empty()) {
         answer(e, msg, d.kind == proxy::Decision::Kind::Reply ? d.status : 480, {}, d.reason);
         return;
@@ -346,9 +415,13 @@ void Engine::start_inbound_call(Entry& e, sip::Message& msg, const transport::Pe
                                         source_text(from),
                                         std::string(c->a_invite->header(sip::HeaderId::UserAgent)),
                                         {}});
-    ring_targets(
-        h, *c, d,
-        (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">");
+    c->route = d;
+    c->domain = d.domain;
+    c->original_user = d.visited.empty() ? std::string() : d.visited.front();
+    c->from_uri =
+        (display.empty() ? std::string() : display + " ") + "<sip:" + c->caller + "@" + d.domain + ">";
+    announce_local_forwards(*c, d.forwards);
+    if (ring_targets(h, *c, d, c->from_uri)) arm_local_no_answer(h, *c);
 }
 
 dialog::RequestParts Engine::invite_parts(const transport::Peer& peer, const sip::Message& inv,
@@ -414,6 +487,13 @@ bool Engine::try_next_route(Handle h, B2buaCall& c) {
         if (privacy) {
             p.headers.emplace_back("P-Asserted-Identity", b2bua::trunk_from(t, caller));
             p.headers.emplace_back("Privacy", "id");
+        }
+        if (!c.forwards.empty()) {
+            // RFC 5806 Diversion (what providers read to let a forwarded caller's number through) and
+            // RFC 7044 History-Info.
+            p.headers.emplace_back("Diversion", proxy::diversion(c.forwards, c.domain));
+            p.headers.emplace_back("History-Info",
+                                   proxy::history_info(c.original_user, c.forwards, c.domain));
         }
         f.request = dialog::build_request(pre, "INVITE", f.cseq, p);
         c.trunk = t.name;
@@ -750,7 +830,7 @@ void Engine::on_fork_final(Handle h, B2buaCall& c, std::size_t i, int status, st
         refuse_media(h, c, *c.media_refusal);
         return;
     }
-    if (c.local && forward_local(h, c)) return;
+    if (c.route && forward_local(h, c)) return;
     std::string why;
     const int final_status = best_failure(c.forks, c.round, why);
     fail_call(h, c, final_status, why);
@@ -767,6 +847,10 @@ bool Engine::forward_local(Handle h, B2buaCall& c) {
     proxy::Decision next =
         services_.router->retarget(*c.route, *kind, *users_, forwards_.get(), services_.clock->now_s());
     announce_local_forwards(c, next.forwards);
+    if (next.kind == proxy::Decision::Kind::External) {
+        forward_call_out(h, c, next);
+        return true;
+    }
     if (next.kind != proxy::Decision::Kind::Forward) {
         spdlog::info("call {} -> {}: forwarding ({}) ends with {}", c.caller, c.callee, pbx::kind_name(*kind),
                      next.status);

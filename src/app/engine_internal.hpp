@@ -260,6 +260,7 @@ struct B2buaCall {
     std::optional<proxy::Decision> route;
     std::vector<proxy::ForwardHop> forwards;
     std::string original_user;
+    std::string domain;  // of the forwarding steps' URIs
     std::string from_uri;
     std::size_t round = 0;
     bool no_answer_fired = false;

@@ -245,6 +245,7 @@ void Engine::start_local_call(Entry& e, sip::Message& msg, const transport::Peer
                                         {}});
     spdlog::info("call {} -> {}: media anchored", c->caller, d.callee);
     c->route = d;
+    c->domain = d.domain;
     c->from_uri = from_uri;
     c->original_user = d.visited.empty() ? std::string() : d.visited.front();
     announce_local_forwards(*c, d.forwards);  // the unconditional steps the router took already
@@ -255,8 +256,7 @@ void Engine::start_local_call(Entry& e, sip::Message& msg, const transport::Peer
 void Engine::announce_local_forwards(B2buaCall& c, const std::vector<proxy::ForwardHop>& hops) {
     for (const auto& hop : hops) {
         // One 181 per step of a chain, as the proxy sends them.
-        send_a_provisional(c, 181, {}, {{"Call-Info", forwarding_info(hop, c.route ? c.route->domain : "")}},
-                           nullptr);
+        send_a_provisional(c, 181, {}, {{"Call-Info", forwarding_info(hop, c.domain)}}, nullptr);
         c.forwards.push_back(hop);
     }
 }

@@ -160,6 +160,11 @@ bool Engine::maybe_forward(Entry& server) {
     proxy::Decision next =
         services_.router->retarget(ctx.decision, *kind, *users_, forwards_.get(), services_.clock->now_s());
     ctx.responses.forget_finished();  // the old callee's answers are not the call's any more
+    if (next.kind == proxy::Decision::Kind::External) {
+        announce_forwards(server, next.forwards);
+        forward_out(server, std::move(next));
+        return true;
+    }
     if (next.kind != proxy::Decision::Kind::Forward) {
         announce_forwards(server, next.forwards);
         ctx.responses.mark_final_sent();
@@ -171,6 +176,26 @@ bool Engine::maybe_forward(Entry& server) {
     }
     ring_forwarded(server, std::move(next));
     return true;
+}
+
+void Engine::forward_out(Entry& server, proxy::Decision d) {
+    ProxyContext& ctx = *server.proxy;
+    // The proxy is done with this INVITE: from here the B2BUA answers it, as a call out through a trunk
+    // of the user whose rule forwards it. Its record ends here; the call out gets its own (the user who
+    // forwards made it, with that user's rights).
+    ctx.responses.mark_final_sent();
+    ++server.fx.timer_gen[kTimerNoAnswer];
+    if (!ctx.cdr.empty()) cdr_end(ctx.cdr, 181, "forwarded to " + d.callee);
+    d.forwards = ctx.forwards;  // every step, for the provider's Diversion
+    spdlog::info("call to {}: forwarded out to {} as a call of {}", ctx.original_user, d.callee, d.caller);
+    // The request as the proxy cleaned it (no credentials, no forwarding history of the phone's own).
+    auto copy = sip::Message::parse(ctx.request.serialize());
+    if (!copy) {
+        answer(server, ctx.request, 500);
+        return;
+    }
+    const transport::Peer from = ctx.from;
+    start_outbound_call(server, *copy, from, d);
 }
 
 void Engine::on_no_answer(Handle h) {

@@ -305,8 +305,20 @@ bool Router::forward_step(Decision& d, std::string& user, pbx::ForwardKind kind,
     if (seen || d.forwards.size() >= kMaxForwardHops) return fail(482, "Loop Detected (call forwarding)");
     d.forwards.push_back(ForwardHop{user, target, kind});
     const auth::UserRecord* next = users.find(target);
-    // Numbers outside the company go out through trunks, which do not exist yet.
-    if (next == nullptr || !next->enabled) return fail(404, "Not Found (forwarding target)");
+    if (next == nullptr) {
+        // Not a user: a number outside the company, for the dial plan, as a call of the user who forwards
+        // (whose calling rights, limits and caller ID apply: that user's rule sends it out).
+        Decision out;
+        out.kind = Decision::Kind::External;
+        out.caller = user;
+        out.callee = target;
+        out.domain = d.domain;
+        out.forwards = std::move(d.forwards);
+        out.visited = std::move(d.visited);
+        d = std::move(out);
+        return false;
+    }
+    if (!next->enabled) return fail(404, "Not Found (forwarding target)");
     user = target;
     d.visited.push_back(user);
     return true;

@@ -46,7 +46,8 @@ struct Decision {
         Forward,   // send a branch to each target
         Local,     // addressed to the server itself (no user part): the server answers as a UAS
         External,  // an authenticated caller asks for a number that is no user of ours: for the dial plan
-                   // (`callee` holds the number as dialled, `caller` the user); 404 when no route takes it
+                   // (`callee` holds the number as dialled, `caller` the user); 404 when no route takes it.
+                   // Also where forwarding leads to a number (`caller`: the user who forwards).
     };
     Kind kind = Kind::Reply;
     int status = 500;
@@ -83,8 +84,9 @@ public:
                    const auth::UserDirectory& users, const pbx::ForwardingTable* forwards, std::int64_t now,
                    const pbx::AliasTable* aliases = nullptr) const;
     // Call forwarding after the callee was tried: busy, no answer or unavailable. The callee's rule of that
-    // kind from `current`; the result rings the target (following its own always/unavailable rules), or is
-    // a Reply (480 without such a rule, 404 for a target that is not a user, 482 for a loop).
+    // kind from `current`; the result rings the target (following its own always/unavailable rules), is
+    // External for a target that is no user (a number: `caller` is then the user who forwards), or is a
+    // Reply (480 without such a rule, 404 for a disabled user, 482 for a loop).
     Decision retarget(const Decision& current, pbx::ForwardKind kind, const auth::UserDirectory& users,
                       const pbx::ForwardingTable* forwards, std::int64_t now) const;
     const RouterConfig& config() const { return config_; }

@@ -7,7 +7,8 @@
 # no 100rel per trunk, failover 503 -> next trunk, CANCEL, re-INVITE and INFO bridged, BYE from either
 # side, inbound DIDs ringing every contact of the extension, 404 for an unknown DID, 407 for a
 # non-trunk source, internal extensions winning over routes, and the REGISTER client (401, refresh,
-# 403 shown in `trunk list`).
+# 403 shown in `trunk list`), and forwarding to numbers (busy while proxied, busy from a DID, always,
+# refused by the forwarding user's rights) going out as the forwarding user's call.
 set -euo pipefail
 bin=${SIPWARDEN:?}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,7 @@ udp_port() {  # a free UDP port on the given loopback address
 
 data="$tmp/var"
 pw="B2bua-Test-pass-4471"
-for u in 201 202 203 0700; do
+for u in 201 202 203 204 0700; do
   "$bin" user add "$u" --password-stdin --data-dir "$data" --domain example.test <<< "$pw" > /dev/null || fail "user add $u"
 done
 p_prov=$(udp_port 127.0.0.2)
@@ -71,6 +72,7 @@ t route add '06X.' --trunk silent --priority 1
 t route add '06X.' --trunk backup --priority 2
 t did add +4930123456 --to 202
 t did add +4930555000 --to 201
+t user rights 204 --class internal   # may not call out: nor may its forwarding
 
 export PW=$pw DOMAIN=example.test PYTHONPATH=$here PYTHONDONTWRITEBYTECODE=1 SW=$bin DATA=$data
 export P_SILENT=$p_silent P_TLS=$p_tls P_TLSBAD=$p_tlsbad TLSDIR=$tmp P_PROV=$p_prov P_TEL=$p_tel P_DOWN=$p_down P_BACKUP=$p_backup P_REG=$p_reg P_BAD=$p_bad
@@ -562,6 +564,105 @@ assert r.status == 407, r.start
 p.quiet(0.5, lambda m: m.method == "INVITE")
 PY
 
+run "forwarding to a number goes out through a trunk as the forwarding user's call: busy (proxied and from a DID), always, refused by rights" <<'PY'
+import subprocess
+def forward(*args):
+    subprocess.run([os.environ["SW"], "forward", "set", *args, "--data-dir", os.environ["DATA"]], check=True,
+                   capture_output=True)
+forward("203", "0301234567", "--busy")
+forward("202", "0307777777", "--busy")
+forward("204", "0301234567", "--always")
+time.sleep(1.5)  # a change reaches the running server within a second
+prov = Provider("127.0.0.2", P_PROV)
+
+def out_call(expect_uri, forwarder, reason):
+    """The provider's side of a forwarded call: Diversion names who forwarded and why."""
+    inv = incoming(prov, timeout=3).invite
+    assert inv.uri == expect_uri, inv.uri
+    div = inv.first("Diversion") or ""
+    assert ("<sip:%s@example.test>" % forwarder) in div and ("reason=" + reason) in div, inv.raw
+    assert "History-Info" in inv.raw, inv.raw
+    assert "Proxy-Authorization" not in inv.raw
+    return Callee(prov, inv)
+
+# 201 calls 203 (proxied, media direct), 203 is busy: 181 to 201, out to +49301234567 as 203's call.
+a, b = Phone("201"), Phone("203")
+b.register(replace=True)
+c = a.call("203")
+i = incoming(b)
+i.answer(486)
+b.request("ACK", call_id=i.invite.call_id)
+r = a.response(c.call_id, "INVITE", 181)
+assert "purpose=forwarding" in r.first("Call-Info") and "reason=user-busy" in r.first("Call-Info"), r.raw
+cl = out_call("sip:+49301234567@127.0.0.2:%d" % P_PROV, "203", "user-busy")
+cl.ring()
+a.response(c.call_id, "INVITE", 180)
+cl.answer()
+ok = a.response(c.call_id, "INVITE", 200)
+c.established(ok)
+c.ack()
+prov.request("ACK")
+c.bye()
+bye = prov.request("BYE")
+prov.reply(bye, 200)
+a.response(c.call_id, "BYE", 200)
+print("ok: proxied call, callee busy, forwarded out through the trunk")
+
+# A carrier calls DID +4930123456 (202), 202 is busy: out again to +49307777777 as 202's call.
+p = Phone("202")
+p.register(replace=True)
+carrier = Provider("127.0.0.4", 0)
+def carrier_invite(did):
+    cid = rand() + "@carrier"
+    text = ("INVITE sip:%s@127.0.0.1:%d;user=phone SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.4:%d;branch=z9hG4bK%s;rport\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:+4930999111@carrier.test>;tag=%s\r\nTo: <sip:%s@carrier.test>\r\n"
+            "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <%s>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+            % (did, PORT, carrier.port, rand(), rand(32), did, cid, carrier.contact, len(SDP), SDP))
+    carrier.send(text)
+    return cid
+cid = carrier_invite("+4930123456")
+i = incoming(p)
+i.answer(486)
+p.request("ACK", call_id=i.invite.call_id)
+r = carrier.response(cid, "INVITE", 181)
+cl = out_call("sip:+49307777777@127.0.0.2:%d" % P_PROV, "202", "user-busy")
+cl.answer()
+ok = carrier.response(cid, "INVITE", 200)
+assert ok.body == SDP, ok.raw
+contact = uri_of(ok.first("Contact"))
+def in_dialog(method, cseq):
+    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.4:%d;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"
+            "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContent-Length: 0\r\n\r\n"
+            % (method, contact, carrier.port, rand(), ok.first("From"), ok.first("To"), cid, cseq, method))
+carrier.send(in_dialog("ACK", 1), hostport_of(contact))
+prov.request("ACK")
+carrier.send(in_dialog("BYE", 2), hostport_of(contact))
+bye = prov.request("BYE")
+prov.reply(bye, 200)
+carrier.response(cid, "BYE", 200)
+print("ok: a DID's extension busy, the carrier's call forwarded out through the trunk")
+
+# 204 may not call out (class internal): its forwarding may not either. The caller gets 403.
+c = a.call("204")
+r = c.final()
+assert r.status == 403, r.start
+c.ack_non2xx(r)
+prov.quiet(0.5, lambda m: m.method == "INVITE")
+print("ok: forwarding by a user without the right to call out refused (403), nothing sent to the trunk")
+
+# Always: 201 forwards every call; the carrier's call to 201's DID goes straight out, the trunk is busy.
+forward("201", "0309999999", "--always")
+time.sleep(1.5)
+cid = carrier_invite("+4930555000")
+r = carrier.response(cid, "INVITE", 181)
+assert "reason=unconditional" in r.first("Call-Info"), r.raw
+cl = out_call("sip:+49309999999@127.0.0.2:%d" % P_PROV, "201", "unconditional")
+cl.answer(486)
+prov.request("ACK")
+r = carrier.response(cid, "INVITE", 486)
+print("ok: always-forwarding of a DID's extension to a number")
+PY
+
 
 kill -TERM "$pid"
 wait "$pid" || fail "server exit status $?"
@@ -589,6 +690,15 @@ assert has(direction="inbound", trunk="carrier", caller="+4930999111", callee="2
            result="200", reason="caller hung up")
 assert has(direction="inbound", trunk="carrier", callee="202", result="486")
 assert has(direction="internal", caller="201", callee="0700", result="486")
+# Forwarded out: the user who forwards made the call; the call to that user says where it went.
+assert has(direction="outbound", trunk="prov", caller="203", callee="0301234567", result="200",
+           reason="caller hung up"), rows[:4]
+assert has(direction="outbound", trunk="prov", caller="202", callee="0307777777", result="200",
+           reason="caller hung up")
+assert has(direction="outbound", trunk="prov", caller="201", callee="0309999999", result="486")
+assert has(direction="outbound", caller="204", result="403")
+assert has(direction="internal", caller="201", callee="203", result="181", reason="forwarded to 0301234567")
+assert has(direction="inbound", callee="202", result="181", reason="forwarded to 0307777777")
 assert all(r["source"].startswith("udp:127.0.0.") for r in rows if r["direction"] != "")
 answered = [r for r in rows if r["result"] == "200"]
 assert answered and all(r["answer"] for r in answered)

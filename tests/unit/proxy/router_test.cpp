@@ -591,8 +591,33 @@ TEST_F(ProxyRouterTest, ForwardingLoopsAndLongChainsEndWith482) {
     EXPECT_EQ(d.forwards.size(), 1u);  // bob to carol was still a step the caller hears of
 }
 
-TEST_F(ProxyRouterTest, ForwardingToSomebodyWhoIsNotAUserIs404) {
-    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "+4930123456", 0}});
+TEST_F(ProxyRouterTest, ForwardingToANumberGoesOutAsACallOfTheUserWhoForwards) {
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "carol", 0},
+                                                       {"carol", ForwardKind::Always, "+4930123456", 0}});
+    const Decision d = route(Req{});
+    ASSERT_EQ(d.kind, Kind::External) << d.status << " " << d.reason;
+    EXPECT_EQ(d.callee, "+4930123456");
+    EXPECT_EQ(d.caller, "carol");  // her rule sends it out: her calling rights and caller ID apply
+    ASSERT_EQ(d.forwards.size(), 2u);
+    EXPECT_EQ(d.forwards[1].from, "carol");
+    EXPECT_EQ(d.forwards[1].to, "+4930123456");
+    EXPECT_EQ(d.domain, "example.com");
+
+    // After ringing (busy): the same, from retarget.
+    bind("bob@example.com", "sip:bob@198.51.100.20:5060", "udp:198.51.100.20:5060");
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Busy, "0301234567", 0}});
+    const Decision first = route(Req{});
+    ASSERT_EQ(first.kind, Kind::Forward);
+    const Decision busy = router.retarget(first, ForwardKind::Busy, users, &*forwards, kNow);
+    ASSERT_EQ(busy.kind, Kind::External) << busy.status;
+    EXPECT_EQ(busy.callee, "0301234567");
+    EXPECT_EQ(busy.caller, "bob");
+    ASSERT_EQ(busy.forwards.size(), 1u);
+    EXPECT_EQ(busy.forwards[0].kind, ForwardKind::Busy);
+}
+
+TEST_F(ProxyRouterTest, ForwardingToADisabledUserIs404) {
+    forwards.emplace(std::vector<sw::pbx::ForwardRule>{{"bob", ForwardKind::Always, "dave", 0}});
     const Decision d = route(Req{});
     EXPECT_EQ(d.kind, Kind::Reply);
     EXPECT_EQ(d.status, 404);
