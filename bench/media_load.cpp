@@ -85,7 +85,8 @@ struct Options {
     double max_loss = 1.0;  // percent
     int tick_ms = 10;
     bool verbose = false;
-    bool pin = false;  // the relay threads on the last CPUs, the tool's own threads on the others
+    bool pin = false;     // the relay threads on the last CPUs, the tool's own threads on the others
+    bool kernel = false;  // the relay's kernel path (eBPF): needs root
 };
 
 constexpr std::size_t kRtpLength = 172;  // 12-byte header + 160 bytes of G.711 (20 ms)
@@ -112,6 +113,12 @@ void put32(std::uint8_t* p, std::uint32_t v) {
 double monotonic_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double process_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
@@ -336,6 +343,7 @@ bool run(Mode mode, const Options& o) {
     const unsigned range = 4 * o.calls + 100;
     std::tie(config.port_min, config.port_max) = port_range(range);
     config.threads = o.relay_threads;
+    config.kernel = o.kernel;
     MediaRelay relay(config, [](std::uint64_t) {});
     std::string error;
     // Threads inherit the creating thread's CPUs: the relay's are made on its CPUs, the rest after.
@@ -476,7 +484,9 @@ bool run(Mode mode, const Options& o) {
     };
 
     // The run.
+    if (o.kernel && !relay.kernel_active()) return fail("no kernel path: " + relay.kernel_status());
     const double cpu0 = relay.cpu_seconds();
+    const double process0 = process_cpu_seconds();
     const double t0 = monotonic_seconds();
     std::vector<GeneratorResult> gen(o.generator_threads);
     std::vector<std::thread> generators;
@@ -507,6 +517,7 @@ bool run(Mode mode, const Options& o) {
         }
     }
     const double cpu1 = relay.cpu_seconds();
+    const double process1 = process_cpu_seconds();
     const double wall = monotonic_seconds() - t0;
     stop_receiver = true;
     receiver.join();
@@ -588,13 +599,15 @@ bool run(Mode mode, const Options& o) {
             "  %.1f packets/s per stream, %zu planned; sending took %.2f s, the rest arrived %.2f s later "
             "(at the last send %s packets were not relayed yet, %s not received yet); relay CPU %.3f s, "
             "received %s, relayed %s; generator CPU %.3f s (%.2f us/packet), receiver CPU %.3f s "
-            "(%.2f us/packet); send errors %zu\n",
+            "(%.2f us/packet); send errors %zu; the whole process %.2f us/packet (phones, relay and, with "
+            "--kernel, the kernel's relaying, which runs in the senders' system calls)\n",
             rate, planned, t_sent, wall - t_sent, behind(sent, relayed_at_end).c_str(),
             behind(relayed_at_end, received_at_end).c_str(), relay_cpu,
             grouped(static_cast<double>(total.received)).c_str(),
             grouped(static_cast<double>(total.relayed)).c_str(), gen_cpu,
             sent ? gen_cpu * 1e6 / static_cast<double>(sent) : 0.0, got.cpu,
-            received ? got.cpu * 1e6 / static_cast<double>(received) : 0.0, gen_errors);
+            received ? got.cpu * 1e6 / static_cast<double>(received) : 0.0, gen_errors,
+            sent ? (process1 - process0) * 1e6 / static_cast<double>(sent) : 0.0);
     }
     std::fflush(stdout);
 
@@ -658,6 +671,7 @@ int main(int argc, char** argv) {
                      ->check(CLI::Range(0.0, 100.0));
     app.add_option("--tick-ms", o.tick_ms, "the generator's timer in ms (default 10)")
         ->check(CLI::Range(1, 100));
+    app.add_flag("--kernel", o.kernel, "relay in the kernel where the relay can (eBPF, needs root)");
     app.add_flag("--quick", quick, "2 s, 20 calls at 2,000 packets/s, all four modes, loss up to 5 % (CI)");
     app.add_flag("--pin", o.pin,
                  "the relay threads on the last CPUs, the generator and receiver on the others");

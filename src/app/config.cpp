@@ -64,9 +64,9 @@ sw::Result<bool, std::string> load_media_table(const std::string& path, const to
         };
         const std::set<std::string> policies = {"off", "preferred", "required"};
         sw::Result<bool, std::string> r = true;
-        if (name == "relay" || name == "tls_required") {
+        if (name == "relay" || name == "tls_required" || name == "kernel") {
             if (!v.is_boolean()) return bad(path, key, "must be true or false");
-            (name == "relay" ? o.relay : o.tls_required) = *v.value<bool>();
+            (name == "relay" ? o.relay : name == "kernel" ? o.kernel : o.tls_required) = *v.value<bool>();
         } else if (name == "address") {
             r = text(o.address, {});
         } else if (name == "address6") {

@@ -154,6 +154,7 @@ media::RelayConfig relay_config(const MediaOptions& m, const std::vector<transpo
     rc.threads = m.threads != 0 ? m.threads : std::max(1u, std::thread::hardware_concurrency());
     rc.timeout_s = static_cast<int>(m.timeout_s);
     rc.hold_timeout_s = static_cast<int>(m.hold_timeout_s);
+    rc.kernel = m.kernel;
     return rc;
 }
 }  // namespace
@@ -508,6 +509,11 @@ int run_server(const RunOptions& options) {
         services.media = relay.get();
         spdlog::info("media relay on {}{}{} ports {}-{}, {} thread(s)", rc.address4,
                      rc.address6.empty() ? "" : " and ", rc.address6, rc.port_min, rc.port_max, rc.threads);
+        if (rc.kernel && relay->kernel_active())
+            spdlog::info("media relay kernel path {}", relay->kernel_status());
+        else if (rc.kernel)
+            spdlog::warn("media relay kernel path off ({}): streams are relayed in user space",
+                         relay->kernel_status());
     }
     // The control loop on the main thread: signals, changes made with the command line, and the trunk
     // registrations' status (written here, for `sipwarden trunk list`).

@@ -1,5 +1,7 @@
 #include "media/relay.hpp"
 
+#include "media/kernel_path.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -125,6 +127,11 @@ struct SideState {
     std::unique_ptr<SrtpStream> decrypt, encrypt;
     std::optional<SrtpKey> decrypt_key, encrypt_key;  // what they were made with
     SideStats stats;
+    // The kernel path, per socket (0 RTP, 1 RTCP): latched by a packet (not only named in SDP), the
+    // flow the kernel has for the socket, and how many of its packets are already in `stats`.
+    bool latched[2] = {false, false};
+    std::optional<Flow> flow[2];
+    std::uint64_t kernel_seen[2] = {0, 0};
 
     bool accepts(const NetAddress& src) const {
         if (sdp_ip.empty() && signal_ip.empty()) return true;
@@ -166,6 +173,79 @@ struct MediaRelay::Thread {
 
 namespace {
 
+// A relay socket as the kernel sees it: the bound address, the side's port (+1 for RTCP).
+NetAddress local_of(const RelayConfig& c, const SideState& st, int k) {
+    auto a = NetAddress::from(st.v6 ? c.address6 : c.address4, static_cast<std::uint16_t>(st.port + k));
+    return a ? *a : NetAddress{};
+}
+
+bool same_flow(const std::optional<Flow>& a, const std::optional<Flow>& b) {
+    if (!a || !b) return !a && !b;
+    return a->local == b->local && a->peer == b->peer && a->out == b->out && a->dst == b->dst &&
+           a->rtp_only == b->rtp_only && a->out_ifindex == b->out_ifindex;
+}
+
+// Moves what the kernel relayed for socket k of side `x` into its counters and the session's clock.
+void fold(KernelPath& kp, MediaRelay::Session& s, SideState& x, int k, std::atomic<std::uint64_t>& total) {
+    FlowCounters fc;
+    if (!x.flow[k] || !kp.counters(x.flow[k]->local, fc) || fc.packets <= x.kernel_seen[k]) return;
+    const std::uint64_t d = fc.packets - x.kernel_seen[k];
+    x.kernel_seen[k] = fc.packets;
+    x.stats.received += d;
+    x.stats.relayed += d;
+    total.fetch_add(d, std::memory_order_relaxed);
+    s.last_ms = std::max(s.last_ms, static_cast<std::int64_t>(fc.last_ns / 1000000));  // both monotonic
+}
+
+void drop_flows(KernelPath* kp, MediaRelay::Session& s, SideState& x, std::atomic<std::uint64_t>& total) {
+    if (!kp) return;
+    for (int k = 0; k < 2; ++k) {
+        if (!x.flow[k]) continue;
+        fold(*kp, s, x, k, total);
+        kp->remove(x.flow[k]->local);
+        x.flow[k].reset();
+        x.kernel_seen[k] = 0;
+    }
+}
+
+// Gives the kernel the directions of stream `index` it can relay alone: the sending side latched by
+// its own packets, the other side's destination known, no SRTP to undo or apply (pass-through is
+// fine), and for the RTP socket only RTP (RTCP on a multiplexed port stays with the thread, which
+// learns the multiplexing from it). Every other direction is taken back from the kernel.
+void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, unsigned index,
+                 std::atomic<std::uint64_t>& total) {
+    if (!kp || index >= s.streams.size()) return;
+    Stream& st = s.streams[index];
+    for (int xi = 0; xi < 2; ++xi) {
+        SideState& x = st.side[xi];
+        SideState& y = st.side[1 - xi];
+        for (int k = 0; k < 2; ++k) {
+            std::optional<Flow> want;
+            const NetAddress& from = k == 1 ? x.dest_rtcp : x.dest_rtp;
+            const int via = k == 1 && !y.mux ? 1 : 0;
+            const NetAddress& to = via == 1 ? y.dest_rtcp : y.dest_rtp;
+            if (x.rtp && y.rtp && !x.decrypt && !y.encrypt && x.latched[k] && !from.empty() &&
+                from.is_v6() == x.v6 && !to.empty() && to.port() != 0 && to.is_v6() == y.v6) {
+                auto out = KernelPath::interface_for(to);
+                Flow f{local_of(c, x, k), from, local_of(c, y, via), to, k == 0, out.value_or(0)};
+                if (out && !f.local.empty() && !f.out.empty()) want = f;
+            }
+            if (same_flow(want, x.flow[k])) continue;
+            if (x.flow[k]) {
+                fold(*kp, s, x, k, total);
+                if (!want || !(x.flow[k]->local == want->local)) kp->remove(x.flow[k]->local);
+            }
+            if (want && !kp->put(*want)) want.reset();  // the map is full: the thread relays it
+            x.flow[k] = want;
+            x.kernel_seen[k] = 0;
+        }
+    }
+}
+
+}  // namespace
+
+namespace {
+
 struct Batch {
     std::uint8_t data[kBatch][kBufferSize];
     iovec iov[kBatch];
@@ -175,8 +255,17 @@ struct Batch {
     mmsghdr out[2][kBatch];
 };
 
+// What drain needs of the kernel path: when a latch (or a side's RTCP multiplexing) changes, the
+// stream's flows are brought up to date before the packet that changed it is sent on, so that
+// whatever the far end sends after it meets the new flows.
+struct KernelSync {
+    KernelPath* path;
+    const RelayConfig& config;
+    std::atomic<std::uint64_t>& total;
+};
+
 // Relays what is waiting on `s`: from its side to the other, through SRTP where a side has it.
-void drain(Socket& s, Batch& b, std::int64_t now) {
+void drain(Socket& s, Batch& b, std::int64_t now, const KernelSync& ks) {
     Stream& st = s.session->streams[s.stream];
     SideState& x = st.side[static_cast<int>(s.side)];
     SideState& y = st.side[static_cast<int>(other(s.side))];
@@ -191,6 +280,7 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
         }
         const int n = ::recvmmsg(s.fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) return;
+        bool changed = false;
         int count[2] = {0, 0};  // 0: out through y's RTP socket, 1: through its RTCP socket
         bool valid = false;
         for (int i = 0; i < n; ++i) {
@@ -219,7 +309,12 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
                 len = r.length;
             }
             if (moved) latched = src;
-            if (!s.rtcp && rtcp) x.mux = true;
+            if (moved || !x.latched[s.rtcp ? 1 : 0]) changed = true;
+            x.latched[s.rtcp ? 1 : 0] = true;
+            if (!s.rtcp && rtcp && !x.mux) {
+                x.mux = true;
+                changed = true;
+            }
             valid = true;
             if (y.encrypt) {
                 auto r = rtcp ? y.encrypt->protect_rtcp(p, len, kBufferSize)
@@ -243,6 +338,7 @@ void drain(Socket& s, Batch& b, std::int64_t now) {
             b.out[via][k].msg_hdr.msg_namelen = dest.length;
         }
         if (valid) s.session->last_ms = now;
+        if (changed) sync_stream(ks.path, ks.config, *s.session, s.stream, ks.total);
         for (int via = 0; via < 2; ++via) {
             if (count[via] == 0) continue;
             const Socket* out = via == 1 ? y.rtcp.get() : y.rtp.get();
@@ -298,6 +394,11 @@ bool MediaRelay::start(std::string& error) {
         error = "media ports: need 1024 <= port_min < port_max";
         return false;
     }
+    if (config_.kernel) {
+        std::string why;
+        kernel_ = KernelPath::open(why);
+        kernel_status_ = kernel_ ? "on " + std::to_string(kernel_->interfaces()) + " interfaces" : why;
+    }
     for (auto& t : threads_) {
         t->epfd = ::epoll_create1(EPOLL_CLOEXEC);
         if (t->epfd < 0) {
@@ -321,11 +422,18 @@ bool MediaRelay::start(std::string& error) {
                     std::lock_guard lock(t->mutex);
                     for (int k = 0; k < n; ++k) {
                         auto* s = static_cast<Socket*>(events[k].data.ptr);
-                        if (!s->dead) drain(*s, *batch, now);
+                        if (!s->dead)
+                            drain(*s, *batch, now, KernelSync{kernel_.get(), config_, kernel_packets_});
                     }
                     t->graveyard.clear();
                     if (now >= next_check) {
                         next_check = now + 1000;
+                        if (kernel_)
+                            for (auto& [id, sess] : t->sessions)
+                                for (auto& st : sess->streams)
+                                    for (auto& side : st.side)
+                                        for (int k = 0; k < 2; ++k)
+                                            fold(*kernel_, *sess, side, k, kernel_packets_);
                         for (auto& [id, sess] : t->sessions) {
                             if (!sess->armed || sess->reported) continue;
                             const std::int64_t limit =
@@ -357,6 +465,7 @@ void MediaRelay::stop() {
         for (auto& [id, s] : t->sessions)
             for (auto& st : s->streams)
                 for (auto& side : st.side) {
+                    drop_flows(kernel_.get(), *s, side, kernel_packets_);
                     t->bury(side.rtp);
                     t->bury(side.rtcp);
                 }
@@ -365,6 +474,7 @@ void MediaRelay::stop() {
         if (t->epfd >= 0) ::close(t->epfd);
         t->epfd = -1;
     }
+    kernel_.reset();
     started_ = false;
 }
 
@@ -427,6 +537,8 @@ std::optional<RelayPorts> MediaRelay::ports(SessionId id, unsigned index, Side s
                                   : (config_.advertise4.empty() ? config_.address4 : config_.advertise4);
     if (st.rtp && st.v6 == v6) return RelayPorts{named, st.port};
     if (st.rtp) {  // the side moved to the other family (a re-INVITE): new ports
+        drop_flows(kernel_.get(), s, st, kernel_packets_);
+        st.latched[0] = st.latched[1] = false;
         t.bury(st.rtp);
         t.bury(st.rtcp);
         give_back(st.v6, st.port);
@@ -471,6 +583,8 @@ void MediaRelay::set_peer(SessionId id, unsigned index, Side side, const NetAddr
     st.mux = rtcp_mux;
     st.sdp_ip = nowhere ? NetAddress{} : rtp;
     st.signal_ip = signal_source;
+    st.latched[0] = st.latched[1] = false;  // the kernel waits for the side's packets again
+    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_);
 }
 
 void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::optional<SrtpKey> from_side,
@@ -490,6 +604,7 @@ void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::option
         st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
         st.encrypt_key = to_side;
     }
+    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_);
 }
 
 void MediaRelay::arm(SessionId id, bool hold) {
@@ -511,6 +626,7 @@ void MediaRelay::close(SessionId id) {
     for (auto& st : it->second->streams)
         for (auto& side : st.side) {
             if (!side.rtp) continue;
+            drop_flows(kernel_.get(), *it->second, side, kernel_packets_);
             t.bury(side.rtp);
             t.bury(side.rtcp);
             give_back(side.v6, side.port);
@@ -523,7 +639,11 @@ std::optional<SideStats> MediaRelay::stats(SessionId id, unsigned index, Side si
     std::lock_guard lock(t.mutex);
     auto it = t.sessions.find(id);
     if (it == t.sessions.end() || it->second->streams.size() <= index) return std::nullopt;
-    return it->second->streams[index].side[static_cast<int>(side)].stats;
+    SideState& st = it->second->streams[index].side[static_cast<int>(side)];
+    if (kernel_)
+        for (int k = 0; k < 2; ++k)
+            fold(*kernel_, *it->second, st, k, kernel_packets_);
+    return st.stats;
 }
 
 std::size_t MediaRelay::sessions() const {
@@ -546,6 +666,10 @@ double MediaRelay::cpu_seconds() const {
             total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
     }
     return total;
+}
+
+std::size_t MediaRelay::kernel_flows() const {
+    return kernel_ ? kernel_->flows() : 0;
 }
 
 std::size_t MediaRelay::ports_in_use() const {

@@ -26,6 +26,8 @@
 
 namespace sw::media {
 
+class KernelPath;
+
 // A UDP address as the kernel takes it.
 struct NetAddress {
     sockaddr_storage storage{};
@@ -54,6 +56,9 @@ struct RelayConfig {
     unsigned threads = 1;
     int timeout_s = 60;         // no packet in either direction while media flows: the call is ended
     int hold_timeout_s = 7200;  // the same while a side is on hold (sendonly/inactive)
+    // Relay latched, crypto-free directions in the kernel (eBPF on tc ingress, kernel_path.hpp) where
+    // the host allows it; the relay threads keep everything else.
+    bool kernel = false;
 };
 
 // What a side of a stream is told in SDP: the relay's address and RTP port on that side.
@@ -111,6 +116,13 @@ public:
     std::size_t ports_in_use() const;
     // CPU time the relay threads have used so far (for bench/: CPU per packet).
     double cpu_seconds() const;
+    // The kernel path: active (on how many interfaces), or why not (empty when not asked for).
+    bool kernel_active() const { return kernel_ != nullptr; }
+    const std::string& kernel_status() const { return kernel_status_; }
+    // Packets the kernel path has relayed (every session, counted when the relay looks: about once a
+    // second and on stats()).
+    std::uint64_t kernel_packets() const { return kernel_packets_.load(std::memory_order_relaxed); }
+    std::size_t kernel_flows() const;  // stream directions the kernel relays now
 
     struct Session;  // the relay threads' own (relay.cpp)
 
@@ -128,6 +140,9 @@ private:
     std::deque<std::uint16_t> free4_, free6_;
     std::size_t ports_used_ = 0;
     bool started_ = false;
+    std::unique_ptr<KernelPath> kernel_;
+    std::string kernel_status_;
+    mutable std::atomic<std::uint64_t> kernel_packets_{0};
 };
 
 }  // namespace sw::media

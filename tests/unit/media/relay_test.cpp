@@ -2,6 +2,7 @@
 #include "media/relay.hpp"
 
 #include <gtest/gtest.h>
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
@@ -30,7 +31,7 @@ struct Call {
     NetAddress a_rtp, a_rtcp, b_rtp, b_rtcp;
 };
 
-class RelayTest : public ::testing::Test {
+class RelayTest : public ::testing::TestWithParam<bool> {
 protected:
     void TearDown() override { relay_.reset(); }
 
@@ -46,6 +47,7 @@ protected:
         config_.threads = threads;
         config_.timeout_s = timeout_s;
         config_.hold_timeout_s = 3600;
+        config_.kernel = GetParam();
         relay_ = std::make_unique<MediaRelay>(config_, [this](std::uint64_t owner) {
             std::lock_guard lock(mutex_);
             timed_out_.push_back(owner);
@@ -53,6 +55,14 @@ protected:
         });
         std::string error;
         ASSERT_TRUE(relay_->start(error)) << error;
+        if (GetParam() && !relay_->kernel_active()) {
+            // Needs CAP_BPF and CAP_NET_ADMIN and Linux 6.6+ (tcx). SW_REQUIRE_KERNEL_PATH=1 makes a
+            // refusal a failure (set it where the host is known to allow it).
+            const char* required = std::getenv("SW_REQUIRE_KERNEL_PATH");
+            ASSERT_FALSE(required && std::string(required) == "1")
+                << "kernel path refused: " << relay_->kernel_status();
+            GTEST_SKIP() << "no kernel path here: " << relay_->kernel_status();
+        }
     }
 
     // Two phones on `ip`, outside the relay's range.
@@ -108,7 +118,7 @@ protected:
     std::unique_ptr<MediaRelay> relay_;  // last: stopped before what its handler uses goes away
 };
 
-TEST_F(RelayTest, PortsAreEvenPairsInRangeStableAndCounted) {
+TEST_P(RelayTest, PortsAreEvenPairsInRangeStableAndCounted) {
     start();
     const auto id = relay_->open(1);
     EXPECT_EQ(relay_->sessions(), 1u);
@@ -161,7 +171,7 @@ TEST_F(RelayTest, PortsAreEvenPairsInRangeStableAndCounted) {
     EXPECT_FALSE(relay_->stats(id, 0, Side::A).has_value());
 }
 
-TEST_F(RelayTest, NoPortsWithoutAnAddressOfTheFamilyOrForAnUnknownSession) {
+TEST_P(RelayTest, NoPortsWithoutAnAddressOfTheFamilyOrForAnUnknownSession) {
     start();
     const auto id = relay_->open(1);
     EXPECT_FALSE(relay_->ports(id, 0, Side::A, true).has_value());  // no address6 configured
@@ -169,7 +179,7 @@ TEST_F(RelayTest, NoPortsWithoutAnAddressOfTheFamilyOrForAnUnknownSession) {
     EXPECT_EQ(relay_->ports_in_use(), 0u);
 }
 
-TEST_F(RelayTest, PortPoolRunsOutAndRefills) {
+TEST_P(RelayTest, PortPoolRunsOutAndRefills) {
     start(60, 1, 40);  // 20 pairs at most
     const auto id = relay_->open(1);
     unsigned got = 0;
@@ -195,7 +205,7 @@ TEST_F(RelayTest, PortPoolRunsOutAndRefills) {
     EXPECT_TRUE(relay_->ports(id3, 0, Side::A, false).has_value());
 }
 
-TEST_F(RelayTest, RelaysRtpBothWaysByteIdentical) {
+TEST_P(RelayTest, RelaysRtpBothWaysByteIdentical) {
     start();
     phones();
     const Call c = open_call();
@@ -227,7 +237,7 @@ TEST_F(RelayTest, RelaysRtpBothWaysByteIdentical) {
     EXPECT_EQ(sb.foreign + sb.no_destination + sb.srtp_failed, 0u);
 }
 
-TEST_F(RelayTest, RelaysRtcpOnTheNextPorts) {
+TEST_P(RelayTest, RelaysRtcpOnTheNextPorts) {
     start();
     phones();
     const Call c = open_call();
@@ -253,7 +263,7 @@ TEST_F(RelayTest, RelaysRtcpOnTheNextPorts) {
     EXPECT_EQ(stats(c, Side::B).relayed, 1u);
 }
 
-TEST_F(RelayTest, LatchesToTheSourceThePacketsComeFrom) {
+TEST_P(RelayTest, LatchesToTheSourceThePacketsComeFrom) {
     start();
     phones();
     Phone sdp_only;  // what A's SDP names; A really sends from a_ (a NAT rewrote its port)
@@ -288,7 +298,7 @@ TEST_F(RelayTest, LatchesToTheSourceThePacketsComeFrom) {
     EXPECT_FALSE(sdp_only.rtp.receive(100).has_value());
 }
 
-TEST_F(RelayTest, StrictLatchingDropsAStrangerOnAnotherIp) {
+TEST_P(RelayTest, StrictLatchingDropsAStrangerOnAnotherIp) {
     start();
     phones();
     UdpSocket stranger;
@@ -323,7 +333,7 @@ TEST_F(RelayTest, StrictLatchingDropsAStrangerOnAnotherIp) {
     EXPECT_EQ(sa.relayed, 1u);
 }
 
-TEST_F(RelayTest, PacketsFromTheSignallingIpAreAccepted) {
+TEST_P(RelayTest, PacketsFromTheSignallingIpAreAccepted) {
     start();
     phones();
     UdpSocket behind_nat;  // A's media comes from the IP its SIP comes from, not the one in its SDP
@@ -345,7 +355,7 @@ TEST_F(RelayTest, PacketsFromTheSignallingIpAreAccepted) {
     EXPECT_EQ(stats(c, Side::A).foreign, 0u);
 }
 
-TEST_F(RelayTest, RtcpOnTheRtpPortIsRelayedAsRtcp) {
+TEST_P(RelayTest, RtcpOnTheRtpPortIsRelayedAsRtcp) {
     start();
     phones();
     const Call c = open_call();
@@ -376,7 +386,7 @@ TEST_F(RelayTest, RtcpOnTheRtpPortIsRelayedAsRtcp) {
     EXPECT_FALSE(b_.rtcp.receive(100).has_value());
 }
 
-TEST_F(RelayTest, RtcpMuxFromSdpSendsRtcpOnTheRtpPort) {
+TEST_P(RelayTest, RtcpMuxFromSdpSendsRtcpOnTheRtpPort) {
     start();
     phones();
     const Call c = open_call();
@@ -390,7 +400,7 @@ TEST_F(RelayTest, RtcpMuxFromSdpSendsRtcpOnTheRtpPort) {
     EXPECT_EQ(got->from, c.a_rtp);
 }
 
-TEST_F(RelayTest, PacketsWithNoDestinationAreCounted) {
+TEST_P(RelayTest, PacketsWithNoDestinationAreCounted) {
     start();
     phones();
     const Call c = open_call();
@@ -413,7 +423,7 @@ TEST_F(RelayTest, PacketsWithNoDestinationAreCounted) {
     EXPECT_EQ(got->data, p);
 }
 
-TEST_F(RelayTest, SrtpTerminatedOnSideA) {
+TEST_P(RelayTest, SrtpTerminatedOnSideA) {
     start();
     phones();
     const Call c = open_call();
@@ -450,7 +460,7 @@ TEST_F(RelayTest, SrtpTerminatedOnSideA) {
     EXPECT_EQ(stats(c, Side::B).relayed, 3u);
 }
 
-TEST_F(RelayTest, SrtcpTerminatedOnSideA) {
+TEST_P(RelayTest, SrtcpTerminatedOnSideA) {
     start();
     phones();
     const Call c = open_call();
@@ -479,7 +489,7 @@ TEST_F(RelayTest, SrtcpTerminatedOnSideA) {
     EXPECT_EQ(*clear, sr_b);
 }
 
-TEST_F(RelayTest, SrtpTamperedAndReplayedPacketsAreDropped) {
+TEST_P(RelayTest, SrtpTamperedAndReplayedPacketsAreDropped) {
     start();
     phones();
     const Call c = open_call();
@@ -524,7 +534,7 @@ TEST_F(RelayTest, SrtpTamperedAndReplayedPacketsAreDropped) {
     EXPECT_EQ(sa.srtp_failed, 3u);
 }
 
-TEST_F(RelayTest, TimeoutReportsASilentArmedSession) {
+TEST_P(RelayTest, TimeoutReportsASilentArmedSession) {
     start(1);
     const auto silent = relay_->open(42);
     ASSERT_TRUE(relay_->ports(silent, 0, Side::A, false).has_value());
@@ -541,7 +551,7 @@ TEST_F(RelayTest, TimeoutReportsASilentArmedSession) {
     (void)unarmed;
 }
 
-TEST_F(RelayTest, NoTimeoutWhilePacketsFlow) {
+TEST_P(RelayTest, NoTimeoutWhilePacketsFlow) {
     start(1);
     phones();
     const auto id = relay_->open(42);
@@ -563,7 +573,7 @@ TEST_F(RelayTest, NoTimeoutWhilePacketsFlow) {
     EXPECT_TRUE(wait_timed_out(42, 3500ms));
 }
 
-TEST_F(RelayTest, ManySessionsOnTwoThreadsAllRelayAndCloseClean) {
+TEST_P(RelayTest, ManySessionsOnTwoThreadsAllRelayAndCloseClean) {
     start(60, 2, 100);
     phones();
     std::vector<Call> calls;
@@ -595,7 +605,7 @@ TEST_F(RelayTest, ManySessionsOnTwoThreadsAllRelayAndCloseClean) {
     EXPECT_EQ(relay_->ports_in_use(), 0u);
 }
 
-TEST_F(RelayTest, RelaysOverIpv6Loopback) {
+TEST_P(RelayTest, RelaysOverIpv6Loopback) {
     UdpSocket probe;
     if (!probe.bind("::1", 0)) GTEST_SKIP() << "no ::1 here";
     probe.reset();
@@ -619,7 +629,7 @@ TEST_F(RelayTest, RelaysOverIpv6Loopback) {
     EXPECT_EQ(relay_->ports_in_use(), 0u);
 }
 
-TEST_F(RelayTest, ABurstOnOneSocketIsAllRelayedInOrder) {
+TEST_P(RelayTest, ABurstOnOneSocketIsAllRelayedInOrder) {
     // More packets waiting on one socket than one recvmmsg takes (32): nothing is left behind.
     start();
     phones();
@@ -636,7 +646,7 @@ TEST_F(RelayTest, ABurstOnOneSocketIsAllRelayedInOrder) {
     EXPECT_EQ(stats(c, Side::A).relayed, kCount);
 }
 
-TEST_F(RelayTest, ADatagramTooLargeForTheBufferIsDroppedNotCut) {
+TEST_P(RelayTest, ADatagramTooLargeForTheBufferIsDroppedNotCut) {
     start();
     phones();
     const Call c = open_call();
@@ -669,5 +679,128 @@ TEST(RelayNetAddress, ParsesComparesAndPrints) {
     EXPECT_FALSE(NetAddress::from("example.com", 1).has_value());
     EXPECT_TRUE(NetAddress{}.empty());
 }
+
+// The kernel path alone (instantiated only with it on).
+class RelayKernelTest : public RelayTest {
+protected:
+    // What the kernel relayed so far (the relay counts it when it looks: stats() looks).
+    std::uint64_t kernel_count(const Call& c) {
+        stats(c, Side::A);
+        stats(c, Side::B);
+        return relay_->kernel_packets();
+    }
+    // One packet each way: both sides latched, both RTP directions handed to the kernel.
+    void exchange_first(const Call& c) {
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(1, 0xA0A0A0A0)));
+        ASSERT_TRUE(b_.rtp.receive().has_value());
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, rtp_packet(1, 0xB0B0B0B0)));
+        ASSERT_TRUE(a_.rtp.receive().has_value());
+    }
+};
+
+TEST_P(RelayKernelTest, ALatchedStreamIsRelayedByTheKernelAndTakenBackOnClose) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    EXPECT_EQ(relay_->kernel_flows(), 0u) << "no side has sent yet: nothing is latched";
+    exchange_first(c);
+    EXPECT_EQ(relay_->kernel_flows(), 2u);  // RTP both ways; the RTCP ports have seen nothing
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 51; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from A did not reach B";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0, 8);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from B did not reach A";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    const SideStats sa = stats(c, Side::A);
+    const SideStats sb = stats(c, Side::B);
+    EXPECT_EQ(kernel_count(c) - before, 100u) << "every packet after the first went by the kernel";
+    EXPECT_EQ(sa.received, 51u);
+    EXPECT_EQ(sa.relayed, 51u);
+    EXPECT_EQ(sb.received, 51u);
+    EXPECT_EQ(sb.relayed, 51u);
+
+    relay_->close(c.id);
+    EXPECT_EQ(relay_->kernel_flows(), 0u);
+    // Nothing relays to B any more: the old port is closed, and no flow is left behind in the kernel.
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(60, 0xA0A0A0A0)));
+    EXPECT_FALSE(b_.rtp.receive(200).has_value());
+}
+
+TEST_P(RelayKernelTest, ANewSourcePortIsLatchedByTheThreadAndTheKernelFollows) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    Phone moved;  // A's NAT gave it another port on the same IP
+    ASSERT_TRUE(moved.bind(kLoop, config_.port_min, config_.port_max));
+    const Bytes p = rtp_packet(2, 0xA0A0A0A0);
+    ASSERT_TRUE(moved.rtp.send(c.a_rtp, p));
+    auto got = b_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, p);
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 3; seq <= 12; ++seq) {
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = moved.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " did not follow A to its new port";
+        EXPECT_EQ(got->data, q);
+        const Bytes r = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(moved.rtp.send(c.a_rtp, r));
+        got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(got->data, r);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 20u);
+    EXPECT_FALSE(a_.rtp.receive(100).has_value()) << "the old port still got packets";
+    // The old port is a stranger now for the kernel: the thread takes it (same IP: it latches back).
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(20, 0xA0A0A0A0)));
+    ASSERT_TRUE(b_.rtp.receive().has_value());
+    ASSERT_TRUE(b_.rtp.send(c.b_rtp, rtp_packet(20, 0xB0B0B0B0)));
+    EXPECT_TRUE(a_.rtp.receive().has_value());
+}
+
+TEST_P(RelayKernelTest, SrtpTowardsASideTakesThatDirectionBackToTheThread) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const SrtpKey key_r = generate_key(SrtpSuite::AesCm128HmacSha1_80);
+    relay_->set_crypto(c.id, 0, Side::A, std::nullopt, key_r);  // the relay encrypts towards A
+    EXPECT_EQ(relay_->kernel_flows(), 1u) << "B->A needs the relay's crypto now";
+    auto a_in = SrtpStream::inbound(key_r);
+    ASSERT_TRUE(a_in);
+    const Bytes plain = rtp_packet(2, 0xB0B0B0B0);
+    ASSERT_TRUE(b_.rtp.send(c.b_rtp, plain));
+    auto got = a_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    auto clear = unprotect_rtp(*a_in, got->data);
+    ASSERT_TRUE(clear.has_value()) << "A got a packet the relay did not encrypt";
+    EXPECT_EQ(*clear, plain);
+    const Bytes p = rtp_packet(2, 0xA0A0A0A0);  // A->B is still the kernel's
+    const std::uint64_t before = kernel_count(c);
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+    got = b_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, p);
+    EXPECT_EQ(kernel_count(c) - before, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(UserSpace, RelayTest, ::testing::Values(false));
+INSTANTIATE_TEST_SUITE_P(Kernel, RelayTest, ::testing::Values(true));
+INSTANTIATE_TEST_SUITE_P(Kernel, RelayKernelTest, ::testing::Values(true));
 
 }  // namespace
