@@ -1,7 +1,11 @@
 // MediaRelay over real loopback UDP sockets: plain POSIX sockets play the two phones.
 #include "media/relay.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include <algorithm>
@@ -797,6 +801,95 @@ TEST_P(RelayKernelTest, SrtpTowardsASideTakesThatDirectionBackToTheThread) {
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(got->data, p);
     EXPECT_EQ(kernel_count(c) - before, 1u);
+}
+
+// Two phones in network namespaces of their own, each behind a veth pair: the relay's kernel path
+// rewrites a packet arriving on one host interface and sends it out of the other (bpf_redirect_neigh),
+// as it would between phones on two real networks.
+class TwoNetworks {
+public:
+    bool up(std::string& why) {
+        const std::string id = std::to_string(::getpid() % 100000);
+        ns_[0] = "swka" + id;
+        ns_[1] = "swkb" + id;
+        for (int i = 0; i < 2; ++i) {
+            const std::string n = std::to_string(i + 1), host = "swh" + n + "_" + id, ns = ns_[i];
+            const std::string script = "ip netns add " + ns + " && ip link add " + host +
+                                       " type veth peer name eth0 netns " + ns + " && ip addr add 198.18." +
+                                       n + ".1/24 dev " + host + " && ip link set " + host + " up && ip -n " +
+                                       ns + " addr add 198.18." + n + ".2/24 dev eth0 && ip -n " + ns +
+                                       " link set eth0 up && ip -n " + ns + " link set lo up && ip -n " + ns +
+                                       " route add default via 198.18." + n + ".1";
+            made_[i] = true;
+            if (std::system((script + " 2>/dev/null").c_str()) != 0) {
+                why = "cannot make network namespaces and veth pairs here";
+                return false;
+            }
+        }
+        return true;
+    }
+    ~TwoNetworks() {
+        for (int i = 0; i < 2; ++i)
+            if (made_[i]) std::system(("ip netns del " + ns_[i] + " 2>/dev/null").c_str());
+    }
+    // Binds `phone` inside namespace i (a socket stays in the namespace it was made in).
+    bool bind_in(int i, Phone& phone, const std::string& ip, std::uint16_t lo, std::uint16_t hi) {
+        bool ok = false;
+        std::thread t([&] {
+            const int fd = ::open(("/run/netns/" + ns_[i]).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return;
+            if (::setns(fd, CLONE_NEWNET) == 0) ok = phone.bind(ip, lo, hi);
+            ::close(fd);
+        });
+        t.join();
+        return ok;
+    }
+
+private:
+    std::string ns_[2];
+    bool made_[2] = {false, false};
+};
+
+TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
+    if (::getuid() != 0) GTEST_SKIP() << "network namespaces need root";
+    TwoNetworks net;
+    std::string why;
+    if (!net.up(why)) GTEST_SKIP() << why;
+    config_ = RelayConfig{};
+    config_.address4 = "198.18.1.1";  // the host's address on network 1, reached from network 2 by route
+    config_.port_min = free_range(40, {config_.address4});
+    config_.port_max = static_cast<std::uint16_t>(config_.port_min + 39);
+    config_.kernel = true;
+    relay_ = std::make_unique<MediaRelay>(config_, [](std::uint64_t) {});
+    ASSERT_TRUE(relay_->start(why)) << why;  // after the veths exist: attached to them too
+    ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
+    ASSERT_TRUE(net.bind_in(0, a_, "198.18.1.2", config_.port_min, config_.port_max));
+    ASSERT_TRUE(net.bind_in(1, b_, "198.18.2.2", config_.port_min, config_.port_max));
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 21; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 1 did not reach network 2";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 2 did not reach network 1";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 40u);
+    relay_.reset();  // before the namespaces go, and the phones' sockets that keep them alive
+    for (Phone* p : {&a_, &b_}) {
+        p->rtp.reset();
+        p->rtcp.reset();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(UserSpace, RelayTest, ::testing::Values(false));
