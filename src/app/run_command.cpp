@@ -584,7 +584,12 @@ int run_server(const RunOptions& options) {
             asio::post(w->io, [e = w->engine.get(), grace] { e->shutdown(grace); });
         for (auto& w : workers)
             w->thread.join();
-        if (relay) relay->stop();  // its threads post to the workers: stopped before they go
+        if (relay) {
+            const bool kernel = relay->kernel_active();
+            relay->stop();  // its threads post to the workers: stopped before they go
+            if (kernel)
+                spdlog::info("media relay: {} packets relayed in the kernel", relay->kernel_packets());
+        }
         control.stop();
     });
     // SIGHUP: reload the TLS certificate and key; established connections keep the old ones.

@@ -40,9 +40,15 @@ lo=$(free_range)
 hi=$((lo + 39))
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --shutdown-grace 1 \
   --anchor-media always --media-port-min "$lo" --media-port-max "$hi" --media-timeout 3 --log-level info \
-  > "$tmp/server.log" 2>&1 &
+  ${SW_MEDIA_KERNEL:+--media-kernel} > "$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
+if [ -n "${SW_MEDIA_KERNEL:-}" ]; then
+  grep -q "media relay kernel path on" "$tmp/server.log" || {
+    [ "${SW_REQUIRE_KERNEL_PATH:-}" = 1 ] && fail "kernel path refused: $(grep 'kernel path' "$tmp/server.log")"
+    echo "note: $(grep 'kernel path' "$tmp/server.log" || echo 'no kernel path line'): user-space relay"
+  }
+fi
 grep -q "sipwarden running" "$tmp/server.log" || fail "server did not start"
 
 PORT=$port PW=$pw HERE=$here LO=$lo HI=$hi PROV=$prov python3 - <<'PY' || fail "see above"
@@ -259,4 +265,9 @@ done
 echo "ok: call records (media timeout), every relay port closed"
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 [ $rc -eq 0 ] || fail "server exit status $rc"
+if grep -q "media relay kernel path on" "$tmp/server.log"; then
+  k=$(sed -n 's/.*media relay: \([0-9]*\) packets relayed in the kernel.*/\1/p' "$tmp/server.log")
+  [ "${k:-0}" -gt 0 ] || fail "the kernel path relayed nothing: $(grep 'in the kernel' "$tmp/server.log")"
+  echo "ok: $k packets relayed in the kernel"
+fi
 echo "media_relay_test: all passed"
