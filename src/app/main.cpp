@@ -168,9 +168,10 @@ int main(int argc, char** argv) {
     run->add_option("--media-timeout", ro.media.timeout_s,
                     "Seconds without media after which an anchored call is ended (default 60; 0: never)")
         ->check(CLI::Range(0.0, 86400.0));
-    run->add_flag("--media-kernel", ro.media.kernel,
-                  "Relay latched RTP and pass-through SRTP in the kernel (eBPF on tc ingress; needs root or "
-                  "CAP_BPF+CAP_NET_ADMIN and Linux 6.6+; off by default)");
+    run->add_flag("--media-kernel,!--no-media-kernel", ro.media.kernel,
+                  "Relay latched RTP and pass-through SRTP in the kernel (eBPF on tc ingress) where the host "
+                  "allows it: root or CAP_BPF+CAP_NET_ADMIN, Linux 6.6+ (default on; the relay threads do "
+                  "everything otherwise)");
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option(
         "--tls-cert", ro.tls_cert,

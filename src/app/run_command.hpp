@@ -24,7 +24,7 @@ struct MediaOptions {
     std::string trunk_srtp = "preferred";
     std::string plain_crypto = "strip";  // strip, refuse: a=crypto over plain UDP/TCP
     bool tls_required = false;           // every user must register and call over TLS
-    bool kernel = false;                 // relay plain and pass-through streams in the kernel (eBPF)
+    bool kernel = true;  // relay plain and pass-through streams in the kernel (eBPF) where allowed
 };
 
 struct RunOptions {

@@ -40,7 +40,7 @@ lo=$(free_range)
 hi=$((lo + 39))
 "$bin" run --data-dir "$data" --domain example.test --listen "udp:127.0.0.1:$port" --workers 2 --shutdown-grace 1 \
   --anchor-media always --media-port-min "$lo" --media-port-max "$hi" --media-timeout 3 --log-level info \
-  ${SW_MEDIA_KERNEL:+--media-kernel} > "$tmp/server.log" 2>&1 &
+  $([ -n "${SW_MEDIA_KERNEL:-}" ] && echo --media-kernel || echo --no-media-kernel) > "$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; sleep 0.1; done
 if [ -n "${SW_MEDIA_KERNEL:-}" ]; then
@@ -265,6 +265,9 @@ done
 echo "ok: call records (media timeout), every relay port closed"
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 [ $rc -eq 0 ] || fail "server exit status $rc"
+if [ -z "${SW_MEDIA_KERNEL:-}" ] && grep -q "kernel path" "$tmp/server.log"; then
+  fail "--no-media-kernel still used the kernel path: $(grep 'kernel path' "$tmp/server.log")"
+fi
 if grep -q "media relay kernel path on" "$tmp/server.log"; then
   k=$(sed -n 's/.*media relay: \([0-9]*\) packets relayed in the kernel.*/\1/p' "$tmp/server.log")
   [ "${k:-0}" -gt 0 ] || fail "the kernel path relayed nothing: $(grep 'in the kernel' "$tmp/server.log")"
