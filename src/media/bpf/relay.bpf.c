@@ -5,9 +5,9 @@
 // are a key of `sw_relay_flows`) from exactly the address that side is latched to. It is rewritten as
 // the relay's own socket on the other side would have sent it (source = that socket, destination = the
 // other side) and either delivered locally (the other side is on this host) or sent out of the
-// interface the routing table picks. Anything else goes on up the stack untouched, to the relay
-// thread: first packets (latching), packets from another address (NAT rebinding, strangers), RTCP on
-// a multiplexed RTP port, IP options, fragments, IPv6 extension headers, no route or no neighbour.
+// interface user space found for the destination. Anything else goes on up the stack untouched, to
+// the relay thread: first packets (latching), packets from another address (NAT rebinding,
+// strangers), RTCP on a multiplexed RTP port, IP options, fragments, IPv6 extension headers.
 //
 // Built with clang -target bpf; user space (kernel_path.cpp) owns the map and keeps it in step with
 // the relay's sessions.

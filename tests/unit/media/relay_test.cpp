@@ -803,6 +803,34 @@ TEST_P(RelayKernelTest, SrtpTowardsASideTakesThatDirectionBackToTheThread) {
     EXPECT_EQ(kernel_count(c) - before, 1u);
 }
 
+TEST_P(RelayKernelTest, RelaysIpv6InTheKernel) {
+    UdpSocket probe;
+    if (!probe.bind("::1", 0)) GTEST_SKIP() << "no ::1 here";
+    probe.reset();
+    start(60, 1, 40, "::1");
+    phones("::1");
+    const Call c = open_call(1, true);
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 11; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from A did not reach B";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from B did not reach A";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 20u);
+}
+
 // Two phones in network namespaces of their own, each behind a veth pair: the relay's kernel path
 // rewrites a packet arriving on one host interface and sends it out of the other (bpf_redirect_neigh),
 // as it would between phones on two real networks.
