@@ -132,6 +132,7 @@ struct SideState {
     bool latched[2] = {false, false};
     std::optional<Flow> flow[2];
     std::uint64_t kernel_seen[2] = {0, 0};
+    std::int64_t rx_ms[2] = {0, 0};  // the thread's last packet on the socket
 
     bool accepts(const NetAddress& src) const {
         if (sdp_ip.empty() && signal_ip.empty()) return true;
@@ -152,6 +153,7 @@ struct MediaRelay::Session {
     bool armed = false;
     bool hold = false;
     bool reported = false;
+    bool kernel_pending = false;  // a flow waits for its socket to go quiet (Thread::pending)
 };
 
 struct MediaRelay::Thread {
@@ -161,6 +163,7 @@ struct MediaRelay::Thread {
     std::atomic<bool> stopping{false};
     std::unordered_map<SessionId, std::unique_ptr<Session>> sessions;
     std::vector<std::unique_ptr<Socket>> graveyard;
+    std::vector<SessionId> pending;  // sessions with a flow to give the kernel once quiet
 
     void bury(std::unique_ptr<Socket>& s) {
         if (!s) return;
@@ -212,8 +215,15 @@ void drop_flows(KernelPath* kp, MediaRelay::Session& s, SideState& x, std::atomi
 // its own packets, the other side's destination known, no SRTP to undo or apply (pass-through is
 // fine), and for the RTP socket only RTP (RTCP on a multiplexed port stays with the thread, which
 // learns the multiplexing from it). Every other direction is taken back from the kernel.
+// A direction moves from the thread to the kernel only when its socket has been quiet for
+// kQuietMs: packets still queued in the socket would otherwise arrive after newer ones the kernel
+// relays at once (reordered). Taking a direction back, or changing only where the kernel sends it,
+// happens at once.
+constexpr std::int64_t kQuietMs = 5;
+
 void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, unsigned index,
-                 std::atomic<std::uint64_t>& total) {
+                 std::atomic<std::uint64_t>& total, std::vector<MediaRelay::SessionId>& pending,
+                 std::int64_t now) {
     if (!kp || index >= s.streams.size()) return;
     Stream& st = s.streams[index];
     for (int xi = 0; xi < 2; ++xi) {
@@ -231,6 +241,19 @@ void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, u
                 if (out && !f.local.empty() && !f.out.empty()) want = f;
             }
             if (same_flow(want, x.flow[k])) continue;
+            const bool switches = want && (!x.flow[k] || !(x.flow[k]->peer == want->peer) ||
+                                           !(x.flow[k]->local == want->local));
+            if (switches && now - x.rx_ms[k] < kQuietMs) {
+                if (x.flow[k]) {  // the thread has the direction until then
+                    fold(*kp, s, x, k, total);
+                    kp->remove(x.flow[k]->local);
+                    x.flow[k].reset();
+                    x.kernel_seen[k] = 0;
+                }
+                if (!s.kernel_pending) pending.push_back(s.id);
+                s.kernel_pending = true;
+                continue;
+            }
             if (x.flow[k]) {
                 fold(*kp, s, x, k, total);
                 if (!want || !(x.flow[k]->local == want->local)) kp->remove(x.flow[k]->local);
@@ -262,6 +285,7 @@ struct KernelSync {
     KernelPath* path;
     const RelayConfig& config;
     std::atomic<std::uint64_t>& total;
+    std::vector<MediaRelay::SessionId>& pending;
 };
 
 // Relays what is waiting on `s`: from its side to the other, through SRTP where a side has it.
@@ -291,6 +315,7 @@ void drain(Socket& s, Batch& b, std::int64_t now, const KernelSync& ks) {
             std::memcpy(&src.storage, &b.from[i], sizeof(sockaddr_storage));
             src.length = b.in[i].msg_hdr.msg_namelen;
             ++x.stats.received;
+            x.rx_ms[s.rtcp ? 1 : 0] = now;
             // Latching (with the IPs the side may send from): answers go where its packets come from,
             // but only once a packet has passed the SRTP check (a forged one cannot move the stream).
             NetAddress& latched = s.rtcp ? x.dest_rtcp : x.dest_rtp;
@@ -338,7 +363,7 @@ void drain(Socket& s, Batch& b, std::int64_t now, const KernelSync& ks) {
             b.out[via][k].msg_hdr.msg_namelen = dest.length;
         }
         if (valid) s.session->last_ms = now;
-        if (changed) sync_stream(ks.path, ks.config, *s.session, s.stream, ks.total);
+        if (changed) sync_stream(ks.path, ks.config, *s.session, s.stream, ks.total, ks.pending, now);
         for (int via = 0; via < 2; ++via) {
             if (count[via] == 0) continue;
             const Socket* out = via == 1 ? y.rtcp.get() : y.rtp.get();
@@ -416,14 +441,27 @@ bool MediaRelay::start(std::string& error) {
             std::int64_t next_check = now_ms() + 1000;
             std::vector<std::uint64_t> timed_out;
             while (!t->stopping.load(std::memory_order_relaxed)) {
-                const int n = ::epoll_wait(t->epfd, events, 64, 250);
+                const int n = ::epoll_wait(t->epfd, events, 64, t->pending.empty() ? 250 : int(kQuietMs));
                 const std::int64_t now = now_ms();
                 {
                     std::lock_guard lock(t->mutex);
                     for (int k = 0; k < n; ++k) {
                         auto* s = static_cast<Socket*>(events[k].data.ptr);
                         if (!s->dead)
-                            drain(*s, *batch, now, KernelSync{kernel_.get(), config_, kernel_packets_});
+                            drain(*s, *batch, now,
+                                  KernelSync{kernel_.get(), config_, kernel_packets_, t->pending});
+                    }
+                    if (!t->pending.empty()) {  // flows waiting for their sockets to go quiet
+                        std::vector<SessionId> waiting;
+                        waiting.swap(t->pending);
+                        for (SessionId id : waiting) {
+                            auto it = t->sessions.find(id);
+                            if (it == t->sessions.end()) continue;
+                            it->second->kernel_pending = false;
+                            for (unsigned index = 0; index < it->second->streams.size(); ++index)
+                                sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_,
+                                            t->pending, now);
+                        }
                     }
                     t->graveyard.clear();
                     if (now >= next_check) {
@@ -584,7 +622,7 @@ void MediaRelay::set_peer(SessionId id, unsigned index, Side side, const NetAddr
     st.sdp_ip = nowhere ? NetAddress{} : rtp;
     st.signal_ip = signal_source;
     st.latched[0] = st.latched[1] = false;  // the kernel waits for the side's packets again
-    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_);
+    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_, t.pending, now_ms());
 }
 
 void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::optional<SrtpKey> from_side,
@@ -604,7 +642,7 @@ void MediaRelay::set_crypto(SessionId id, unsigned index, Side side, std::option
         st.encrypt = to_side ? SrtpStream::outbound(*to_side) : nullptr;
         st.encrypt_key = to_side;
     }
-    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_);
+    sync_stream(kernel_.get(), config_, *it->second, index, kernel_packets_, t.pending, now_ms());
 }
 
 void MediaRelay::arm(SessionId id, bool hold) {

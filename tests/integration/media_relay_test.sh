@@ -102,9 +102,11 @@ assert ok.status == 200, ok.start
 ra = relay_port(ok.body, "alice's 200")
 assert ra != rb, "one relay port per side"
 c.established(ok); c.ack(); b.request("ACK")
-for i in range(5):
+import time
+for i in range(10):  # paced as a phone sends (20 ms): the kernel path, where on, takes over after the first
     ma.sendto(rtp(i), ("127.0.0.1", ra)); expect(mb, rtp(i), rb, "alice -> bob")
     mb.sendto(rtp(100 + i, 0x99), ("127.0.0.1", rb)); expect(ma, rtp(100 + i, 0x99), ra, "bob -> alice")
+    time.sleep(0.02)
 # RTCP on the odd ports
 ma.sendto(b"\x81\xc8\x00\x06" + bytes(24), ("127.0.0.1", ra + 1))
 print("ok: offer and answer name the relay (alice %d, bob %d), RTP relayed both ways" % (ra, rb))

@@ -50,6 +50,10 @@ struct {
     __type(value, struct flow_value);
 } sw_relay_flows SEC(".maps");
 
+// Not ours: the next program on the interface (another sipwarden, a firewall) gets the packet, then
+// the stack. tcx ends the chain on TC_ACT_OK, so that is kept for packets this program rewrote.
+#define NEXT TC_ACT_UNSPEC
+
 #define ETH_LEN 14
 #define IP4_LEN 20
 #define IP6_LEN 40
@@ -64,7 +68,7 @@ static __always_inline int is_rtcp(const __u8* rtp, const void* end) {
 // destination, with the neighbour (MAC) the kernel resolves (bpf_redirect_neigh: no IP forwarding
 // needed, the relay is an end point).
 static __always_inline int send(const struct flow_value* v) {
-    if (v->out_ifindex == 0) return TC_ACT_OK;
+    if (v->out_ifindex == 0) return TC_ACT_OK;  // rewritten: delivered here
     return bpf_redirect_neigh(v->out_ifindex, 0, 0, 0);
 }
 
@@ -78,22 +82,22 @@ static __always_inline int relay4(struct __sk_buff* skb) {
     void* data = (void*)(long)skb->data;
     void* end = (void*)(long)skb->data_end;
     struct iphdr* ip = data + ETH_LEN;
-    if ((void*)(ip + 1) > end) return TC_ACT_OK;
-    if (ip->ihl != 5 || ip->protocol != IPPROTO_UDP) return TC_ACT_OK;
-    if (ip->frag_off & bpf_htons(0x3fff)) return TC_ACT_OK;  // a fragment (MF or an offset)
+    if ((void*)(ip + 1) > end) return NEXT;
+    if (ip->ihl != 5 || ip->protocol != IPPROTO_UDP) return NEXT;
+    if (ip->frag_off & bpf_htons(0x3fff)) return NEXT;  // a fragment (MF or an offset)
     struct udphdr* udp = data + ETH_LEN + IP4_LEN;
-    if ((void*)(udp + 1) > end) return TC_ACT_OK;
+    if ((void*)(udp + 1) > end) return NEXT;
 
     struct flow_key key = {};
     __builtin_memcpy(key.addr, &ip->daddr, 4);
     key.port = udp->dest;
     key.family = 4;
     struct flow_value* v = bpf_map_lookup_elem(&sw_relay_flows, &key);
-    if (!v) return TC_ACT_OK;
+    if (!v) return NEXT;
     __u32 peer;
     __builtin_memcpy(&peer, v->peer_addr, 4);
-    if (ip->saddr != peer || udp->source != v->peer_port) return TC_ACT_OK;
-    if (v->rtp_only && is_rtcp((const __u8*)(udp + 1), end)) return TC_ACT_OK;
+    if (ip->saddr != peer || udp->source != v->peer_port) return NEXT;
+    if (v->rtp_only && is_rtcp((const __u8*)(udp + 1), end)) return NEXT;
 
     __u32 new_src, new_dst;
     __builtin_memcpy(&new_src, v->out_addr, 4);
@@ -128,24 +132,24 @@ static __always_inline int relay6(struct __sk_buff* skb) {
     void* data = (void*)(long)skb->data;
     void* end = (void*)(long)skb->data_end;
     struct ipv6hdr* ip = data + ETH_LEN;
-    if ((void*)(ip + 1) > end) return TC_ACT_OK;
-    if (ip->nexthdr != IPPROTO_UDP) return TC_ACT_OK;  // extension headers: user space
+    if ((void*)(ip + 1) > end) return NEXT;
+    if (ip->nexthdr != IPPROTO_UDP) return NEXT;  // extension headers: user space
     struct udphdr* udp = data + ETH_LEN + IP6_LEN;
-    if ((void*)(udp + 1) > end) return TC_ACT_OK;
+    if ((void*)(udp + 1) > end) return NEXT;
 
     struct flow_key key = {};
     __builtin_memcpy(key.addr, &ip->daddr, 16);
     key.port = udp->dest;
     key.family = 6;
     struct flow_value* v = bpf_map_lookup_elem(&sw_relay_flows, &key);
-    if (!v) return TC_ACT_OK;
+    if (!v) return NEXT;
     __u32 old_src[4], old_dst[4], new_src[4], new_dst[4], peer[4];
     __builtin_memcpy(old_src, &ip->saddr, 16);
     __builtin_memcpy(peer, v->peer_addr, 16);
     if (((old_src[0] ^ peer[0]) | (old_src[1] ^ peer[1]) | (old_src[2] ^ peer[2]) | (old_src[3] ^ peer[3])) != 0 ||
         udp->source != v->peer_port)
-        return TC_ACT_OK;
-    if (v->rtp_only && is_rtcp((const __u8*)(udp + 1), end)) return TC_ACT_OK;
+        return NEXT;
+    if (v->rtp_only && is_rtcp((const __u8*)(udp + 1), end)) return NEXT;
 
     __builtin_memcpy(old_dst, &ip->daddr, 16);
     __builtin_memcpy(new_src, v->out_addr, 16);
@@ -177,10 +181,10 @@ int sw_relay(struct __sk_buff* skb) {
     void* data = (void*)(long)skb->data;
     void* end = (void*)(long)skb->data_end;
     struct ethhdr* eth = data;
-    if ((void*)(eth + 1) > end) return TC_ACT_OK;
+    if ((void*)(eth + 1) > end) return NEXT;
     if (eth->h_proto == bpf_htons(ETH_P_IP)) return relay4(skb);
     if (eth->h_proto == bpf_htons(ETH_P_IPV6)) return relay6(skb);
-    return TC_ACT_OK;
+    return NEXT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

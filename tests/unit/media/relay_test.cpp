@@ -693,12 +693,19 @@ protected:
         stats(c, Side::B);
         return relay_->kernel_packets();
     }
-    // One packet each way: both sides latched, both RTP directions handed to the kernel.
+    // One packet each way: both sides latched, both RTP directions handed to the kernel once their
+    // sockets have been quiet for a moment.
     void exchange_first(const Call& c) {
         ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(1, 0xA0A0A0A0)));
         ASSERT_TRUE(b_.rtp.receive().has_value());
         ASSERT_TRUE(b_.rtp.send(c.b_rtp, rtp_packet(1, 0xB0B0B0B0)));
         ASSERT_TRUE(a_.rtp.receive().has_value());
+        ASSERT_TRUE(wait_flows(2)) << relay_->kernel_flows() << " flows";
+    }
+    bool wait_flows(std::size_t n) {
+        for (int i = 0; i < 400 && relay_->kernel_flows() != n; ++i)
+            std::this_thread::sleep_for(5ms);
+        return relay_->kernel_flows() == n;
     }
 };
 
@@ -753,6 +760,7 @@ TEST_P(RelayKernelTest, ANewSourcePortIsLatchedByTheThreadAndTheKernelFollows) {
     auto got = b_.rtp.receive();
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(got->data, p);
+    ASSERT_TRUE(wait_flows(2)) << "A->B was not given back to the kernel for the new port";
     const std::uint64_t before = kernel_count(c);
     for (std::uint16_t seq = 3; seq <= 12; ++seq) {
         const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
