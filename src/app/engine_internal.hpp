@@ -284,6 +284,9 @@ struct TrunkRegistration {
 inline constexpr std::string_view kCallAllow =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE";
 void carry_headers(const sip::Message& m, dialog::RequestParts& p);
+// The final status leg A hears when every fork of leg B from `first` on failed: busy wins (the callee
+// is there), then a 6xx, then the last answer (480 when none answered); `reason` its reason phrase.
+int best_failure(const std::vector<CallFork>& forks, std::size_t first, std::string& reason);
 // Call-Info (RFC 3261 20.9) of a 181 Call Is Being Forwarded: the new target, who forwarded and why.
 std::string forwarding_info(const proxy::ForwardHop& hop, const std::string& domain);
 

@@ -1,0 +1,270 @@
+// The media relay's kernel path alone (the eBPF program on tc ingress): what moves to the kernel, when
+// it comes back to the relay thread, IPv6, and two networks (phones in network namespaces).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "media/relay.hpp"
+#include "media/srtp.hpp"
+#include "relay_fixture.hpp"
+#include "udp_phone.hpp"
+
+using namespace sw::media;
+using namespace sw::media::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The kernel path alone (instantiated only with it on).
+class RelayKernelTest : public RelayTest {
+protected:
+    // What the kernel relayed so far (the relay counts it when it looks: stats() looks).
+    std::uint64_t kernel_count(const Call& c) {
+        stats(c, Side::A);
+        stats(c, Side::B);
+        return relay_->kernel_packets();
+    }
+    // One packet each way: both sides latched, both RTP directions handed to the kernel once their
+    // sockets have been quiet for a moment.
+    void exchange_first(const Call& c) {
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(1, 0xA0A0A0A0)));
+        ASSERT_TRUE(b_.rtp.receive().has_value());
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, rtp_packet(1, 0xB0B0B0B0)));
+        ASSERT_TRUE(a_.rtp.receive().has_value());
+        ASSERT_TRUE(wait_flows(2)) << relay_->kernel_flows() << " flows";
+    }
+    bool wait_flows(std::size_t n) {
+        for (int i = 0; i < 400 && relay_->kernel_flows() != n; ++i)
+            std::this_thread::sleep_for(5ms);
+        return relay_->kernel_flows() == n;
+    }
+};
+
+TEST_P(RelayKernelTest, ALatchedStreamIsRelayedByTheKernelAndTakenBackOnClose) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    EXPECT_EQ(relay_->kernel_flows(), 0u) << "no side has sent yet: nothing is latched";
+    exchange_first(c);
+    EXPECT_EQ(relay_->kernel_flows(), 2u);  // RTP both ways; the RTCP ports have seen nothing
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 51; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from A did not reach B";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0, 8);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from B did not reach A";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    const SideStats sa = stats(c, Side::A);
+    const SideStats sb = stats(c, Side::B);
+    EXPECT_EQ(kernel_count(c) - before, 100u) << "every packet after the first went by the kernel";
+    EXPECT_EQ(sa.received, 51u);
+    EXPECT_EQ(sa.relayed, 51u);
+    EXPECT_EQ(sb.received, 51u);
+    EXPECT_EQ(sb.relayed, 51u);
+
+    relay_->close(c.id);
+    EXPECT_EQ(relay_->kernel_flows(), 0u);
+    // Nothing relays to B any more: the old port is closed, and no flow is left behind in the kernel.
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(60, 0xA0A0A0A0)));
+    EXPECT_FALSE(b_.rtp.receive(200).has_value());
+}
+
+TEST_P(RelayKernelTest, ANewSourcePortIsLatchedByTheThreadAndTheKernelFollows) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    Phone moved;  // A's NAT gave it another port on the same IP
+    ASSERT_TRUE(moved.bind(kLoop, config_.port_min, config_.port_max));
+    const Bytes p = rtp_packet(2, 0xA0A0A0A0);
+    ASSERT_TRUE(moved.rtp.send(c.a_rtp, p));
+    auto got = b_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, p);
+    ASSERT_TRUE(wait_flows(2)) << "A->B was not given back to the kernel for the new port";
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 3; seq <= 12; ++seq) {
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = moved.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " did not follow A to its new port";
+        EXPECT_EQ(got->data, q);
+        const Bytes r = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(moved.rtp.send(c.a_rtp, r));
+        got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(got->data, r);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 20u);
+    EXPECT_FALSE(a_.rtp.receive(100).has_value()) << "the old port still got packets";
+    // The old port is a stranger now for the kernel: the thread takes it (same IP: it latches back).
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, rtp_packet(20, 0xA0A0A0A0)));
+    ASSERT_TRUE(b_.rtp.receive().has_value());
+    ASSERT_TRUE(b_.rtp.send(c.b_rtp, rtp_packet(20, 0xB0B0B0B0)));
+    EXPECT_TRUE(a_.rtp.receive().has_value());
+}
+
+TEST_P(RelayKernelTest, SrtpTowardsASideTakesThatDirectionBackToTheThread) {
+    start();
+    phones();
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const SrtpKey key_r = generate_key(SrtpSuite::AesCm128HmacSha1_80);
+    relay_->set_crypto(c.id, 0, Side::A, std::nullopt, key_r);  // the relay encrypts towards A
+    EXPECT_EQ(relay_->kernel_flows(), 1u) << "B->A needs the relay's crypto now";
+    auto a_in = SrtpStream::inbound(key_r);
+    ASSERT_TRUE(a_in);
+    const Bytes plain = rtp_packet(2, 0xB0B0B0B0);
+    ASSERT_TRUE(b_.rtp.send(c.b_rtp, plain));
+    auto got = a_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    auto clear = unprotect_rtp(*a_in, got->data);
+    ASSERT_TRUE(clear.has_value()) << "A got a packet the relay did not encrypt";
+    EXPECT_EQ(*clear, plain);
+    const Bytes p = rtp_packet(2, 0xA0A0A0A0);  // A->B is still the kernel's
+    const std::uint64_t before = kernel_count(c);
+    ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+    got = b_.rtp.receive();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->data, p);
+    EXPECT_EQ(kernel_count(c) - before, 1u);
+}
+
+TEST_P(RelayKernelTest, RelaysIpv6InTheKernel) {
+    UdpSocket probe;
+    if (!probe.bind("::1", 0)) GTEST_SKIP() << "no ::1 here";
+    probe.reset();
+    start(60, 1, 40, "::1");
+    phones("::1");
+    const Call c = open_call(1, true);
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 11; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from A did not reach B";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from B did not reach A";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 20u);
+}
+
+// Two phones in network namespaces of their own, each behind a veth pair: the relay's kernel path
+// rewrites a packet arriving on one host interface and sends it out of the other (bpf_redirect_neigh),
+// as it would between phones on two real networks.
+class TwoNetworks {
+public:
+    bool up(std::string& why) {
+        const std::string id = std::to_string(::getpid() % 100000);
+        ns_[0] = "swka" + id;
+        ns_[1] = "swkb" + id;
+        for (int i = 0; i < 2; ++i) {
+            const std::string n = std::to_string(i + 1), host = "swh" + n + "_" + id, ns = ns_[i];
+            const std::string script = "ip netns add " + ns + " && ip link add " + host +
+                                       " type veth peer name eth0 netns " + ns + " && ip addr add 198.18." +
+                                       n + ".1/24 dev " + host + " && ip link set " + host + " up && ip -n " +
+                                       ns + " addr add 198.18." + n + ".2/24 dev eth0 && ip -n " + ns +
+                                       " link set eth0 up && ip -n " + ns + " link set lo up && ip -n " + ns +
+                                       " route add default via 198.18." + n + ".1";
+            made_[i] = true;
+            if (std::system((script + " 2>/dev/null").c_str()) != 0) {
+                why = "cannot make network namespaces and veth pairs here";
+                return false;
+            }
+        }
+        return true;
+    }
+    ~TwoNetworks() {
+        for (int i = 0; i < 2; ++i)
+            if (made_[i]) std::system(("ip netns del " + ns_[i] + " 2>/dev/null").c_str());
+    }
+    // Binds `phone` inside namespace i (a socket stays in the namespace it was made in).
+    bool bind_in(int i, Phone& phone, const std::string& ip, std::uint16_t lo, std::uint16_t hi) {
+        bool ok = false;
+        std::thread t([&] {
+            const int fd = ::open(("/run/netns/" + ns_[i]).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return;
+            if (::setns(fd, CLONE_NEWNET) == 0) ok = phone.bind(ip, lo, hi);
+            ::close(fd);
+        });
+        t.join();
+        return ok;
+    }
+
+private:
+    std::string ns_[2];
+    bool made_[2] = {false, false};
+};
+
+TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
+    if (::getuid() != 0) GTEST_SKIP() << "network namespaces need root";
+    TwoNetworks net;
+    std::string why;
+    if (!net.up(why)) GTEST_SKIP() << why;
+    config_ = RelayConfig{};
+    config_.address4 = "198.18.1.1";  // the host's address on network 1, reached from network 2 by route
+    config_.port_min = free_range(40, {config_.address4});
+    config_.port_max = static_cast<std::uint16_t>(config_.port_min + 39);
+    config_.kernel = true;
+    relay_ = std::make_unique<MediaRelay>(config_, [](std::uint64_t) {});
+    ASSERT_TRUE(relay_->start(why)) << why;  // after the veths exist: attached to them too
+    ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
+    ASSERT_TRUE(net.bind_in(0, a_, "198.18.1.2", config_.port_min, config_.port_max));
+    ASSERT_TRUE(net.bind_in(1, b_, "198.18.2.2", config_.port_min, config_.port_max));
+    const Call c = open_call();
+    peers(c);
+    exchange_first(c);
+    ASSERT_EQ(relay_->kernel_flows(), 2u);
+    const std::uint64_t before = kernel_count(c);
+    for (std::uint16_t seq = 2; seq <= 21; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 1 did not reach network 2";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, c.b_rtp);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 2 did not reach network 1";
+        EXPECT_EQ(got->data, q);
+        EXPECT_EQ(got->from, c.a_rtp);
+    }
+    EXPECT_EQ(kernel_count(c) - before, 40u);
+    relay_.reset();  // before the namespaces go, and the phones' sockets that keep them alive
+    for (Phone* p : {&a_, &b_}) {
+        p->rtp.reset();
+        p->rtcp.reset();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, RelayKernelTest, ::testing::Values(true));
+
+}  // namespace
