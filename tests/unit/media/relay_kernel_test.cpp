@@ -39,6 +39,24 @@ protected:
         ASSERT_TRUE(a_.rtp.receive().has_value());
         ASSERT_TRUE(wait_flows(2)) << relay_->kernel_flows() << " flows";
     }
+    // Packets `first`..`last` each way, one A->B then one B->A: each arrives byte-identical from the
+    // relay's socket on the receiving side.
+    void both_ways(const Call& c, std::uint16_t first, std::uint16_t last, const char* what) {
+        for (std::uint16_t seq = first; seq <= last; ++seq) {
+            const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+            ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
+            auto got = b_.rtp.receive();
+            ASSERT_TRUE(got.has_value()) << what << ": packet " << seq << " from A did not reach B";
+            EXPECT_EQ(got->data, p);
+            EXPECT_EQ(got->from, c.b_rtp);
+            const Bytes q = rtp_packet(seq, 0xB0B0B0B0, 8);
+            ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
+            got = a_.rtp.receive();
+            ASSERT_TRUE(got.has_value()) << what << ": packet " << seq << " from B did not reach A";
+            EXPECT_EQ(got->data, q);
+            EXPECT_EQ(got->from, c.a_rtp);
+        }
+    }
     bool wait_flows(std::size_t n) {
         for (int i = 0; i < 400 && relay_->kernel_flows() != n; ++i)
             std::this_thread::sleep_for(5ms);
@@ -52,23 +70,10 @@ TEST_P(RelayKernelTest, ALatchedStreamIsRelayedByTheKernelAndTakenBackOnClose) {
     const Call c = open_call();
     peers(c);
     EXPECT_EQ(relay_->kernel_flows(), 0u) << "no side has sent yet: nothing is latched";
-    exchange_first(c);
+    ASSERT_NO_FATAL_FAILURE(exchange_first(c));
     EXPECT_EQ(relay_->kernel_flows(), 2u);  // RTP both ways; the RTCP ports have seen nothing
     const std::uint64_t before = kernel_count(c);
-    for (std::uint16_t seq = 2; seq <= 51; ++seq) {
-        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
-        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
-        auto got = b_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from A did not reach B";
-        EXPECT_EQ(got->data, p);
-        EXPECT_EQ(got->from, c.b_rtp);
-        const Bytes q = rtp_packet(seq, 0xB0B0B0B0, 8);
-        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
-        got = a_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from B did not reach A";
-        EXPECT_EQ(got->data, q);
-        EXPECT_EQ(got->from, c.a_rtp);
-    }
+    ASSERT_NO_FATAL_FAILURE(both_ways(c, 2, 51, "loopback"));
     const SideStats sa = stats(c, Side::A);
     const SideStats sb = stats(c, Side::B);
     EXPECT_EQ(kernel_count(c) - before, 100u) << "every packet after the first went by the kernel";
@@ -89,7 +94,7 @@ TEST_P(RelayKernelTest, ANewSourcePortIsLatchedByTheThreadAndTheKernelFollows) {
     phones();
     const Call c = open_call();
     peers(c);
-    exchange_first(c);
+    ASSERT_NO_FATAL_FAILURE(exchange_first(c));
     Phone moved;  // A's NAT gave it another port on the same IP
     ASSERT_TRUE(moved.bind(kLoop, config_.port_min, config_.port_max));
     const Bytes p = rtp_packet(2, 0xA0A0A0A0);
@@ -125,7 +130,7 @@ TEST_P(RelayKernelTest, SrtpTowardsASideTakesThatDirectionBackToTheThread) {
     phones();
     const Call c = open_call();
     peers(c);
-    exchange_first(c);
+    ASSERT_NO_FATAL_FAILURE(exchange_first(c));
     ASSERT_EQ(relay_->kernel_flows(), 2u);
     const SrtpKey key_r = generate_key(SrtpSuite::AesCm128HmacSha1_80);
     relay_->set_crypto(c.id, 0, Side::A, std::nullopt, key_r);  // the relay encrypts towards A
@@ -156,23 +161,10 @@ TEST_P(RelayKernelTest, RelaysIpv6InTheKernel) {
     phones("::1");
     const Call c = open_call(1, true);
     peers(c);
-    exchange_first(c);
+    ASSERT_NO_FATAL_FAILURE(exchange_first(c));
     ASSERT_EQ(relay_->kernel_flows(), 2u);
     const std::uint64_t before = kernel_count(c);
-    for (std::uint16_t seq = 2; seq <= 11; ++seq) {
-        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
-        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
-        auto got = b_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from A did not reach B";
-        EXPECT_EQ(got->data, p);
-        EXPECT_EQ(got->from, c.b_rtp);
-        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
-        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
-        got = a_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "IPv6 packet " << seq << " from B did not reach A";
-        EXPECT_EQ(got->data, q);
-        EXPECT_EQ(got->from, c.a_rtp);
-    }
+    ASSERT_NO_FATAL_FAILURE(both_ways(c, 2, 11, "IPv6"));
     EXPECT_EQ(kernel_count(c) - before, 20u);
 }
 
@@ -240,23 +232,10 @@ TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
     ASSERT_TRUE(net.bind_in(1, b_, "198.18.2.2", config_.port_min, config_.port_max));
     const Call c = open_call();
     peers(c);
-    exchange_first(c);
+    ASSERT_NO_FATAL_FAILURE(exchange_first(c));
     ASSERT_EQ(relay_->kernel_flows(), 2u);
     const std::uint64_t before = kernel_count(c);
-    for (std::uint16_t seq = 2; seq <= 21; ++seq) {
-        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
-        ASSERT_TRUE(a_.rtp.send(c.a_rtp, p));
-        auto got = b_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 1 did not reach network 2";
-        EXPECT_EQ(got->data, p);
-        EXPECT_EQ(got->from, c.b_rtp);
-        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
-        ASSERT_TRUE(b_.rtp.send(c.b_rtp, q));
-        got = a_.rtp.receive();
-        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from network 2 did not reach network 1";
-        EXPECT_EQ(got->data, q);
-        EXPECT_EQ(got->from, c.a_rtp);
-    }
+    ASSERT_NO_FATAL_FAILURE(both_ways(c, 2, 21, "two networks"));
     EXPECT_EQ(kernel_count(c) - before, 40u);
     relay_.reset();  // before the namespaces go, and the phones' sockets that keep them alive
     for (Phone* p : {&a_, &b_}) {
