@@ -265,10 +265,6 @@ void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, u
     }
 }
 
-}  // namespace
-
-namespace {
-
 struct Batch {
     std::uint8_t data[kBatch][kBufferSize];
     iovec iov[kBatch];

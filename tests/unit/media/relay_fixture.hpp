@@ -31,6 +31,12 @@ class RelayTest : public ::testing::TestWithParam<bool> {
 protected:
     void TearDown() override { relay_.reset(); }
 
+    // Whether this host has ::1 to bind (the IPv6 cases skip without it).
+    static bool has_ipv6_loopback() {
+        UdpSocket probe;
+        return probe.bind("::1", 0);
+    }
+
     // A started relay on 127.0.0.1 (and `v6` if given) with `span` ports at a random place.
     void start(int timeout_s = 60, unsigned threads = 1, unsigned span = 40, std::string v6 = {}) {
         config_ = RelayConfig{};
