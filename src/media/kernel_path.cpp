@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -85,30 +86,55 @@ std::unique_ptr<KernelPath> KernelPath::open(std::string& error) {
         return nullptr;
     }
     p->map_fd_ = bpf_map__fd(map);
-    const int prog_fd = bpf_program__fd(prog);
-    if (struct if_nameindex* names = if_nameindex()) {
-        for (auto* n = names; n->if_index != 0; ++n) {
-            const int link = bpf_link_create(prog_fd, static_cast<int>(n->if_index),
-                                             static_cast<bpf_attach_type>(kTcxIngress), nullptr);
-            if (link >= 0) {
-                p->links_.push_back(link);
-            } else if (error.empty()) {
-                error = std::string("tcx ingress on ") + n->if_name + ": " + std::strerror(errno);
-            }
-        }
-        if_freenameindex(names);
-    }
-    if (p->links_.empty()) {
-        if (error.empty()) error = "no network interface";
+    p->prog_fd_ = bpf_program__fd(prog);
+    if (p->refresh() == 0) {
+        // The usual reasons: no tcx before Linux 6.6, or no CAP_BPF / CAP_NET_ADMIN.
+        error = p->refused_.empty() ? "no network interface" : p->refused_;
         return nullptr;
     }
     error.clear();
     return p;
 }
 
+std::size_t KernelPath::refresh() {
+    struct if_nameindex* names = if_nameindex();
+    if (!names) return links_.size();
+    std::vector<unsigned> present;
+    for (auto* n = names; n->if_index != 0; ++n)
+        present.push_back(n->if_index);
+    if_freenameindex(names);
+    std::lock_guard lock(links_mutex_);
+    // Gone: the kernel detached the link with the device; the descriptor is ours to close.
+    std::erase_if(links_, [&](const Link& l) {
+        if (std::find(present.begin(), present.end(), l.ifindex) != present.end()) return false;
+        ::close(l.fd);
+        return true;
+    });
+    for (unsigned index : present) {
+        if (std::any_of(links_.begin(), links_.end(), [&](const Link& l) { return l.ifindex == index; }))
+            continue;
+        const int link = bpf_link_create(prog_fd_, static_cast<int>(index),
+                                         static_cast<bpf_attach_type>(kTcxIngress), nullptr);
+        if (link >= 0) {
+            links_.push_back(Link{index, link});
+        } else if (refused_.empty()) {
+            char name[IF_NAMESIZE] = {};
+            refused_ = std::string("tcx ingress on ") + (if_indextoname(index, name) ? name : "?") + ": " +
+                       std::strerror(errno);
+        }
+    }
+    attached_.store(links_.size(), std::memory_order_relaxed);
+    return links_.size();
+}
+
+bool KernelPath::attached(unsigned ifindex) const {
+    std::lock_guard lock(links_mutex_);
+    return std::any_of(links_.begin(), links_.end(), [&](const Link& l) { return l.ifindex == ifindex; });
+}
+
 KernelPath::~KernelPath() {
-    for (int fd : links_)
-        ::close(fd);  // a tcx link detaches when its last descriptor goes, also if we crash
+    for (const Link& l : links_)
+        ::close(l.fd);  // a tcx link detaches when its last descriptor goes, also if we crash
     if (object_) bpf_object__close(static_cast<bpf_object*>(object_));
 }
 

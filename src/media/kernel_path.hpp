@@ -5,8 +5,10 @@
 // (6.6+); without them `open` says why and the relay stays in user space.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,7 +63,12 @@ public:
     void remove(const NetAddress& local);
     // What the kernel relayed for `local` since the flow was put; false when there is no flow.
     bool counters(const NetAddress& local, FlowCounters& out) const;
-    std::size_t interfaces() const { return links_.size(); }
+    std::size_t interfaces() const { return attached_.load(std::memory_order_relaxed); }
+    // Attaches the program to interfaces that appeared since (a VPN, a VLAN, a new network card)
+    // and lets go of the links of interfaces that are gone. The relay calls it once a second; the
+    // number of interfaces attached now.
+    std::size_t refresh();
+    bool attached(unsigned ifindex) const;
     std::size_t flows() const;  // walks the map: for tests and diagnostics
     // Where packets for `dst` leave: 0 when it is an address of this host, else the interface the
     // routing table picks; nullopt when neither can be told.
@@ -71,7 +78,15 @@ private:
     KernelPath() = default;
     void* object_ = nullptr;  // bpf_object
     int map_fd_ = -1;
-    std::vector<int> links_;
+    int prog_fd_ = -1;
+    struct Link {
+        unsigned ifindex;
+        int fd;
+    };
+    mutable std::mutex links_mutex_;
+    std::vector<Link> links_;
+    std::atomic<std::size_t> attached_{0};
+    std::string refused_;  // why the first interface that refused the program did
 };
 
 }  // namespace sw::media

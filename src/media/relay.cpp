@@ -435,10 +435,17 @@ bool MediaRelay::start(std::string& error) {
             auto batch = std::make_unique<Batch>();
             epoll_event events[64];
             std::int64_t next_check = now_ms() + 1000;
+            std::int64_t next_refresh = next_check;
             std::vector<std::uint64_t> timed_out;
             while (!t->stopping.load(std::memory_order_relaxed)) {
                 const int n = ::epoll_wait(t->epfd, events, 64, t->pending.empty() ? 250 : int(kQuietMs));
                 const std::int64_t now = now_ms();
+                // Interfaces that came or went: the first thread looks once a second, with no lock
+                // held (it asks the kernel for the list).
+                if (kernel_ && i == 0 && now >= next_refresh) {
+                    next_refresh = now + 1000;
+                    kernel_->refresh();
+                }
                 {
                     std::lock_guard lock(t->mutex);
                     for (int k = 0; k < n; ++k) {
@@ -700,6 +707,14 @@ double MediaRelay::cpu_seconds() const {
             total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
     }
     return total;
+}
+
+std::size_t MediaRelay::kernel_interfaces() const {
+    return kernel_ ? kernel_->interfaces() : 0;
+}
+
+bool MediaRelay::kernel_attached(unsigned ifindex) const {
+    return kernel_ && kernel_->attached(ifindex);
 }
 
 std::size_t MediaRelay::kernel_flows() const {

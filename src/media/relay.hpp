@@ -122,7 +122,9 @@ public:
     // Packets the kernel path has relayed (every session, counted when the relay looks: about once a
     // second and on stats()).
     std::uint64_t kernel_packets() const { return kernel_packets_.load(std::memory_order_relaxed); }
-    std::size_t kernel_flows() const;  // stream directions the kernel relays now
+    std::size_t kernel_flows() const;       // stream directions the kernel relays now
+    std::size_t kernel_interfaces() const;  // interfaces the kernel path is attached to now
+    bool kernel_attached(unsigned ifindex) const;
 
     struct Session;  // the relay threads' own (relay.cpp)
 

@@ -2,6 +2,7 @@
 // it comes back to the relay thread, IPv6, and two networks (phones in network namespaces).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ protected:
         stats(c, Side::B);
         return relay_->kernel_packets();
     }
+    void across_two_networks(bool later);
     // One packet each way: both sides latched, both RTP directions handed to the kernel once their
     // sockets have been quiet for a moment.
     void exchange_first(const Call& c) {
@@ -176,7 +178,8 @@ public:
         ns_[0] = "swka" + id;
         ns_[1] = "swkb" + id;
         for (int i = 0; i < 2; ++i) {
-            const std::string n = std::to_string(i + 1), host = "swh" + n + "_" + id, ns = ns_[i];
+            const std::string n = std::to_string(i + 1), ns = ns_[i];
+            const std::string& host = host_[i] = "swh" + n + "_" + id;
             const std::string script = "ip netns add " + ns + " && ip link add " + host +
                                        " type veth peer name eth0 netns " + ns + " && ip addr add 198.18." +
                                        n + ".1/24 dev " + host + " && ip link set " + host + " up && ip -n " +
@@ -191,9 +194,12 @@ public:
         }
         return true;
     }
-    ~TwoNetworks() {
+    ~TwoNetworks() { down(); }
+    // The namespaces go, and with them the veth pairs (once no socket keeps a namespace alive).
+    void down() {
         for (int i = 0; i < 2; ++i)
             if (made_[i]) std::system(("ip netns del " + ns_[i] + " 2>/dev/null").c_str());
+        made_[0] = made_[1] = false;
     }
     // Binds `phone` inside namespace i (a socket stays in the namespace it was made in).
     bool bind_in(int i, Phone& phone, const std::string& ip, std::uint16_t lo, std::uint16_t hi) {
@@ -208,24 +214,52 @@ public:
         return ok;
     }
 
+    unsigned host_index(int i) const { return if_nametoindex(host_[i].c_str()); }
+
 private:
-    std::string ns_[2];
+    std::string ns_[2], host_[2];
     bool made_[2] = {false, false};
 };
 
-TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
+// The relay between the two networks; `later`: the networks appear after the relay started, so the
+// program reaches their interfaces only through the relay's once-a-second look at the interfaces.
+void RelayKernelTest::across_two_networks(bool later) {
     if (::getuid() != 0) GTEST_SKIP() << "network namespaces need root";
     TwoNetworks net;
     std::string why;
-    if (!net.up(why)) GTEST_SKIP() << why;
     config_ = RelayConfig{};
     config_.address4 = "198.18.1.1";  // the host's address on network 1, reached from network 2 by route
-    config_.port_min = free_range(40, {config_.address4});
+    // Ports free on the loopback are free on the new address too (it is new); a wildcard socket would
+    // show on both.
+    config_.port_min = free_range(40, {kLoop});
     config_.port_max = static_cast<std::uint16_t>(config_.port_min + 39);
     config_.kernel = true;
     relay_ = std::make_unique<MediaRelay>(config_, [](std::uint64_t) {});
-    ASSERT_TRUE(relay_->start(why)) << why;  // after the veths exist: attached to them too
-    ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
+    // Whether the program is on both host ends of the veth pairs, once it has had up to 3 s for it.
+    const auto on_hosts = [&](unsigned index0, unsigned index1, bool want) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+        const auto both = [&] { return relay_->kernel_attached(index0) && relay_->kernel_attached(index1); };
+        const auto none = [&] {
+            return !relay_->kernel_attached(index0) && !relay_->kernel_attached(index1);
+        };
+        while (!(want ? both() : none()) && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return want ? both() : none();
+    };
+    if (later) {
+        ASSERT_TRUE(relay_->start(why)) << why;
+        ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
+    }
+    if (!net.up(why)) GTEST_SKIP() << why;
+    const unsigned host0 = net.host_index(0), host1 = net.host_index(1);
+    ASSERT_NE(host0, 0u);
+    ASSERT_NE(host1, 0u);
+    if (later) {  // the host ends of the veth pairs appeared: attached within about a second
+        ASSERT_TRUE(on_hosts(host0, host1, true));
+    } else {
+        ASSERT_TRUE(relay_->start(why)) << why;  // after the veths exist: attached to them too
+        ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
+    }
     ASSERT_TRUE(net.bind_in(0, a_, "198.18.1.2", config_.port_min, config_.port_max));
     ASSERT_TRUE(net.bind_in(1, b_, "198.18.2.2", config_.port_min, config_.port_max));
     const Call c = open_call();
@@ -235,11 +269,25 @@ TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
     const std::uint64_t before = kernel_count(c);
     ASSERT_NO_FATAL_FAILURE(both_ways(c, 2, 21, "two networks"));
     EXPECT_EQ(kernel_count(c) - before, 40u);
-    relay_.reset();  // before the namespaces go, and the phones' sockets that keep them alive
-    for (Phone* p : {&a_, &b_}) {
+    for (Phone* p : {&a_, &b_}) {  // the phones' sockets keep their namespaces alive
         p->rtp.reset();
         p->rtcp.reset();
     }
+    if (later) {  // the networks go while the relay runs: their links are given back
+        net.down();
+        EXPECT_TRUE(on_hosts(host0, host1, false));
+    }
+    relay_.reset();
+}
+
+TEST_P(RelayKernelTest, RelaysBetweenTwoNetworksOutOfTheOtherInterface) {
+    across_two_networks(false);
+}
+
+// A network that comes up while the relay runs (a VPN, a VLAN) gets the program too, and the links of
+// interfaces that go away are given back.
+TEST_P(RelayKernelTest, AttachesToInterfacesThatAppearWhileItRuns) {
+    across_two_networks(true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernel, RelayKernelTest, ::testing::Values(true));
