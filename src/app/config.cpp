@@ -79,6 +79,11 @@ sw::Result<bool, std::string> load_media_table(const std::string& path, const to
             r = whole(1025, 65535, o.port_max);
         } else if (name == "threads") {
             r = whole(0, 64, o.threads);
+        } else if (name == "dscp") {
+            auto n = v.value<std::int64_t>();
+            if (!v.is_integer() || !n || *n < -1 || *n > 63)
+                return bad(path, key, "must be a DSCP from 0 to 63, or -1 to leave media unmarked");
+            o.dscp = static_cast<int>(*n);
         } else if (name == "timeout") {
             r = number(0, 86400, o.timeout_s);
         } else if (name == "hold_timeout") {

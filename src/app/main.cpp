@@ -172,6 +172,10 @@ int main(int argc, char** argv) {
                   "Relay latched RTP and pass-through SRTP in the kernel (eBPF on tc ingress) where the host "
                   "allows it: root or CAP_BPF+CAP_NET_ADMIN, Linux 6.6+ (default on; the relay threads do "
                   "everything otherwise)");
+    run->add_option("--media-dscp", ro.media.dscp,
+                    "DSCP of the relayed media packets, for the network's quality of service (default 46, "
+                    "Expedited Forwarding, RFC 4594 telephony; -1: unmarked)")
+        ->check(CLI::Range(-1, 63));
     run->add_flag("--sip-trace", ro.sip_trace, "Log every SIP message sent and received (off by default)");
     run->add_option(
         "--tls-cert", ro.tls_cert,

@@ -155,6 +155,7 @@ media::RelayConfig relay_config(const MediaOptions& m, const std::vector<transpo
     rc.timeout_s = static_cast<int>(m.timeout_s);
     rc.hold_timeout_s = static_cast<int>(m.hold_timeout_s);
     rc.kernel = m.kernel;
+    rc.dscp = m.dscp;
     return rc;
 }
 }  // namespace

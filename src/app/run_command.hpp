@@ -25,6 +25,7 @@ struct MediaOptions {
     std::string plain_crypto = "strip";  // strip, refuse: a=crypto over plain UDP/TCP
     bool tls_required = false;           // every user must register and call over TLS
     bool kernel = true;  // relay plain and pass-through streams in the kernel (eBPF) where allowed
+    int dscp = 46;       // media leaves marked Expedited Forwarding; -1: unmarked
 };
 
 struct RunOptions {

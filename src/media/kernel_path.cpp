@@ -87,6 +87,20 @@ std::unique_ptr<KernelPath> KernelPath::open(std::string& error) {
     }
     p->map_fd_ = bpf_map__fd(map);
     p->prog_fd_ = bpf_program__fd(prog);
+    // The TTL and hop limit a fresh socket sends with (net.ipv4.ip_default_ttl, the route's hop limit):
+    // what the relay's own sockets use, so both paths send alike.
+    for (const int family : {AF_INET, AF_INET6}) {
+        const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        int value = 0;
+        socklen_t len = sizeof value;
+        const bool v6 = family == AF_INET6;
+        if (::getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &value, &len) ==
+                0 &&
+            value > 0 && value < 256)
+            (v6 ? p->hops6_ : p->ttl4_) = static_cast<std::uint8_t>(value);
+        ::close(fd);
+    }
     if (p->refresh() == 0) {
         // The usual reasons: no tcx before Linux 6.6, or no CAP_BPF / CAP_NET_ADMIN.
         error = p->refused_.empty() ? "no network interface" : p->refused_;
@@ -145,6 +159,8 @@ bool KernelPath::put(const Flow& f) {
     fill(f.out, v.out_addr, &v.out_port);
     fill(f.dst, v.dst_addr, &v.dst_port);
     v.rtp_only = f.rtp_only ? 1 : 0;
+    v.tos = f.dscp >= 0 ? static_cast<std::uint8_t>(f.dscp << 2) : 0xff;
+    v.ttl = f.dst.is_v6() ? hops6_ : ttl4_;
     v.out_ifindex = f.out_ifindex;
     return bpf_map_update_elem(map_fd_, &key, &v, BPF_ANY) == 0;
 }

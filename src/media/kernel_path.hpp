@@ -31,7 +31,9 @@ struct FlowValue {
     std::uint8_t dst_addr[16];
     std::uint16_t peer_port, out_port, dst_port;  // network order
     std::uint8_t rtp_only;
-    std::uint8_t pad;
+    std::uint8_t tos;  // 0xff: the sender's
+    std::uint8_t ttl;  // 0: the sender's
+    std::uint8_t pad[3];
     std::uint32_t out_ifindex;
     std::uint64_t packets;
     std::uint64_t bytes;
@@ -43,6 +45,7 @@ struct Flow {
     NetAddress local, peer, out, dst;
     bool rtp_only = false;
     unsigned out_ifindex = 0;  // 0: `dst` is an address of this host
+    int dscp = -1;             // the DSCP the packets leave with; -1: the sender's
 };
 
 struct FlowCounters {
@@ -76,7 +79,8 @@ public:
 
 private:
     KernelPath() = default;
-    void* object_ = nullptr;  // bpf_object
+    std::uint8_t ttl4_ = 64, hops6_ = 64;  // what this host's sockets send with
+    void* object_ = nullptr;               // bpf_object
     int map_fd_ = -1;
     int prog_fd_ = -1;
     struct Link {

@@ -89,12 +89,16 @@ bool is_rtcp_packet(const std::uint8_t* p, std::size_t len) {
     return len >= 2 && p[1] >= 192 && p[1] <= 223;
 }
 
-int bind_udp(const NetAddress& where) {
+int bind_udp(const NetAddress& where, int dscp) {
     const int fd = ::socket(where.storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    const int tos = dscp << 2;  // the DS field; ECN bits 0 (not ECN-capable)
     if (where.is_v6()) {
         int one = 1;
         ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (dscp >= 0) ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+    } else if (dscp >= 0) {
+        ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
     }
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&where.storage), where.length) != 0) {
         ::close(fd);
@@ -185,7 +189,7 @@ NetAddress local_of(const RelayConfig& c, const SideState& st, int k) {
 bool same_flow(const std::optional<Flow>& a, const std::optional<Flow>& b) {
     if (!a || !b) return !a && !b;
     return a->local == b->local && a->peer == b->peer && a->out == b->out && a->dst == b->dst &&
-           a->rtp_only == b->rtp_only && a->out_ifindex == b->out_ifindex;
+           a->rtp_only == b->rtp_only && a->out_ifindex == b->out_ifindex && a->dscp == b->dscp;
 }
 
 // Moves what the kernel relayed for socket k of side `x` into its counters and the session's clock.
@@ -237,7 +241,7 @@ void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, u
             if (x.rtp && y.rtp && !x.decrypt && !y.encrypt && x.latched[k] && !from.empty() &&
                 from.is_v6() == x.v6 && !to.empty() && to.port() != 0 && to.is_v6() == y.v6) {
                 auto out = KernelPath::interface_for(to);
-                Flow f{local_of(c, x, k), from, local_of(c, y, via), to, k == 0, out.value_or(0)};
+                Flow f{local_of(c, x, k), from, local_of(c, y, via), to, k == 0, out.value_or(0), c.dscp};
                 if (out && !f.local.empty() && !f.out.empty()) want = f;
             }
             if (same_flow(want, x.flow[k])) continue;
@@ -411,6 +415,10 @@ bool MediaRelay::start(std::string& error) {
             return false;
         }
     }
+    if (config_.dscp < -1 || config_.dscp > 63) {
+        error = "media DSCP: need 0-63 (or -1: unmarked)";
+        return false;
+    }
     if (config_.port_min < 1024 || config_.port_max <= config_.port_min) {
         error = "media ports: need 1024 <= port_min < port_max";
         return false;
@@ -546,8 +554,8 @@ std::optional<std::uint16_t> MediaRelay::take_port_pair(bool v6, int fds[2]) {
         auto a = NetAddress::from(ip, port);
         auto b = NetAddress::from(ip, static_cast<std::uint16_t>(port + 1));
         if (!a || !b) return std::nullopt;
-        fds[0] = bind_udp(*a);
-        fds[1] = fds[0] >= 0 ? bind_udp(*b) : -1;
+        fds[0] = bind_udp(*a, config_.dscp);
+        fds[1] = fds[0] >= 0 ? bind_udp(*b, config_.dscp) : -1;
         if (fds[0] >= 0 && fds[1] >= 0) {
             ++ports_used_;
             return port;

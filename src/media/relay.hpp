@@ -59,6 +59,9 @@ struct RelayConfig {
     // Relay latched, crypto-free directions in the kernel (eBPF on tc ingress, kernel_path.hpp) where
     // the host allows it; the relay threads keep everything else.
     bool kernel = false;
+    // The DSCP media packets leave with (RFC 4594: 46, Expedited Forwarding, for telephony), on both
+    // paths; -1: what the system gives (0, and in the kernel path the sender's own).
+    int dscp = 46;
 };
 
 // What a side of a stream is told in SDP: the relay's address and RTP port on that side.

@@ -25,6 +25,10 @@ keyfile = "x"' "tls.keyfile: unknown setting"
 expect_refused 'listen = "udp:127.0.0.1:5060"' "listen: must be a list of strings"
 expect_refused 'listen = ["udp:127.0.0.1"]' "missing port"
 expect_refused 'listen = [' "bad.toml:"
+expect_refused '[media]
+dscp = 64' "media.dscp: must be a DSCP from 0 to 63"
+expect_refused '[media]
+dscp = "ef"' "media.dscp: must be a DSCP"
 
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 cat > "$tmp/good.toml" <<TOML
@@ -35,6 +39,8 @@ data_dir = "$tmp/from-config"
 log_level = "debug"
 t1_ms = 250
 shutdown_grace = 1
+[media]
+dscp = 34
 [tls]
 verify_client = false
 TOML

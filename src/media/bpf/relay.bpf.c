@@ -36,7 +36,9 @@ struct flow_value {
     __u8 dst_addr[16];   // the new destination: the other side
     __u16 peer_port, out_port, dst_port;  // network order
     __u8 rtp_only;       // RTCP packet types (192-223) go to user space (RTCP on a muxed RTP port)
-    __u8 pad;
+    __u8 tos;            // the DS field the packet leaves with (ECN bits kept); 0xff: the sender's
+    __u8 ttl;            // the TTL / hop limit it leaves with, as the relay's sockets send (0: kept)
+    __u8 pad[3];
     __u32 out_ifindex;   // 0: the other side is on this host (delivered here); else sent out there
     __u64 packets;
     __u64 bytes;
@@ -107,6 +109,14 @@ static __always_inline int relay4(struct __sk_buff* skb) {
     const __u16 old_sport = udp->source, old_dport = udp->dest;
     const __u16 new_sport = v->out_port, new_dport = v->dst_port;
     const int has_csum = udp->check != 0;  // IPv4 UDP may go without a checksum
+    // The DS field and the TTL as the relay's own socket would send them (the header's 16-bit words 0
+    // and 4: version/IHL/TOS, TTL/protocol).
+    const __u8 old_tos = ip->tos, old_ttl = ip->ttl;
+    const __u8 new_tos = v->tos == 0xff ? old_tos : (__u8)(v->tos | (old_tos & 3));
+    const __u8 new_ttl = v->ttl ? v->ttl : old_ttl;
+    const __u16 old_w0 = bpf_htons((__u16)((0x45 << 8) | old_tos)), new_w0 = bpf_htons((__u16)((0x45 << 8) | new_tos));
+    const __u16 old_w4 = bpf_htons((__u16)((old_ttl << 8) | IPPROTO_UDP));
+    const __u16 new_w4 = bpf_htons((__u16)((new_ttl << 8) | IPPROTO_UDP));
     count(v, skb->len);
 
     const int ip_off = ETH_LEN;
@@ -121,6 +131,14 @@ static __always_inline int relay4(struct __sk_buff* skb) {
     const int ip_csum = ip_off + __builtin_offsetof(struct iphdr, check);
     bpf_l3_csum_replace(skb, ip_csum, old_src, new_src, 4);
     bpf_l3_csum_replace(skb, ip_csum, old_dst, new_dst, 4);
+    if (new_tos != old_tos) {
+        bpf_l3_csum_replace(skb, ip_csum, old_w0, new_w0, 2);
+        bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct iphdr, tos), &new_tos, 1, 0);
+    }
+    if (new_ttl != old_ttl) {
+        bpf_l3_csum_replace(skb, ip_csum, old_w4, new_w4, 2);
+        bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct iphdr, ttl), &new_ttl, 1, 0);
+    }
     bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct iphdr, saddr), &new_src, 4, 0);
     bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct iphdr, daddr), &new_dst, 4, 0);
     bpf_skb_store_bytes(skb, udp_off + __builtin_offsetof(struct udphdr, source), &new_sport, 2, 0);
@@ -157,10 +175,21 @@ static __always_inline int relay6(struct __sk_buff* skb) {
 
     const __u16 old_sport = udp->source, old_dport = udp->dest;
     const __u16 new_sport = v->out_port, new_dport = v->dst_port;
+    // The traffic class (bits 4-11 of the header, ECN bits kept) and the hop limit as the relay's own
+    // socket would send them; neither is in a checksum.
+    __u8 head[2];
+    __builtin_memcpy(head, ip, 2);
+    const __u8 old_tc = (__u8)(((head[0] & 0x0f) << 4) | (head[1] >> 4));
+    const __u8 new_tc = v->tos == 0xff ? old_tc : (__u8)(v->tos | (old_tc & 3));
+    head[0] = (__u8)(0x60 | (new_tc >> 4));
+    head[1] = (__u8)(((new_tc & 0x0f) << 4) | (head[1] & 0x0f));
+    const __u8 new_hops = v->ttl ? v->ttl : ip->hop_limit;
     count(v, skb->len);
 
     const int ip_off = ETH_LEN;
     const int udp_off = ETH_LEN + IP6_LEN;
+    bpf_skb_store_bytes(skb, ip_off, head, 2, 0);
+    bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct ipv6hdr, hop_limit), &new_hops, 1, 0);
     const int csum = udp_off + __builtin_offsetof(struct udphdr, check);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {

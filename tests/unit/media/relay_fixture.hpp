@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "media/relay.hpp"
@@ -64,6 +65,49 @@ protected:
             ASSERT_FALSE(required && std::string(required) == "1")
                 << "kernel path refused: " << relay_->kernel_status();
             GTEST_SKIP() << "no kernel path here: " << relay_->kernel_status();
+        }
+    }
+
+    // Relayed media leaves marked for the network's quality of service (DSCP 46, Expedited Forwarding, by
+    // default) and with this host's TTL, whatever the phone sent with: in user space through the relay
+    // sockets' options, in the kernel path by rewriting the header (and its IPv4 checksum, or the
+    // packet would not arrive at all).
+    void marks_media(const std::string& ip) {
+        const bool v6 = ip != kLoop;
+        int host_ttl = 64;  // what a fresh socket of this host sends with
+        {
+            UdpSocket probe;
+            ASSERT_TRUE(probe.bind(ip, 0));
+            socklen_t len = sizeof host_ttl;
+            ::getsockopt(probe.fd(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL,
+                         &host_ttl, &len);
+        }
+        start(60, 1, 40, v6 ? ip : std::string{});
+        phones(ip);
+        const Call c = open_call(1, v6);
+        peers(c);
+        a_.rtp.mark(7, 0x20);  // TTL 7, DSCP 8 (CS1): neither may survive the relay
+        b_.rtp.mark(7, 0x20);
+        const auto one_way = [&](const Phone& from, const NetAddress& to, Phone& at, std::uint16_t seq,
+                                 std::uint32_t ssrc) {
+            const Bytes p = rtp_packet(seq, ssrc);
+            ASSERT_TRUE(from.rtp.send(to, p));
+            auto got = at.rtp.receive();
+            ASSERT_TRUE(got.has_value()) << "packet " << seq << " did not arrive";
+            EXPECT_EQ(got->data, p);
+            EXPECT_EQ(got->tos, 46 << 2) << "packet " << seq;
+            EXPECT_EQ(got->ttl, host_ttl) << "packet " << seq;
+        };
+        for (std::uint16_t seq = 1; seq <= 12; ++seq) {
+            ASSERT_NO_FATAL_FAILURE(one_way(a_, c.a_rtp, b_, seq, 0xA0A0A0A0));
+            ASSERT_NO_FATAL_FAILURE(one_way(b_, c.b_rtp, a_, seq, 0xB0B0B0B0));
+            if (seq == 1)
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the kernel takes over
+        }
+        stats(c, Side::A);
+        stats(c, Side::B);
+        if (GetParam()) {
+            EXPECT_GE(relay_->kernel_packets(), 20u);  // the later packets were the kernel's
         }
     }
 

@@ -534,6 +534,15 @@ TEST_P(RelayTest, RelaysOverIpv6Loopback) {
     EXPECT_EQ(relay_->ports_in_use(), 0u);
 }
 
+TEST_P(RelayTest, MarksMediaWithTheConfiguredDscpAndTheHostsTtl) {
+    marks_media(kLoop);
+}
+
+TEST_P(RelayTest, MarksIpv6MediaWithTheConfiguredDscpAndTheHostsHopLimit) {
+    if (!has_ipv6_loopback()) GTEST_SKIP() << "no ::1 here";
+    marks_media("::1");
+}
+
 TEST_P(RelayTest, ABurstOnOneSocketIsAllRelayedInOrder) {
     // More packets waiting on one socket than one recvmmsg takes (32): nothing is left behind.
     start();

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <random>
@@ -48,6 +49,8 @@ inline NetAddress addr(const std::string& ip, std::uint16_t port) {
 struct Datagram {
     Bytes data;
     NetAddress from;
+    int tos = -1;  // the IPv4 TOS byte or the IPv6 traffic class it arrived with
+    int ttl = -1;  // its TTL or hop limit
 };
 
 // One UDP socket of a phone.
@@ -72,9 +75,14 @@ public:
         if (where.empty()) return false;
         fd_ = ::socket(where.storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) return false;
+        int one = 1;
         if (where.is_v6()) {
-            int one = 1;
             ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+            ::setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one);
+            ::setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
+        } else {
+            ::setsockopt(fd_, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
+            ::setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
         }
         if (::bind(fd_, reinterpret_cast<const sockaddr*>(&where.storage), where.length) != 0) {
             reset();
@@ -89,9 +97,16 @@ public:
         fd_ = -1;
     }
     bool valid() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
     const NetAddress& local() const { return local_; }
     std::uint16_t port() const { return local_.port(); }
 
+    // What this socket's packets leave with: the TTL (hop limit) and the DS field.
+    void mark(int ttl, int tos) const {
+        const bool v6 = local_.is_v6();
+        ::setsockopt(fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl, sizeof ttl);
+        ::setsockopt(fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, &tos, sizeof tos);
+    }
     bool send(const NetAddress& to, const Bytes& data) const {
         const ssize_t n = ::sendto(fd_, data.data(), data.size(), 0,
                                    reinterpret_cast<const sockaddr*>(&to.storage), to.length);
@@ -103,11 +118,28 @@ public:
         if (::poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
         Datagram d;
         d.data.resize(4096);
-        d.from.length = sizeof(d.from.storage);
-        const ssize_t n = ::recvfrom(fd_, d.data.data(), d.data.size(), MSG_DONTWAIT,
-                                     reinterpret_cast<sockaddr*>(&d.from.storage), &d.from.length);
+        iovec io{d.data.data(), d.data.size()};
+        alignas(cmsghdr) char control[64];
+        msghdr m{};
+        m.msg_name = &d.from.storage;
+        m.msg_namelen = sizeof(d.from.storage);
+        m.msg_iov = &io;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(fd_, &m, MSG_DONTWAIT);
         if (n < 0) return std::nullopt;
+        d.from.length = m.msg_namelen;
         d.data.resize(static_cast<std::size_t>(n));
+        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) && c->cmsg_len >= CMSG_LEN(1))
+                d.tos = *CMSG_DATA(c);
+            int value = 0;
+            if (c->cmsg_len >= CMSG_LEN(sizeof(int))) std::memcpy(&value, CMSG_DATA(c), sizeof value);
+            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) d.tos = value;
+            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) d.ttl = value;
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) d.ttl = value;
+        }
         return d;
     }
 
