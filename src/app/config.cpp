@@ -242,6 +242,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "allow_networks",
                                                "scanner_agents",
                                                "max_requests_per_second",
+                                               "sip_dscp",
                                                "tls",
                                                "calling",
                                                "limits",
@@ -366,6 +367,11 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
         } else if (key == "max_connections_per_address") {
             r = number(1, 1e6, d);
             o.max_connections_per_address = static_cast<std::size_t>(d);
+        } else if (key == "sip_dscp") {
+            auto n = v.value<std::int64_t>();
+            if (!v.is_integer() || !n || *n < -1 || *n > 63)
+                return bad(path, key, "must be a DSCP from 0 to 63, or -1 to leave SIP unmarked");
+            o.sip_dscp = static_cast<int>(*n);
         }
         if (!r) return r;
     }

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
                     "Most TCP connections open at once (default 4096)");
     run->add_option("--max-connections-per-address", ro.max_connections_per_address,
                     "Most TCP connections from one address (default 64)");
+    run->add_option("--sip-dscp", ro.sip_dscp,
+                    "DSCP of the SIP packets the server sends, for the network's quality of service "
+                    "(default 24, CS3, call signalling; -1: unmarked)")
+        ->check(CLI::Range(-1, 63));
     run->add_option("--idle-timeout", ro.idle_timeout_s,
                     "Seconds before an idle connection is closed (default 600)")
         ->check(CLI::Range(1.0, 86400.0));

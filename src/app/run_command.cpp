@@ -183,6 +183,7 @@ int run_server(const RunOptions& options) {
     config.limits.max_message_size = options.max_message_size;
     config.limits.max_connections = options.max_connections;
     config.limits.max_connections_per_address = options.max_connections_per_address;
+    config.limits.dscp = options.sip_dscp;
     config.limits.idle_timeout = std::chrono::milliseconds(static_cast<long>(options.idle_timeout_s * 1000));
     config.limits.handshake_timeout =
         std::chrono::milliseconds(static_cast<long>(options.handshake_timeout_s * 1000));

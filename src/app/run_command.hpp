@@ -37,6 +37,7 @@ struct RunOptions {
     std::size_t max_message_size = 64 * 1024;
     std::size_t max_connections = 4096;
     std::size_t max_connections_per_address = 64;
+    int sip_dscp = 24;  // SIP leaves marked CS3 (call signalling); -1: unmarked
     double idle_timeout_s = 600;
     double handshake_timeout_s = 10;
     double message_timeout_s = 20;

@@ -70,6 +70,17 @@ AddressText address_text(const asio::ip::address& address) {
 namespace {
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
+// The DS field of what the socket sends (ECN bits 0); accepted TCP connections inherit it from the
+// listener.
+void mark_dscp(int fd, bool v6, int dscp) {
+    if (dscp < 0 || fd < 0) return;
+    const int tos = dscp << 2;
+    if (v6)
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+    else
+        ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+}
+
 // Plain BSD socket addresses for the UDP fast path (recvfrom/sendto without Asio's operation objects).
 socklen_t to_sockaddr(const asio::ip::address& a, std::uint16_t port, sockaddr_storage& ss) {
     std::memset(&ss, 0, sizeof ss);
@@ -284,6 +295,7 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec, bool re
         if (!ec && addr.is_v6()) l->socket.set_option(asio::ip::v6_only(true), ec);
         if (!ec && reuse_port) l->socket.set_option(ReusePort(true), ec);
         if (!ec) l->socket.bind(ep, ec);
+        if (!ec) mark_dscp(l->socket.native_handle(), addr.is_v6(), limits_.dscp);
         if (!ec) l->socket.non_blocking(true, ec);
         if (!ec) {
             // Bursts of thousands of datagrams must not overflow the kernel's default ~200 KiB buffer
@@ -310,6 +322,7 @@ sw::Result<bool, std::string> Transports::listen(const ListenSpec& spec, bool re
         if (!ec && addr.is_v6()) l->acceptor.set_option(asio::ip::v6_only(true), ec);
         if (!ec && reuse_port) l->acceptor.set_option(ReusePort(true), ec);
         if (!ec) l->acceptor.bind(ep, ec);
+        if (!ec) mark_dscp(l->acceptor.native_handle(), addr.is_v6(), limits_.dscp);
         if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return sw::unexpected(spec.text() + ": " + ec.message());
         accept_tcp(*l, spec.protocol == Protocol::Tls);
@@ -444,6 +457,7 @@ void Transports::accept_tcp(TcpListener& l, bool tls) {
 void Transports::start_connection(std::shared_ptr<Connection> c) {
     asio::error_code ec;
     c->lowest().set_option(asio::ip::tcp::no_delay(true), ec);
+    mark_dscp(c->lowest().native_handle(), c->peer.address.is_v6(), limits_.dscp);
     if (!c->tls) {
         arm_idle(c);
         read_connection(c);
@@ -608,6 +622,7 @@ void Transports::connect_tls(const Peer& to, std::string bytes, const std::strin
             }
             asio::error_code opt;
             c->lowest().set_option(asio::ip::tcp::no_delay(true), opt);
+            mark_dscp(c->lowest().native_handle(), c->peer.address.is_v6(), limits_.dscp);
             c->tls->async_handshake(asio::ssl::stream_base::client, [this, c](const asio::error_code& hs) {
                 if (hs || stopped_ || c->closing) {
                     ++counters_.tls_handshake_failures;

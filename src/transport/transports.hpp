@@ -70,6 +70,8 @@ struct Limits {
     std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};  // TLS: slow handshakes are cut
     // From the first byte of a message to its last: a slow sender cannot hold a connection by trickling.
     std::chrono::milliseconds message_timeout{std::chrono::seconds(20)};
+    // The DSCP SIP leaves with (IP_TOS / IPV6_TCLASS on every listener and connection); -1: unmarked.
+    int dscp = -1;
 };
 
 // Connections open in all and per source address, shared by every worker's Transports, and which

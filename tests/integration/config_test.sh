@@ -25,6 +25,7 @@ keyfile = "x"' "tls.keyfile: unknown setting"
 expect_refused 'listen = "udp:127.0.0.1:5060"' "listen: must be a list of strings"
 expect_refused 'listen = ["udp:127.0.0.1"]' "missing port"
 expect_refused 'listen = [' "bad.toml:"
+expect_refused 'sip_dscp = 70' "sip_dscp: must be a DSCP from 0 to 63"
 expect_refused '[media]
 dscp = 64' "media.dscp: must be a DSCP from 0 to 63"
 expect_refused '[media]
@@ -39,6 +40,7 @@ data_dir = "$tmp/from-config"
 log_level = "debug"
 t1_ms = 250
 shutdown_grace = 1
+sip_dscp = 40
 [media]
 dscp = 34
 [tls]
@@ -51,5 +53,24 @@ for _ in $(seq 50); do grep -q "sipwarden running" "$tmp/server.log" && break; s
 grep -q "listening on udp:127.0.0.1:$port" "$tmp/server.log" || fail "flag did not win: $(cat "$tmp/server.log")"
 grep -q "data in $tmp/from-config" "$tmp/server.log" || fail "data_dir from the file not used"
 [ -d "$tmp/from-config" ] || fail "data folder not made"
+# The server's answers leave with the file's DSCP (40 -> TOS byte 0xa0).
+tos=$(python3 - "$port" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+s.bind(("127.0.0.1", 0))
+s.settimeout(3)
+me = s.getsockname()[1]
+msg = (f"OPTIONS sip:config.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-dscp-1;rport\r\n"
+       f"Max-Forwards: 70\r\nFrom: <sip:probe@config.test>;tag=1\r\nTo: <sip:config.test>\r\n"
+       f"Call-ID: dscp-probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+s.sendto(msg.encode(), ("127.0.0.1", port))
+data, anc, flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(4))
+print(next((d[0] for level, kind, d in anc if level == socket.IPPROTO_IP and kind == socket.IP_TOS), -1),
+      data.split(b"\r\n")[0].decode())
+PY
+)
+[ "${tos%% *}" = 160 ] || fail "the answer's TOS byte: $tos (want 160: DSCP 40)"
 kill -TERM "$pid"; wait "$pid" || fail "exit status after SIGTERM"; pid=""
 echo "config_test: all passed"
