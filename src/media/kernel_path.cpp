@@ -87,8 +87,9 @@ std::unique_ptr<KernelPath> KernelPath::open(std::string& error) {
     }
     p->map_fd_ = bpf_map__fd(map);
     p->prog_fd_ = bpf_program__fd(prog);
-    // The TTL and hop limit a fresh socket sends with (net.ipv4.ip_default_ttl, the route's hop limit):
-    // what the relay's own sockets use, so both paths send alike.
+    // The TTL and hop limit a fresh socket sends with (net.ipv4.ip_default_ttl, the global IPv6 hop
+    // limit): what the relay's own sockets use, so both paths send alike (a per-route or per-interface
+    // hop limit, or a sysctl changed after start, is not followed).
     for (const int family : {AF_INET, AF_INET6}) {
         const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0) continue;

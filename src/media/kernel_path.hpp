@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,10 @@ struct FlowValue {
     std::uint64_t bytes;
     std::uint64_t last_ns;  // CLOCK_MONOTONIC
 };
+
+static_assert(sizeof(FlowValue) == 88 && offsetof(FlowValue, out_ifindex) == 60 &&
+                  offsetof(FlowValue, packets) == 64,
+              "FlowValue must match struct flow_value in relay.bpf.c");
 
 // One direction of a stream: packets to `local` from `peer` go out as from `out` to `dst`.
 struct Flow {

@@ -238,7 +238,7 @@ void sync_stream(KernelPath* kp, const RelayConfig& c, MediaRelay::Session& s, u
             const NetAddress& from = k == 1 ? x.dest_rtcp : x.dest_rtp;
             const int via = k == 1 && !y.mux ? 1 : 0;
             const NetAddress& to = via == 1 ? y.dest_rtcp : y.dest_rtp;
-            if (x.rtp && y.rtp && !x.decrypt && !y.encrypt && x.latched[k] && !from.empty() &&
+            if (x.rtp && y.rtp && x.v6 == y.v6 && !x.decrypt && !y.encrypt && x.latched[k] && !from.empty() &&
                 from.is_v6() == x.v6 && !to.empty() && to.port() != 0 && to.is_v6() == y.v6) {
                 auto out = KernelPath::interface_for(to);
                 Flow f{local_of(c, x, k), from, local_of(c, y, via), to, k == 0, out.value_or(0), c.dscp};

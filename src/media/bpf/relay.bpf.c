@@ -188,8 +188,10 @@ static __always_inline int relay6(struct __sk_buff* skb) {
 
     const int ip_off = ETH_LEN;
     const int udp_off = ETH_LEN + IP6_LEN;
-    bpf_skb_store_bytes(skb, ip_off, head, 2, 0);
-    bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct ipv6hdr, hop_limit), &new_hops, 1, 0);
+    // No checksum covers them, but a device's CHECKSUM_COMPLETE sum does: recomputed with the bytes.
+    bpf_skb_store_bytes(skb, ip_off, head, 2, BPF_F_RECOMPUTE_CSUM);
+    bpf_skb_store_bytes(skb, ip_off + __builtin_offsetof(struct ipv6hdr, hop_limit), &new_hops, 1,
+                        BPF_F_RECOMPUTE_CSUM);
     const int csum = udp_off + __builtin_offsetof(struct udphdr, check);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {

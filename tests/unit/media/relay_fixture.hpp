@@ -101,14 +101,22 @@ protected:
         for (std::uint16_t seq = 1; seq <= 12; ++seq) {
             ASSERT_NO_FATAL_FAILURE(one_way(a_, c.a_rtp, b_, seq, 0xA0A0A0A0));
             ASSERT_NO_FATAL_FAILURE(one_way(b_, c.b_rtp, a_, seq, 0xB0B0B0B0));
-            if (seq == 1)
-                std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the kernel takes over
+            if (seq == 1 && GetParam()) {  // both sides latched: the kernel takes over
+                ASSERT_TRUE(wait_flows(2)) << relay_->kernel_flows() << " flows";
+            }
         }
         stats(c, Side::A);
         stats(c, Side::B);
         if (GetParam()) {
             EXPECT_GE(relay_->kernel_packets(), 20u);  // the later packets were the kernel's
         }
+    }
+
+    // Up to 2 s for the kernel path to hold `n` flows.
+    bool wait_flows(std::size_t n) {
+        for (int i = 0; i < 400 && relay_->kernel_flows() != n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return relay_->kernel_flows() == n;
     }
 
     // Two phones on `ip`, outside the relay's range.

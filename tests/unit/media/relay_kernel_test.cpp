@@ -59,11 +59,6 @@ protected:
             EXPECT_EQ(got->from, c.a_rtp);
         }
     }
-    bool wait_flows(std::size_t n) {
-        for (int i = 0; i < 400 && relay_->kernel_flows() != n; ++i)
-            std::this_thread::sleep_for(5ms);
-        return relay_->kernel_flows() == n;
-    }
 };
 
 TEST_P(RelayKernelTest, ALatchedStreamIsRelayedByTheKernelAndTakenBackOnClose) {
@@ -168,11 +163,49 @@ TEST_P(RelayKernelTest, RelaysIpv6InTheKernel) {
     EXPECT_EQ(kernel_count(c) - before, 20u);
 }
 
+// A call between an IPv4 and an IPv6 phone: the relay's sockets translate; the kernel's program
+// rewrites within one family only, so it is given no flow and the thread relays it all.
+TEST_P(RelayKernelTest, AStreamBetweenFamiliesStaysWithTheThread) {
+    if (!has_ipv6_loopback()) GTEST_SKIP() << "no ::1 here";
+    start(60, 1, 40, "::1");
+    ASSERT_TRUE(a_.bind(kLoop, config_.port_min, config_.port_max));
+    ASSERT_TRUE(b_.bind("::1", config_.port_min, config_.port_max));
+    const auto id = relay_->open(1);
+    auto pa = relay_->ports(id, 0, Side::A, false);
+    auto pb = relay_->ports(id, 0, Side::B, true);
+    ASSERT_TRUE(pa && pb);
+    const NetAddress to_a = addr(pa->address, pa->rtp_port), to_b = addr(pb->address, pb->rtp_port);
+    relay_->set_peer(id, 0, Side::A, a_.rtp_address(), false, addr(kLoop, 5060));
+    relay_->set_peer(id, 0, Side::B, b_.rtp_address(), false, addr("::1", 5060));
+    for (std::uint16_t seq = 1; seq <= 10; ++seq) {
+        const Bytes p = rtp_packet(seq, 0xA0A0A0A0);
+        ASSERT_TRUE(a_.rtp.send(to_a, p));
+        auto got = b_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from A (IPv4) did not reach B (IPv6)";
+        EXPECT_EQ(got->data, p);
+        EXPECT_EQ(got->from, to_b);
+        const Bytes q = rtp_packet(seq, 0xB0B0B0B0);
+        ASSERT_TRUE(b_.rtp.send(to_b, q));
+        got = a_.rtp.receive();
+        ASSERT_TRUE(got.has_value()) << "packet " << seq << " from B (IPv6) did not reach A (IPv4)";
+        EXPECT_EQ(got->data, q);
+        if (seq == 1) std::this_thread::sleep_for(20ms);  // where the kernel would take over
+    }
+    EXPECT_EQ(relay_->kernel_flows(), 0u);
+    relay_->close(id);
+}
+
 // Two phones in network namespaces of their own, each behind a veth pair: the relay's kernel path
 // rewrites a packet arriving on one host interface and sends it out of the other (bpf_redirect_neigh),
 // as it would between phones on two real networks.
 class TwoNetworks {
 public:
+    // Network i (a /30 of 198.18.0.0/16 of this process's own, so that test processes running at once
+    // do not share routes): the host's end .1 (k = 1), the phone's .2 (k = 2).
+    std::string ip(int i, int k) const {
+        const unsigned a = base_ + 4u * static_cast<unsigned>(i) + static_cast<unsigned>(k);
+        return "198.18." + std::to_string(a >> 8) + "." + std::to_string(a & 255);
+    }
     bool up(std::string& why) {
         const std::string id = std::to_string(::getpid() % 100000);
         ns_[0] = "swka" + id;
@@ -180,12 +213,12 @@ public:
         for (int i = 0; i < 2; ++i) {
             const std::string n = std::to_string(i + 1), ns = ns_[i];
             const std::string& host = host_[i] = "swh" + n + "_" + id;
-            const std::string script = "ip netns add " + ns + " && ip link add " + host +
-                                       " type veth peer name eth0 netns " + ns + " && ip addr add 198.18." +
-                                       n + ".1/24 dev " + host + " && ip link set " + host + " up && ip -n " +
-                                       ns + " addr add 198.18." + n + ".2/24 dev eth0 && ip -n " + ns +
-                                       " link set eth0 up && ip -n " + ns + " link set lo up && ip -n " + ns +
-                                       " route add default via 198.18." + n + ".1";
+            const std::string script =
+                "ip netns add " + ns + " && ip link add " + host + " type veth peer name eth0 netns " + ns +
+                " && ip addr add " + ip(i, 1) + "/30 dev " + host + " && ip link set " + host +
+                " up && ip -n " + ns + " addr add " + ip(i, 2) + "/30 dev eth0 && ip -n " + ns +
+                " link set eth0 up && ip -n " + ns + " link set lo up && ip -n " + ns +
+                " route add default via " + ip(i, 1);
             made_[i] = true;
             if (std::system((script + " 2>/dev/null").c_str()) != 0) {
                 why = "cannot make network namespaces and veth pairs here";
@@ -195,10 +228,13 @@ public:
         return true;
     }
     ~TwoNetworks() { down(); }
-    // The namespaces go, and with them the veth pairs (once no socket keeps a namespace alive).
+    // The veth pairs go at once (both ends), then the namespaces (the kernel cleans those up later).
     void down() {
         for (int i = 0; i < 2; ++i)
-            if (made_[i]) std::system(("ip netns del " + ns_[i] + " 2>/dev/null").c_str());
+            if (made_[i])
+                std::system(
+                    ("ip link del " + host_[i] + " 2>/dev/null; ip netns del " + ns_[i] + " 2>/dev/null")
+                        .c_str());
         made_[0] = made_[1] = false;
     }
     // Binds `phone` inside namespace i (a socket stays in the namespace it was made in).
@@ -218,6 +254,7 @@ public:
 
 private:
     std::string ns_[2], host_[2];
+    unsigned base_ = static_cast<unsigned>(::getpid() % 8000) * 8;
     bool made_[2] = {false, false};
 };
 
@@ -228,7 +265,7 @@ void RelayKernelTest::across_two_networks(bool later) {
     TwoNetworks net;
     std::string why;
     config_ = RelayConfig{};
-    config_.address4 = "198.18.1.1";  // the host's address on network 1, reached from network 2 by route
+    config_.address4 = net.ip(0, 1);  // the host's address on network 1, reached from network 2 by route
     // Ports free on the loopback are free on the new address too (it is new); a wildcard socket would
     // show on both.
     config_.port_min = free_range(40, {kLoop});
@@ -260,8 +297,8 @@ void RelayKernelTest::across_two_networks(bool later) {
         ASSERT_TRUE(relay_->start(why)) << why;  // after the veths exist: attached to them too
         ASSERT_TRUE(relay_->kernel_active()) << relay_->kernel_status();
     }
-    ASSERT_TRUE(net.bind_in(0, a_, "198.18.1.2", config_.port_min, config_.port_max));
-    ASSERT_TRUE(net.bind_in(1, b_, "198.18.2.2", config_.port_min, config_.port_max));
+    ASSERT_TRUE(net.bind_in(0, a_, net.ip(0, 2), config_.port_min, config_.port_max));
+    ASSERT_TRUE(net.bind_in(1, b_, net.ip(1, 2), config_.port_min, config_.port_max));
     const Call c = open_call();
     peers(c);
     ASSERT_NO_FATAL_FAILURE(exchange_first(c));
