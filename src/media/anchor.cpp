@@ -242,8 +242,10 @@ Result<std::string, Refusal> MediaCall::offer(Side from, std::string_view text) 
         s.ports[static_cast<int>(from)] = px;
         s.ports[static_cast<int>(to)] = py;
         relay_.set_peer(session_, index, from, where, has_attribute(m, "rtcp-mux"), x.signal_source);
-        // The offer for the other side.
-        const bool keep_crypto = s.mode == Mode::Pass;
+        // The offer for the other side. Crypto lines pass only with SDES keys passed through between
+        // two TLS legs: never towards plain signalling, and never with DTLS-SRTP (keys come from the
+        // handshake there; a crypto line beside it is the offerer's, readable on a plain leg).
+        const bool keep_crypto = s.mode == Mode::Pass && !dtls && x.secure && y.secure;
         drop_attributes(m.attributes, !keep_crypto);
         m.connections.clear();
         m.connections.push_back(relay_connection(*py));
@@ -312,7 +314,8 @@ Result<std::string, Refusal> MediaCall::answer(Side from, std::string_view text,
             // An answer without SRTP to an SRTP offer: the relay encrypts towards the offerer itself.
             if (!match) s.mode = Mode::TermOfferer;
         }
-        const bool keep_crypto = s.mode == Mode::Pass;
+        const bool keep_crypto =
+            s.mode == Mode::Pass && !is_dtls(s.offer_proto) && y.secure && legs_[static_cast<int>(to)].secure;
         drop_attributes(m.attributes, !keep_crypto);
         switch (s.mode) {
             case Mode::Pass:

@@ -426,6 +426,24 @@ TEST_F(AnchorTest, AStreamOfferedRejectedCarriesNoKeyToAPlainLeg) {
     EXPECT_EQ(d.media[2].port, 0u);
 }
 
+// DTLS-SRTP passes through (its keys come from the handshake), but a crypto line beside it is the
+// offerer's SDES key: it must not reach a leg on plain signalling (found by fuzz_media), nor come back
+// in an answer to one; between two TLS legs it is dropped too (nothing uses it).
+TEST_F(AnchorTest, CryptoLinesBesideDtlsNeverReachTheOtherLeg) {
+    for (const bool secure : {false, true}) {
+        auto c = call(secure, secure, SrtpPolicy::Preferred, SrtpPolicy::Preferred, PlainCrypto::Strip);
+        const std::string extra =
+            "a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\n" + crypto_line(1, kSuite80, new_key_params());
+        auto out = c->offer(Side::A, sdp_text(audio(4000, "UDP/TLS/RTP/SAVP", extra)));
+        ASSERT_TRUE(out.has_value()) << out.error().reason;
+        EXPECT_EQ(out->find("a=crypto"), std::string::npos) << *out;
+        EXPECT_NE(out->find("a=fingerprint"), std::string::npos) << *out;  // DTLS itself passes
+        auto ans = c->answer(Side::B, sdp_text(audio(5000, "UDP/TLS/RTP/SAVP", extra), kLoop, "1", "bob"));
+        ASSERT_TRUE(ans.has_value()) << ans.error().reason;
+        EXPECT_EQ(ans->find("a=crypto"), std::string::npos) << *ans;
+    }
+}
+
 TEST_F(AnchorTest, VersionStaysForTheSameOfferAndGrowsOnAChange) {
     auto c = call(false, false);
     auto first = c->offer(Side::A, kPlainOffer);
