@@ -2,6 +2,8 @@
 
 #include "media/kernel_path.hpp"
 
+#include "common/dscp.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -92,14 +94,11 @@ bool is_rtcp_packet(const std::uint8_t* p, std::size_t len) {
 int bind_udp(const NetAddress& where, int dscp) {
     const int fd = ::socket(where.storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    const int tos = dscp << 2;  // the DS field; ECN bits 0 (not ECN-capable)
     if (where.is_v6()) {
         int one = 1;
         ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (dscp >= 0) ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
-    } else if (dscp >= 0) {
-        ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
     }
+    mark_dscp(fd, where.is_v6(), dscp);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&where.storage), where.length) != 0) {
         ::close(fd);
         return -1;

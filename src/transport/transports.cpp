@@ -1,5 +1,7 @@
 #include "transport/transports.hpp"
 
+#include "common/dscp.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -69,17 +71,6 @@ AddressText address_text(const asio::ip::address& address) {
 
 namespace {
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-// The DS field of what the socket sends (ECN bits 0); accepted TCP connections inherit it from the
-// listener.
-void mark_dscp(int fd, bool v6, int dscp) {
-    if (dscp < 0 || fd < 0) return;
-    const int tos = dscp << 2;
-    if (v6)
-        ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
-    else
-        ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
-}
 
 // Plain BSD socket addresses for the UDP fast path (recvfrom/sendto without Asio's operation objects).
 socklen_t to_sockaddr(const asio::ip::address& a, std::uint16_t port, sockaddr_storage& ss) {
@@ -457,7 +448,6 @@ void Transports::accept_tcp(TcpListener& l, bool tls) {
 void Transports::start_connection(std::shared_ptr<Connection> c) {
     asio::error_code ec;
     c->lowest().set_option(asio::ip::tcp::no_delay(true), ec);
-    mark_dscp(c->lowest().native_handle(), c->peer.address.is_v6(), limits_.dscp);
     if (!c->tls) {
         arm_idle(c);
         read_connection(c);
@@ -574,6 +564,8 @@ void Transports::connect_tcp(const Peer& to, std::string bytes) {
                                     return;
                                 }
                                 c->connecting = false;
+                                // Ours (accepted ones inherit the listener's mark).
+                                mark_dscp(c->socket.native_handle(), c->peer.address.is_v6(), limits_.dscp);
                                 start_connection(c);
                                 std::deque<std::string> queued;
                                 queued.swap(c->out);
