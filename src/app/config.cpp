@@ -235,6 +235,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "max_expires",
                                                "default_expires",
                                                "max_contacts",
+                                               "refresh_write_delay",
                                                "serial_forking",
                                                "timer_c",
                                                "max_call_duration",
@@ -349,6 +350,8 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
              : key == "max_expires"     ? o.max_expires
              : key == "default_expires" ? o.default_expires
                                         : o.max_contacts) = u;
+        } else if (key == "refresh_write_delay") {
+            r = number(0, 10, o.refresh_write_delay_s);
         } else if (key == "message_timeout") {
             r = number(0.1, 3600, o.message_timeout_s);
         } else if (key == "workers") {

@@ -777,13 +777,20 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
         return;
     }
     const std::int64_t now = services_.clock->now_s();
-    // The binding is written to disk before the phone is told it is registered (group commit). It is
+    // The binding is written to disk before the phone is told it is registered (group commit), except
+    // a refresh that changes only its expiry (RegisterOutcome::deferrable). It is
     // submitted while the AOR is still locked, so the writer sees one AOR's changes in memory's order.
     bool submitted = false;
     auto outcome = services_.registrar->handle(
         req, v.user, registrar::RegisterSource{source_text(from), from.connection}, now,
         [&](registrar::RegisterOutcome& o) {
             if (o.changes.empty() || services_.writer == nullptr) return;
+            if (o.deferrable) {
+                // A refresh that only moves the expiry of a binding already on disk: answered now,
+                // written with the next commit (within a second, BindingWriter).
+                services_.writer->submit_deferred(std::move(o.changes));
+                return;
+            }
             Headers h;
             for (auto& [name, value] : o.headers)
                 h.emplace_back(name, std::move(value));

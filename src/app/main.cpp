@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 31536000u));
     run->add_option("--max-contacts", ro.max_contacts, "Most contacts one user may register (default 10)")
         ->check(CLI::Range(1u, 1000u));
+    run->add_option("--refresh-write-delay", ro.refresh_write_delay_s,
+                    "A re-REGISTER that only extends a binding is answered at once and written to disk "
+                    "within this many seconds (default 1; 0: written before each 200)")
+        ->check(CLI::Range(0.0, 10.0));
     run->add_flag("--serial-forking", ro.serial_forking,
                   "Try a user's contacts one at a time, highest q first (default: all at once)");
     run->add_option("--timer-c", ro.timer_c_s,

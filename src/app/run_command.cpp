@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <asio.hpp>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -340,8 +341,14 @@ int run_server(const RunOptions& options) {
         std::clamp(options.default_expires, reg_config.min_expires, reg_config.max_expires);
     reg_config.max_contacts = options.max_contacts;
     reg_config.domains = options.domains;
+    // A refresh is answered before it is written only while the stored expiry is further away than the
+    // delay plus a restart (so a crash that loses the refresh cannot end the registration early).
+    const auto write_delay = std::chrono::milliseconds(std::lround(options.refresh_write_delay_s * 1000));
+    reg_config.defer_margin_s =
+        write_delay.count() > 0 ? 30 + static_cast<std::uint32_t>(std::ceil(options.refresh_write_delay_s))
+                                : 0;
     registrar::Registrar registrar(reg_config, location);
-    registrar::BindingWriter writer(binding_store, &location);
+    registrar::BindingWriter writer(binding_store, &location, write_delay);
     // Rows that expired while the server was down were not restored, so no sweep will name them: one
     // pass over the table removes them (the only scan of it, as it has no expiry index).
     writer.expire(clock.now_s());

@@ -51,6 +51,9 @@ struct RunOptions {
     unsigned max_expires = 7200;
     unsigned default_expires = 3600;
     unsigned max_contacts = 10;
+    // A refresh that only extends a binding is answered at once and written within this many seconds
+    // (0: every refresh is on disk before its 200).
+    double refresh_write_delay_s = 1;
     bool sip_trace = false;
     bool serial_forking = false;  // true: contacts are tried one at a time, highest q first
     double max_call_s = 14400;    // a trunk call is ended (BYE both sides) after this long

@@ -7,10 +7,13 @@ namespace sw::registrar {
 namespace {
 constexpr auto kGather = std::chrono::milliseconds(2);
 constexpr std::size_t kBatch = 256;
+// Deferred items wake the writer only when this many wait (or defer_limit has passed).
+constexpr std::size_t kDeferredBatch = 4096;
 }  // namespace
 
-BindingWriter::BindingWriter(BindingStore& store, LocationService* location)
-    : store_(store), location_(location), thread_([this] { run(); }) {}
+BindingWriter::BindingWriter(BindingStore& store, LocationService* location,
+                             std::chrono::milliseconds defer_limit)
+    : store_(store), location_(location), defer_limit_(defer_limit), thread_([this] { run(); }) {}
 
 BindingWriter::~BindingWriter() {
     {
@@ -26,24 +29,54 @@ void BindingWriter::submit(std::vector<BindingChange> changes, Done done, OnFail
     {
         std::lock_guard lock(mutex_);
         queue_.push_back(Item{std::move(changes), std::move(done), 0, on_failure});
-        // Wake the writer only when it has something new to decide: the first item, or a full batch
-        // (a wake-up per REGISTER would cost a futex call and a context switch each).
-        wake = queue_.size() == 1 || queue_.size() == kBatch;
+        ++urgent_;
+        // Wake the writer only when it has something new to decide: the first item someone waits for,
+        // or a full batch (a wake-up per REGISTER would cost a futex call and a context switch each).
+        wake = urgent_ == 1 || urgent_ == kBatch;
     }
     if (wake) wake_.notify_one();
+}
+
+void BindingWriter::submit_deferred(std::vector<BindingChange> changes) {
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (deferred_ == 0) deferred_since_ = std::chrono::steady_clock::now();
+        queue_.push_back(Item{std::move(changes), nullptr, 0, OnFailure::Revert, true});
+        ++deferred_;
+        // The first one starts the writer's clock (it may be asleep with nothing to wait for); the rest
+        // wake it only when many have gathered.
+        wake = deferred_ == 1 || deferred_ == kDeferredBatch;
+    }
+    if (wake) wake_.notify_one();
+}
+
+bool BindingWriter::due(std::chrono::steady_clock::time_point now) const {
+    return stop_ || urgent_ > 0 || flushing_ > 0 || deferred_ >= kDeferredBatch ||
+           (deferred_ > 0 && now - deferred_since_ >= defer_limit_);
 }
 
 void BindingWriter::expire(std::int64_t now) {
     {
         std::lock_guard lock(mutex_);
         queue_.push_back(Item{{}, nullptr, now});
+        ++urgent_;
     }
     wake_.notify_one();
 }
 
 void BindingWriter::flush() {
     std::unique_lock lock(mutex_);
+    if (queue_.empty() && !busy_) return;
+    ++flushing_;
+    wake_.notify_one();
     idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+    --flushing_;
+}
+
+std::uint64_t BindingWriter::deferred_written() const {
+    std::lock_guard lock(mutex_);
+    return deferred_written_;
 }
 
 std::uint64_t BindingWriter::commits() const {
@@ -78,12 +111,27 @@ void BindingWriter::run() {
             std::unique_lock lock(mutex_);
             busy_ = false;
             idle_.notify_all();
-            wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and nothing left to write
+            for (;;) {
+                if (queue_.empty()) {
+                    if (stop_) return;  // stopping, and nothing left to write
+                    wake_.wait(lock);
+                    continue;
+                }
+                if (due(std::chrono::steady_clock::now())) break;
+                if (deferred_ == 0) {
+                    wake_.wait(lock);
+                } else {
+                    wake_.wait_until(lock, deferred_since_ + defer_limit_);
+                }
+            }
             // Group commit: a commit costs far more than a row, so let a burst gather for a moment
             // (the REGISTERs waiting for it are answered at most this much later).
-            wake_.wait_for(lock, kGather, [this] { return stop_ || queue_.size() >= kBatch; });
+            if (urgent_ > 0 && flushing_ == 0) {
+                wake_.wait_for(lock, kGather, [this] { return stop_ || flushing_ > 0 || urgent_ >= kBatch; });
+            }
             batch.swap(queue_);
+            urgent_ = 0;
+            deferred_ = 0;
             busy_ = true;
         }
         all.clear();
@@ -105,8 +153,12 @@ void BindingWriter::run() {
             if (item.expire_at != 0) store_.remove_expired(item.expire_at);
         }
         {
+            std::uint64_t deferred = 0;
+            for (const auto& item : batch)
+                deferred += item.deferred ? 1 : 0;
             std::lock_guard lock(mutex_);
             ++commits_;
+            if (ok) deferred_written_ += deferred;
         }
         for (auto& item : batch) {
             if (item.done) item.done(ok);

@@ -7,11 +7,18 @@
 // `done(false)` calls, every binding that commit would have changed is put back in the LocationService
 // from the store's row (LocationService::revert), so a REGISTER answered 500 registers nothing anywhere.
 //
+// Deferred changes (submit_deferred): refreshes the phone was already answered for
+// (RegisterOutcome::deferrable). They wait in the same queue, in memory's order, without waking the
+// writer: they go with the next commit, and at the latest `defer_limit` after the first of them was
+// queued (so a crash loses at most that much of refreshes, never a binding). flush() and the destructor
+// write them too.
+//
 // Thread: submit() from any thread; `done` runs on the writer thread (post it to your own loop).
 // Submit the changes of one AOR in the order they were made in memory (the registrar submits under the
 // AOR's lock), so the queue's order is memory's order.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -28,7 +35,8 @@ class BindingWriter {
 public:
     using Done = std::function<void(bool ok)>;
     // location: what to put back when a commit fails; may be null (nothing to keep in step).
-    explicit BindingWriter(BindingStore& store, LocationService* location = nullptr);
+    explicit BindingWriter(BindingStore& store, LocationService* location = nullptr,
+                           std::chrono::milliseconds defer_limit = std::chrono::milliseconds(1000));
     ~BindingWriter();  // writes what is queued, then stops
     BindingWriter(const BindingWriter&) = delete;
     BindingWriter& operator=(const BindingWriter&) = delete;
@@ -37,12 +45,17 @@ public:
     // from memory; the next start does not restore them either).
     enum class OnFailure : std::uint8_t { Revert, Keep };
     void submit(std::vector<BindingChange> changes, Done done, OnFailure on_failure = OnFailure::Revert);
+    // Changes already answered for: written with the next commit, within defer_limit. A failed commit
+    // puts memory back as for submit() (the binding keeps its stored, older expiry).
+    void submit_deferred(std::vector<BindingChange> changes);
     // Deletes from the store every binding expired at `now` (after the changes queued before it). A
     // binding refreshed meanwhile has a later expiry, so the order of threads cannot lose it.
     void expire(std::int64_t now);
     // Waits until everything submitted so far is written (tests, shutdown).
     void flush();
     std::uint64_t commits() const;
+    // Deferred changes written so far (each counted once, in the commit that wrote it).
+    std::uint64_t deferred_written() const;
     // Bindings put back in memory after failed commits.
     std::uint64_t reverted() const;
 
@@ -55,14 +68,23 @@ private:
         Done done;
         std::int64_t expire_at = 0;
         OnFailure on_failure = OnFailure::Revert;
+        bool deferred = false;
         std::size_t first = 0;  // where its changes start in the batch's list
     };
+    // Under mutex_: whether the writer should commit now rather than keep waiting.
+    bool due(std::chrono::steady_clock::time_point now) const;
     BindingStore& store_;
     LocationService* location_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable idle_;
+    std::chrono::milliseconds defer_limit_;
     std::vector<Item> queue_;
+    std::size_t urgent_ = 0;  // items in queue_ someone waits for (not deferred)
+    std::size_t deferred_ = 0;
+    std::chrono::steady_clock::time_point deferred_since_{};  // when the oldest queued deferred item came
+    std::size_t flushing_ = 0;                                // flush() calls waiting
+    std::uint64_t deferred_written_ = 0;
     bool busy_ = false;
     bool stop_ = false;
     std::uint64_t commits_ = 0;

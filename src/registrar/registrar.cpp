@@ -118,6 +118,7 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
     out.status = 200;
     location_.update(aor, [&](std::vector<Binding>& bindings) {
         std::vector<BindingChange> changes;
+        bool deferrable = !contacts.star && !asks.empty();
         // A binding past its expiry is no longer current (RFC 3261 10.2.1.1) even if the periodic sweep has
         // not reached it yet: it is neither listed in the 200 nor counted against max_contacts.
         // `live` points into `bindings` (untouched until the request is accepted); `next` is the new state.
@@ -129,6 +130,7 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
                 next.push_back(b);
             } else {
                 changes.push_back(BindingChange{BindingChange::Kind::Remove, b});
+                deferrable = false;
             }
         }
         // Step 7: RFC 3261 10.3: an update with the same Call-ID must carry a higher CSeq. Checked against
@@ -155,11 +157,19 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
                 }
                 auto it = std::find_if(next.begin(), next.end(), matches);
                 if (a.expires == 0) {
+                    deferrable = false;
                     if (it != next.end()) {
                         changes.push_back(BindingChange{BindingChange::Kind::Remove, *it});
                         next.erase(it);
                     }
                     continue;
+                }
+                // A refresh may be written after its 200 only if the binding it refreshes stays registered
+                // on disk for a while yet, and only its expiry and ordering change (checked below).
+                const Binding* before = old != live.end() ? *old : nullptr;
+                if (before == nullptr || config_.defer_margin_s == 0 ||
+                    before->expires_at - now < static_cast<std::int64_t>(config_.defer_margin_s)) {
+                    deferrable = false;
                 }
                 if (it == next.end()) {
                     it = next.insert(next.end(), Binding{});
@@ -180,6 +190,13 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
                 } else {
                     it->instance.clear();
                 }
+                if (deferrable &&
+                    !(it->expires_at >= before->expires_at && it->q == before->q &&
+                      it->path == before->path && it->source == before->source &&
+                      it->connection == before->connection && it->user_agent == before->user_agent &&
+                      it->instance == before->instance)) {
+                    deferrable = false;
+                }
                 changes.push_back(BindingChange{BindingChange::Kind::Upsert, *it});
             }
             // Only a request that adds bindings is refused: one that refreshes or removes must still work
@@ -199,6 +216,7 @@ RegisterOutcome Registrar::handle(const sip::Message& req, std::string_view auth
         if (!path.empty()) out.headers.emplace_back("Path", path);  // RFC 3327 5.3: echo the Path
         out.headers.emplace_back("Date", http_date(now));
         bindings = std::move(next);
+        out.deferrable = deferrable && !changes.empty();
         out.changes = std::move(changes);
         if (accepted) accepted(out);
     });

@@ -23,6 +23,11 @@ struct RegistrarConfig {
     std::uint32_t default_expires = 3600;  // neither an expires parameter nor an Expires header
     std::size_t max_contacts = 10;         // bindings one address of record may hold
     std::vector<std::string> domains;      // empty: any domain
+    // A refresh that changes nothing but a binding's expiry (and its Call-ID and CSeq) may be answered
+    // before it is on disk (RegisterOutcome::deferrable) when the stored expiry is still at least this
+    // far away: a crash that loses the refresh then leaves the binding registered until its old expiry.
+    // 0: every change is written before its 200.
+    std::uint32_t defer_margin_s = 30;
 };
 
 // Where the REGISTER came from, kept with each binding to reach a phone behind NAT.
@@ -36,6 +41,11 @@ struct RegisterOutcome {
     std::string reason;  // empty: the standard reason phrase
     std::vector<std::pair<std::string, std::string>> headers;
     std::vector<BindingChange> changes;  // 200 only: write these before answering
+    // 200 only: every change is a refresh of a live binding that keeps its contact, source, connection,
+    // path, q, instance and User-Agent, extends its expiry, and whose previous expiry is at least
+    // defer_margin_s away. Losing such a change loses nothing a phone relies on before that expiry (a
+    // restored older Call-ID or CSeq refuses no later REGISTER), so it may be written after the 200.
+    bool deferrable = false;
 };
 
 // "user@domain" with the domain lowercased: the key of an address of record (RFC 3261 10.3 step 5).

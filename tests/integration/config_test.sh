@@ -26,6 +26,8 @@ expect_refused 'listen = "udp:127.0.0.1:5060"' "listen: must be a list of string
 expect_refused 'listen = ["udp:127.0.0.1"]' "missing port"
 expect_refused 'listen = [' "bad.toml:"
 expect_refused 'sip_dscp = 70' "sip_dscp: must be a DSCP from 0 to 63"
+expect_refused 'refresh_write_delay = 11' "refresh_write_delay: must be between"
+expect_refused 'refresh_write_delay = "soon"' "refresh_write_delay: must be a number"
 expect_refused '[media]
 dscp = 64' "media.dscp: must be a DSCP from 0 to 63"
 expect_refused '[media]
@@ -41,6 +43,7 @@ log_level = "debug"
 t1_ms = 250
 shutdown_grace = 1
 sip_dscp = 40
+refresh_write_delay = 0.5
 [media]
 dscp = 34
 [tls]

@@ -447,6 +447,74 @@ assert 0 < int(r.contacts()["sip:ivan@127.0.0.1:5601"]["expires"]) < 600, "ivan'
 PY
 echo "ok 9b: bindings survive kill -9"
 
+# --- 9c. a refresh that only extends a binding is answered at once and written within
+# --refresh-write-delay (default 1 s): SIGTERM writes it, kill -9 loses it but not the binding, which
+# keeps its stored expiry; with 0 it is on disk before its 200.
+stop
+cat > "$tmp/refresh.py" <<'PY'
+import sqlite3, time
+from sipc import *
+C = "sip:ivan@127.0.0.1:5602"
+def stored():  # the expiry location.db holds for ivan's second phone, read past the server
+    db = sqlite3.connect(os.path.join(os.environ["DATA"], "location.db"))
+    try:
+        r = db.execute("SELECT expires_at FROM bindings WHERE contact = ?", (C,)).fetchone()
+    finally:
+        db.close()
+    return r[0] if r else None
+def near(value, target, what):
+    assert value is not None and abs(value - target) <= 3, "%s: location.db holds %s, expected about %d" % (what, value, target)
+def refresh():  # a new source (written first), then a refresh from it that only extends the binding
+    s = Session("ivan")
+    ok(s.register(["<%s>" % C], 600), "ivan's second phone from a new port")
+    t = time.time()
+    near(stored(), t + 600, "a binding from a new source is on disk before its 200")
+    ok(s.register(["<%s>" % C], 3600), "its refresh")
+    return t
+PY
+start --refresh-write-delay 10
+python3 - <<'PY' || fail "refresh written at SIGTERM (see above)"
+from refresh import *
+t = refresh()
+near(stored(), t + 600, "a refresh with --refresh-write-delay 10, just answered")
+PY
+stop
+python3 - <<'PY' || fail "refresh after SIGTERM (see above)"
+from refresh import *
+near(stored(), time.time() + 3600, "the refresh after SIGTERM")
+PY
+start --refresh-write-delay 10
+python3 - "$pid" <<'PY' || fail "refresh and kill -9 (see above)"
+import signal, sys
+from refresh import *
+t = refresh()
+os.kill(int(sys.argv[1]), signal.SIGKILL)
+open(os.path.join(os.environ["DATA"], "t0"), "w").write(str(t))
+PY
+rc=0; { wait "$pid"; } 2>/dev/null || rc=$?; pid=""
+[ $rc -eq 137 ] || fail "the server was not killed by SIGKILL (status $rc)"
+start --refresh-write-delay 0
+python3 - <<'PY' || fail "refresh lost by kill -9, binding kept; --refresh-write-delay 0 (see above)"
+from refresh import *
+t = float(open(os.path.join(os.environ["DATA"], "t0")).read())
+near(stored(), t + 600, "after kill -9 the binding keeps the expiry it had before the refresh")
+b = [x for x in bindings_of("ivan") if x[1] == C]
+assert b and 590 <= b[0][4] <= 600, "ivan's second phone after kill -9: %s" % bindings_of("ivan")
+refresh()
+near(stored(), time.time() + 3600, "with --refresh-write-delay 0 the refresh is on disk before its 200")
+PY
+stop
+start
+python3 - <<'PY' || fail "refresh written within a second by default (see above)"
+from refresh import *
+refresh()
+deadline = time.time() + 5
+while abs(stored() - (time.time() + 3600)) > 3 and time.time() < deadline:
+    time.sleep(0.05)
+near(stored(), time.time() + 3600, "5 s after a refresh (default: written within 1 s)")
+PY
+echo "ok 9c: a refresh is written within --refresh-write-delay; SIGTERM writes it, kill -9 keeps the binding"
+
 # --- 10. expired bindings leave location.db: a row that expired while the server was down goes at the
 # start, one that expires while it runs goes with the sweep (each shard every 16 s); refreshed ones stay.
 stop

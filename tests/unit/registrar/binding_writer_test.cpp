@@ -528,3 +528,91 @@ TEST(BindingWriterRevert, ManyThreadsRegisteringThroughFailuresEndWithMemoryEqua
     EXPECT_EQ(in_memory, stored);
     EXPECT_FALSE(stored.empty());
 }
+
+// Deferred changes (refreshes already answered): written within the limit without anyone asking,
+// together with the next commit someone waits for, in memory's order, by flush() and by the destructor.
+TEST(BindingWriterDeferred, WrittenWithinTheLimitWithoutAWakeUp) {
+    FakeStore store;
+    BindingWriter writer(store, nullptr, std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    writer.submit_deferred(one("sip:d1@192.0.2.1"));
+    writer.submit_deferred(one("sip:d2@192.0.2.1"));
+    while (!store.applied("sip:d2@192.0.2.1") &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto took = std::chrono::steady_clock::now() - start;
+    // Not before the limit (nothing asked for a commit), and then both in one commit.
+    EXPECT_GE(took, std::chrono::milliseconds(300));
+    EXPECT_LT(took, std::chrono::seconds(5));
+    EXPECT_EQ(store.batches(), (std::vector<Strings>{{"sip:d1@192.0.2.1", "sip:d2@192.0.2.1"}}));
+    EXPECT_EQ(writer.commits(), 1u);
+    EXPECT_EQ(writer.deferred_written(), 2u);
+}
+
+TEST(BindingWriterDeferred, GoWithTheNextCommitInTheOrderTheyCame) {
+    FakeStore store;
+    Dones dones;
+    // A limit no test waits for: only the urgent submit can make the commit happen.
+    BindingWriter writer(store, nullptr, std::chrono::seconds(60));
+    writer.submit_deferred(one("sip:d1@192.0.2.1"));
+    writer.submit(one("sip:u1@192.0.2.1"), dones.make(store, "sip:u1@192.0.2.1"));
+    writer.submit_deferred(one("sip:d2@192.0.2.1"));
+    const auto start = std::chrono::steady_clock::now();
+    while (dones.calls().empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(dones.calls().size(), 1u);
+    EXPECT_TRUE(dones.calls()[0].ok);
+    const auto written = flat(store.batches());
+    ASSERT_GE(written.size(), 2u);
+    EXPECT_EQ(written[0], "sip:d1@192.0.2.1");
+    EXPECT_EQ(written[1], "sip:u1@192.0.2.1");
+    writer.flush();  // d2 too, now (not in 60 s)
+    EXPECT_EQ(flat(store.batches()), (Strings{"sip:d1@192.0.2.1", "sip:u1@192.0.2.1", "sip:d2@192.0.2.1"}));
+    EXPECT_EQ(writer.deferred_written(), 2u);
+}
+
+TEST(BindingWriterDeferred, FlushAndTheDestructorWriteThem) {
+    FakeStore store;
+    {
+        BindingWriter writer(store, nullptr, std::chrono::seconds(60));
+        writer.submit_deferred(one("sip:d1@192.0.2.1"));
+        const auto start = std::chrono::steady_clock::now();
+        writer.flush();
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+        EXPECT_EQ(flat(store.batches()), Strings{"sip:d1@192.0.2.1"});
+        writer.flush();  // nothing queued: returns
+        writer.submit_deferred(one("sip:d2@192.0.2.1"));
+    }
+    EXPECT_EQ(flat(store.batches()), (Strings{"sip:d1@192.0.2.1", "sip:d2@192.0.2.1"}));
+}
+
+TEST(BindingWriterDeferred, ManyWakeTheWriterBeforeTheLimit) {
+    FakeStore store;
+    BindingWriter writer(store, nullptr, std::chrono::seconds(60));
+    for (int i = 0; i < 5000; ++i)
+        writer.submit_deferred(one("sip:d" + std::to_string(i) + "@192.0.2.1"));
+    const auto start = std::chrono::steady_clock::now();
+    while (store.batches().empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_FALSE(store.batches().empty()) << "4,096 deferred changes should make a commit";
+    EXPECT_GE(store.batches()[0].size(), 4096u);
+}
+
+TEST(BindingWriterDeferred, AFailedCommitPutsMemoryBackToTheStoredExpiry) {
+    RowStore store;
+    LocationService ls(4);
+    BindingWriter writer(store, &ls, std::chrono::milliseconds(50));
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));
+    writer.flush();
+    store.failing = {2};
+    Binding refreshed = version("sip:a@192.0.2.1", 2, kNow + 3600);
+    ls.update(kAor, [&](std::vector<Binding>& v) {
+        v.at(0) = refreshed;
+        writer.submit_deferred({BindingChange{BindingChange::Kind::Upsert, refreshed}});
+    });
+    writer.flush();
+    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 1}}));
+    EXPECT_EQ(ls.lookup(kAor, kNow)[0].expires_at, kNow + 600);
+    EXPECT_EQ(writer.deferred_written(), 0u);
+    EXPECT_EQ(writer.reverted(), 1u);
+}

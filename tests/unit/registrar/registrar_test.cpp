@@ -650,3 +650,90 @@ TEST_F(RegistrarTest, MalformedExpiresOrContactParametersAreBadRequests) {
 }
 
 }  // namespace
+
+// A refresh that only moves the expiry (and the Call-ID / CSeq that order updates) may be written after
+// its 200; anything a call would be routed by, or a binding close to its stored expiry, may not.
+TEST_F(RegistrarTest, OnlyARefreshOfExpiryAndOrderingIsDeferrable) {
+    const RegisterSource from{"udp:192.0.2.10:5060", 0};
+    auto reg = [&](const Reg& r, std::int64_t now, const RegisterSource& source) {
+        Registrar registrar(config, location);
+        const Message m = parse(r);
+        auto o = registrar.handle(m, "alice", source, now);
+        EXPECT_EQ(o.status, 200) << o.reason;
+        return o;
+    };
+    const std::string c = "<sip:alice@192.0.2.10>";
+    auto first = reg(Reg{}.seq(1).contact(c).exp("3600").header("User-Agent: P/1"), kNow, from);
+    EXPECT_FALSE(first.deferrable) << "a new binding must be on disk before its 200";
+
+    auto o = reg(Reg{}.seq(2).contact(c).exp("3600").header("User-Agent: P/1"), kNow + 60, from);
+    EXPECT_TRUE(o.deferrable);
+    ASSERT_EQ(o.changes.size(), 1u);
+    EXPECT_EQ(o.changes[0].binding.expires_at, kNow + 3660);
+    // A new Call-ID (a phone that opens a dialog per refresh, like sipp) is still only a refresh.
+    o = reg(Reg{}.cid("other@192.0.2.10").seq(1).contact(c).exp("3600").header("User-Agent: P/1"), kNow + 120,
+            from);
+    EXPECT_TRUE(o.deferrable);
+
+    std::uint32_t seq = 10;
+    auto refresh = [&](const std::string& contact, const char* expires, const char* agent,
+                       const RegisterSource& source, std::int64_t now = kNow + 200) {
+        Reg r = Reg{}.cid("other@192.0.2.10").seq(++seq).contact(contact).exp(expires);
+        if (agent != nullptr) r.header(std::string("User-Agent: ") + agent);
+        return reg(r, now, source);
+    };
+    EXPECT_FALSE(refresh(c, "3600", "P/1", RegisterSource{"udp:192.0.2.10:5062", 0}).deferrable)
+        << "a new source (NAT rebinding) changes where calls go";
+    EXPECT_TRUE(refresh(c, "3600", "P/1", RegisterSource{"udp:192.0.2.10:5062", 0}).deferrable);
+    EXPECT_FALSE(refresh(c, "3600", "P/1", RegisterSource{"udp:192.0.2.10:5062", 7}).deferrable)
+        << "another connection";
+    EXPECT_FALSE(refresh(c + ";q=0.5", "3600", "P/1", RegisterSource{"udp:192.0.2.10:5062", 7}).deferrable)
+        << "another q";
+    EXPECT_FALSE(refresh(c + ";q=0.5", "3600", "P/2", RegisterSource{"udp:192.0.2.10:5062", 7}).deferrable)
+        << "another User-Agent";
+    EXPECT_FALSE(refresh(c + ";q=0.5;+sip.instance=\"<urn:uuid:1>\"", "3600", "P/2",
+                         RegisterSource{"udp:192.0.2.10:5062", 7})
+                     .deferrable)
+        << "an instance";
+    const RegisterSource now_from{"udp:192.0.2.10:5062", 7};
+    const std::string same = c + ";q=0.5;+sip.instance=\"<urn:uuid:1>\"";
+    EXPECT_TRUE(refresh(same, "3600", "P/2", now_from).deferrable);
+    EXPECT_FALSE(refresh(same, "1800", "P/2", now_from).deferrable) << "a shorter registration";
+    {
+        Reg r = Reg{}.cid("other@192.0.2.10").seq(++seq).contact(same).exp("3600");
+        r.header("User-Agent: P/2").header("Path: <sip:edge.example.com;lr>");
+        EXPECT_FALSE(reg(r, kNow + 200, now_from).deferrable) << "a Path";
+    }
+    EXPECT_FALSE(refresh(same, "3600", "P/2", now_from).deferrable) << "the Path gone";
+    EXPECT_FALSE(refresh(same + ";expires=0", "3600", "P/2", now_from).deferrable) << "a removal";
+    EXPECT_FALSE(refresh(same, "3600", "P/2", now_from).deferrable) << "after a removal: new again";
+    // Two contacts: deferrable only if both are.
+    EXPECT_FALSE(reg(Reg{}
+                         .cid("other@192.0.2.10")
+                         .seq(++seq)
+                         .contact(same)
+                         .contact("<sip:alice@192.0.2.11>")
+                         .exp("3600")
+                         .header("User-Agent: P/2"),
+                     kNow + 200, now_from)
+                     .deferrable);
+}
+
+TEST_F(RegistrarTest, ARefreshCloseToItsStoredExpiryOrWithoutAMarginIsWrittenFirst) {
+    config.defer_margin_s = 30;
+    const std::string c = "<sip:alice@192.0.2.10>";
+    ok(Reg{}.seq(1).contact(c).exp("120"));
+    EXPECT_TRUE(ok(Reg{}.seq(2).contact(c).exp("120"), kNow + 89).deferrable) << "31 s left";
+    // Now stored until kNow + 209: 30 s left is still enough, 29 s is not.
+    EXPECT_TRUE(ok(Reg{}.seq(3).contact(c).exp("120"), kNow + 179).deferrable);
+    EXPECT_FALSE(ok(Reg{}.seq(4).contact(c).exp("120"), kNow + 270).deferrable) << "29 s left";
+    // An expired binding removed on the way (not refreshed: it is new again) is written first too.
+    auto o = ok(Reg{}.seq(5).contact(c).exp("120"), kNow + 1000);
+    EXPECT_FALSE(o.deferrable);
+    config.defer_margin_s = 0;
+    EXPECT_FALSE(ok(Reg{}.seq(6).contact(c).exp("120"), kNow + 1001).deferrable) << "0: never deferred";
+    // A query (no Contact) and "*" change nothing or remove: never deferred.
+    EXPECT_FALSE(ok(Reg{}.seq(7), kNow + 1001).deferrable);
+    config.defer_margin_s = 30;
+    EXPECT_FALSE(ok(Reg{}.seq(8).contact("*").exp("0"), kNow + 1002).deferrable);
+}
