@@ -21,10 +21,11 @@
 
 namespace sw::app {
 
-// Index of Timer C in Fx::timer_gen, after the transaction timers A..M, and of the no-answer
+// Index of Timer C in Fx::timer_gen, after the transaction timers A..M and Trying, and of the no-answer
 // forwarding timer of a proxied INVITE (on its server transaction).
-inline constexpr std::size_t kTimerC = 12;
-inline constexpr std::size_t kTimerNoAnswer = 13;
+inline constexpr std::size_t kTimerC = 13;
+inline constexpr std::size_t kTimerNoAnswer = 14;
+static_assert(kTimerC == static_cast<std::size_t>(transaction::Timer::Trying) + 1);
 // Timers of B2BUA calls (TimerItem::handle names a call, not a transaction) and of trunk registrations
 // (handle.slot: the registration's index).
 inline constexpr std::uint8_t kCallTimer2xxA = 32;      // our 2xx to leg A, resent until its ACK (UDP)
@@ -117,7 +118,7 @@ public:
     void terminated() override { engine_.terminated_.push_back(handle); }
 
     Handle handle;
-    std::array<std::uint32_t, 14> timer_gen{};  // A..M, Timer C, no-answer
+    std::array<std::uint32_t, 15> timer_gen{};  // A..M, Trying, Timer C, no-answer
     transaction::Duration retire_after{0};
     const transport::Peer& peer() const { return peer_; }
 

@@ -7,7 +7,8 @@
 namespace sw::transaction {
 
 std::string_view timer_name(Timer t) {
-    static constexpr std::string_view kNames[] = {"A", "B", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M"};
+    static constexpr std::string_view kNames[] = {"A", "B", "D", "E", "F", "G",     "H",
+                                                  "I", "J", "K", "L", "M", "Trying"};
     return kNames[static_cast<int>(t)];
 }
 
@@ -168,16 +169,22 @@ void Transaction::client_non_invite(const Event& e) {
 void Transaction::server_invite(const Event& e) {
     switch (e.kind) {
         case EventKind::Start:
-            // 17.2.1: answer 100 Trying at once, so the client stops retransmitting.
+            // 17.2.1: a 100 Trying stops the client's retransmissions, but is needed only if the TU does
+            // not answer soon. A proxy's TU usually relays the callee's 100/180 within milliseconds, so
+            // the 100 is built now and sent only if nothing else was sent by Timer Trying (T1/5), or
+            // at once to a retransmission.
             if (e.message != nullptr && state_ == State::Proceeding && last_response_.empty()) {
                 last_response_ = sip::ResponseBuilder(*e.message, 100).build();
-                fx_.send(last_response_);
+                trying_pending_ = true;
+                fx_.start_timer(Timer::Trying, timers_.trying());
             }
             return;
         case EventKind::Request: {
             const bool ack = e.message->method_id() == sip::Method::Ack;
             if (state_ == State::Proceeding) {
-                if (!ack && !last_response_.empty()) fx_.send(last_response_);
+                if (!ack && !last_response_.empty()) {
+                    send_trying_or_last();
+                }
             } else if (state_ == State::Completed) {
                 if (ack) {
                     fx_.stop_timer(Timer::G);
@@ -201,6 +208,10 @@ void Transaction::server_invite(const Event& e) {
         case EventKind::TuResponse: {
             const int status = e.status != 0 ? e.status : e.message->status();
             if (state_ == State::Proceeding) {
+                if (trying_pending_) {
+                    trying_pending_ = false;  // the TU answered: no 100 of our own
+                    fx_.stop_timer(Timer::Trying);
+                }
                 last_response_ = std::string(e.bytes);
                 fx_.send(last_response_);
                 if (status >= 200 && status < 300) {
@@ -220,7 +231,9 @@ void Transaction::server_invite(const Event& e) {
             return;
         }
         case EventKind::TimerFired:
-            if (e.timer == Timer::G && state_ == State::Completed) {
+            if (e.timer == Timer::Trying) {
+                if (state_ == State::Proceeding && trying_pending_) send_trying_or_last();
+            } else if (e.timer == Timer::G && state_ == State::Completed) {
                 fx_.send(last_response_);
                 interval_ = std::min(interval_ * 2, timers_.t2);
                 fx_.start_timer(Timer::G, interval_);
@@ -236,6 +249,14 @@ void Transaction::server_invite(const Event& e) {
         default:
             return;
     }
+}
+
+void Transaction::send_trying_or_last() {
+    if (trying_pending_) {
+        trying_pending_ = false;
+        fx_.stop_timer(Timer::Trying);
+    }
+    fx_.send(last_response_);
 }
 
 // ---- RFC 3261 17.2.2: server non-INVITE ----

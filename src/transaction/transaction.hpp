@@ -95,16 +95,19 @@ private:
     // Client start: send the request, arm the retransmission timer (unreliable transports only) and the
     // 64*T1 timeout (17.1.1.2 Timers A/B, 17.1.2.2 Timers E/F).
     void send_request_and_arm(Timer retransmit, Timer timeout);
+    // Server INVITE in Proceeding: sends last_response_ (our own 100 if the TU has sent nothing yet).
+    void send_trying_or_last();
 
     Kind kind_;
     State state_;
     bool reliable_;
     TimerConfig timers_;
     Effects& fx_;
-    std::string request_;        // for retransmission (client) or building the ACK
-    std::string last_response_;  // server: the last response sent, resent on a retransmitted request
-    std::string ack_;            // client INVITE: the ACK sent for a non-2xx final response
-    Duration interval_{0};       // current Timer A/E/G interval
+    std::string request_;          // for retransmission (client) or building the ACK
+    std::string last_response_;    // server: the last response sent, resent on a retransmitted request
+    std::string ack_;              // client INVITE: the ACK sent for a non-2xx final response
+    Duration interval_{0};         // current Timer A/E/G interval
+    bool trying_pending_ = false;  // server INVITE: last_response_ is our 100, not sent yet
 };
 
 // RFC 3261 17.1.1.3: the ACK a client INVITE transaction sends for a 3xx-6xx response: the request's

@@ -71,6 +71,38 @@ r = alice.response(c.call_id, "BYE", "final")
 assert r.status == 200, r.start
 PY
 
+run "100 Trying (RFC 3261 17.2.1): none when the callee rings at once, one after T1/5 when it is slow" <<'PY'
+from sipua import *
+alice, bob = Phone("alice"), Phone("bob")
+alice.register(True); bob.register(True)
+# The callee rings as soon as the INVITE reaches it: the 180 is the first answer, no 100 before it.
+c = alice.call("bob")
+inv = incoming(bob)
+inv.ring()
+r = alice.response(c.call_id, "INVITE")
+assert r.status == 180, "first answer to the caller: %s (expected the 180, no 100 of the proxy's)" % r.start
+inv.answer(486)
+r = c.final()
+assert r.status == 486, r.start
+c.ack_non2xx(r)
+assert not [m for m in alice.inbox if m.status == 100 and m.call_id == c.call_id], \
+    "a 100 came after the 180: %s" % [m.start for m in alice.inbox]
+# A callee that takes its time: the proxy's own 100 comes after about 100 ms (T1 = 500 ms), before
+# the caller would resend the INVITE at T1, and only once.
+c = alice.call("bob")
+t0 = time.monotonic()
+inv = incoming(bob)
+r = alice.response(c.call_id, "INVITE", 100, timeout=1.0)
+took = time.monotonic() - t0
+assert 0.05 <= took <= 0.45, "the 100 came after %.3f s" % took
+alice.quiet(0.5, lambda m: m.status == 100 and m.call_id == c.call_id)
+inv.ring()
+assert alice.response(c.call_id, "INVITE").status == 180
+inv.answer(486)
+r = c.final()
+c.ack_non2xx(r)
+PY
+
 run "no relay for forged in-dialog requests: our Route without the dialog's token gets 403" <<'PY'
 from sipua import *
 mallory, victim = Phone("mallory"), Phone("victim")

@@ -261,8 +261,13 @@ TEST(ServerInvite, SendsTryingAndAbsorbsRetransmissions) {
     Transaction t(Kind::ServerInvite, kInvite, false, timers(), r);
     t.on_event(start(&inv));
     EXPECT_EQ(t.state(), State::Proceeding);
+    // 17.2.1: the 100 waits for Timer Trying (T1/5) in case the TU answers first.
+    EXPECT_TRUE(r.sent.empty());
+    EXPECT_EQ(r.running.at(Timer::Trying), Duration(100));
+    t.on_event(fire(Timer::Trying));
     ASSERT_EQ(r.sent.size(), 1u);
     EXPECT_EQ(msg(r.sent[0]).status(), 100);
+    EXPECT_FALSE(r.running.count(Timer::Trying));
     // RFC 3261 17.2.1: each retransmission is answered with the last provisional, no new transaction.
     t.on_event(request(inv));
     t.on_event(request(inv));
@@ -271,6 +276,44 @@ TEST(ServerInvite, SendsTryingAndAbsorbsRetransmissions) {
     auto ringing = tu(kInvite, 180);
     t.on_event(ringing.event());
     t.on_event(request(inv));
+    EXPECT_EQ(r.sent.back(), ringing.bytes);
+}
+
+TEST(ServerInvite, NoTryingWhenTheTuAnswersFirst) {
+    for (int status : {180, 183, 200, 404}) {
+        Recorder r;
+        auto inv = msg(kInvite);
+        Transaction t(Kind::ServerInvite, kInvite, false, timers(), r);
+        t.on_event(start(&inv));
+        auto answer = tu(kInvite, status);
+        t.on_event(answer.event());
+        ASSERT_EQ(r.sent, std::vector<std::string>{answer.bytes}) << status;
+        EXPECT_FALSE(r.running.count(Timer::Trying)) << status;
+        t.on_event(fire(Timer::Trying));  // a stale timer, should one still fire: nothing
+        EXPECT_EQ(r.sent.size(), 1u) << status;
+        if (status == 180) {
+            t.on_event(request(inv));  // a retransmission gets the 180, not a 100
+            EXPECT_EQ(r.sent.back(), answer.bytes);
+        }
+    }
+}
+
+TEST(ServerInvite, ARetransmissionBeforeTimerTryingGetsTheTryingAtOnce) {
+    Recorder r;
+    auto inv = msg(kInvite);
+    TimerConfig fast = timers();
+    fast.t1 = Duration(250);
+    Transaction t(Kind::ServerInvite, kInvite, true, fast, r);
+    t.on_event(start(&inv));
+    EXPECT_EQ(r.running.at(Timer::Trying), Duration(50));
+    t.on_event(request(inv));
+    ASSERT_EQ(r.sent.size(), 1u);
+    EXPECT_EQ(msg(r.sent[0]).status(), 100);
+    EXPECT_FALSE(r.running.count(Timer::Trying));
+    t.on_event(fire(Timer::Trying));
+    EXPECT_EQ(r.sent.size(), 1u) << "the 100 once, not again at the timer";
+    auto ringing = tu(kInvite, 180);
+    t.on_event(ringing.event());
     EXPECT_EQ(r.sent.back(), ringing.bytes);
 }
 
@@ -399,6 +442,7 @@ TEST(Timers, ConfigurableT1ScalesTimeouts) {
     EXPECT_EQ(r.running.at(Timer::E), Duration(100));
     EXPECT_EQ(r.running.at(Timer::F), Duration(6400));
     EXPECT_EQ(timer_name(Timer::M), "M");
+    EXPECT_EQ(timer_name(Timer::Trying), "Trying");
     EXPECT_EQ(state_name(State::Accepted), "Accepted");
 }
 
