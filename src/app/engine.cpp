@@ -540,6 +540,21 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         }
     }
 
+    // A REGISTER without credentials (every phone's first, and sipp's every one) is challenged the same
+    // way: no transaction, nothing kept for 32 s (a lost 401 is answered anew, with a fresh nonce, when
+    // the REGISTER is resent). Anything that would be refused first (Max-Forwards 0, Require or
+    // Proxy-Require to judge) takes the stateful path below.
+    if (method == sip::Method::Register && !msg.has(sip::HeaderId::Authorization) &&
+        services_.registrar != nullptr && services_.authenticator != nullptr && users_ &&
+        msg.max_forwards() != 0 && !msg.has(sip::HeaderId::Require) && !msg.has(sip::HeaderId::ProxyRequire)) {
+        ++counters_.auth_challenges;
+        Headers h;
+        for (auto& c : services_.authenticator->challenges(false, msg.header(sip::HeaderId::UserAgent)))
+            h.emplace_back("WWW-Authenticate", std::move(c));
+        transports_.send(to, build_tagged_answer(msg, new_tag(), 401, h, {}));
+        return;
+    }
+
     Entry& e = create(msg, to, key);
     if (msg.method_id() == sip::Method::Cancel) {
         // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it names; 481 when there is none. A proxied
