@@ -546,7 +546,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
     // Proxy-Require to judge) takes the stateful path below.
     if (method == sip::Method::Register && !msg.has(sip::HeaderId::Authorization) &&
         services_.registrar != nullptr && services_.authenticator != nullptr && users_ &&
-        msg.max_forwards() != 0 && !msg.has(sip::HeaderId::Require) && !msg.has(sip::HeaderId::ProxyRequire)) {
+        msg.max_forwards() != 0 && !msg.has(sip::HeaderId::Require) &&
+        !msg.has(sip::HeaderId::ProxyRequire)) {
         ++counters_.auth_challenges;
         Headers h;
         for (auto& c : services_.authenticator->challenges(false, msg.header(sip::HeaderId::UserAgent)))
@@ -800,12 +801,9 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
         req, v.user, registrar::RegisterSource{source_text(from), from.connection}, now,
         [&](registrar::RegisterOutcome& o) {
             if (o.changes.empty() || services_.writer == nullptr) return;
-            if (o.deferrable) {
-                // A refresh that only moves the expiry of a binding already on disk: answered now,
-                // written with the next commit (within a second, BindingWriter).
-                services_.writer->submit_deferred(std::move(o.changes));
-                return;
-            }
+            // A refresh that only moves the expiry of a binding already on disk: answered now, written
+            // with the next commit (within a second), unless the writer says it must wait (BindingWriter).
+            if (o.deferrable && services_.writer->submit_deferred(o.changes)) return;
             Headers h;
             for (auto& [name, value] : o.headers)
                 h.emplace_back(name, std::move(value));

@@ -24,10 +24,18 @@ BindingWriter::~BindingWriter() {
     thread_.join();
 }
 
+namespace {
+std::uint64_t aor_hash(const BindingChange& c) {
+    return std::hash<std::string>{}(c.binding.aor);
+}
+}  // namespace
+
 void BindingWriter::submit(std::vector<BindingChange> changes, Done done, OnFailure on_failure) {
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
+        for (const auto& c : changes)
+            ++urgent_aors_[aor_hash(c)];
         queue_.push_back(Item{std::move(changes), std::move(done), 0, on_failure});
         ++urgent_;
         // Wake the writer only when it has something new to decide: the first item someone waits for,
@@ -37,10 +45,14 @@ void BindingWriter::submit(std::vector<BindingChange> changes, Done done, OnFail
     if (wake) wake_.notify_one();
 }
 
-void BindingWriter::submit_deferred(std::vector<BindingChange> changes) {
+bool BindingWriter::submit_deferred(std::vector<BindingChange>& changes) {
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
+        if (!healthy_) return false;
+        for (const auto& c : changes) {
+            if (urgent_aors_.count(aor_hash(c)) != 0) return false;
+        }
         if (deferred_ == 0) deferred_since_ = std::chrono::steady_clock::now();
         queue_.push_back(Item{std::move(changes), nullptr, 0, OnFailure::Revert, true});
         ++deferred_;
@@ -49,6 +61,7 @@ void BindingWriter::submit_deferred(std::vector<BindingChange> changes) {
         wake = deferred_ == 1 || deferred_ == kDeferredBatch;
     }
     if (wake) wake_.notify_one();
+    return true;
 }
 
 bool BindingWriter::due(std::chrono::steady_clock::time_point now) const {
@@ -77,6 +90,11 @@ void BindingWriter::flush() {
 std::uint64_t BindingWriter::deferred_written() const {
     std::lock_guard lock(mutex_);
     return deferred_written_;
+}
+
+std::uint64_t BindingWriter::deferred_dropped() const {
+    std::lock_guard lock(mutex_);
+    return deferred_dropped_;
 }
 
 std::uint64_t BindingWriter::commits() const {
@@ -145,8 +163,26 @@ void BindingWriter::run() {
             // Newest first: when one commit changed a binding twice, the later change is what memory holds.
             std::size_t end = all.size();
             for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-                if (it->on_failure == OnFailure::Revert) revert(all, it->first, end);
+                if (it->on_failure == OnFailure::Revert && !it->deferred) revert(all, it->first, end);
                 end = it->first;
+            }
+        }
+        // Deferred changes were answered for: tried again with the next commit (in front, so in order).
+        std::vector<Item> again;
+        std::uint64_t dropped = 0;
+        if (!ok) {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                Item& item = batch[i];
+                if (!item.deferred) continue;
+                if (++item.attempts >= 3) {
+                    ++dropped;
+                    continue;
+                }
+                const std::size_t end = i + 1 < batch.size() ? batch[i + 1].first : all.size();
+                item.changes.assign(
+                    std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(item.first)),
+                    std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
+                again.push_back(std::move(item));
             }
         }
         for (auto& item : batch) {
@@ -159,6 +195,22 @@ void BindingWriter::run() {
             std::lock_guard lock(mutex_);
             ++commits_;
             if (ok) deferred_written_ += deferred;
+            deferred_dropped_ += dropped;
+            if (!all.empty()) healthy_ = ok;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch[i].deferred) continue;
+                const std::size_t end = i + 1 < batch.size() ? batch[i + 1].first : all.size();
+                for (std::size_t k = batch[i].first; k < end; ++k) {
+                    auto it = urgent_aors_.find(aor_hash(all[k]));
+                    if (it != urgent_aors_.end() && --it->second == 0) urgent_aors_.erase(it);
+                }
+            }
+            if (!again.empty()) {
+                if (deferred_ == 0) deferred_since_ = std::chrono::steady_clock::now();
+                deferred_ += again.size();
+                queue_.insert(queue_.begin(), std::make_move_iterator(again.begin()),
+                              std::make_move_iterator(again.end()));
+            }
         }
         for (auto& item : batch) {
             if (item.done) item.done(ok);

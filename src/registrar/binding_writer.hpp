@@ -10,8 +10,8 @@
 // Deferred changes (submit_deferred): refreshes the phone was already answered for
 // (RegisterOutcome::deferrable). They wait in the same queue, in memory's order, without waking the
 // writer: they go with the next commit, and at the latest `defer_limit` after the first of them was
-// queued (so a crash loses at most that much of refreshes, never a binding). flush() and the destructor
-// write them too.
+// queued. A crash loses at most that much of refreshes: their rows keep the previous expiry. flush()
+// and the destructor write them too.
 //
 // Thread: submit() from any thread; `done` runs on the writer thread (post it to your own loop).
 // Submit the changes of one AOR in the order they were made in memory (the registrar submits under the
@@ -24,6 +24,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "registrar/binding.hpp"
@@ -45,17 +46,22 @@ public:
     // from memory; the next start does not restore them either).
     enum class OnFailure : std::uint8_t { Revert, Keep };
     void submit(std::vector<BindingChange> changes, Done done, OnFailure on_failure = OnFailure::Revert);
-    // Changes already answered for: written with the next commit, within defer_limit. A failed commit
-    // puts memory back as for submit() (the binding keeps its stored, older expiry).
-    void submit_deferred(std::vector<BindingChange> changes);
+    // Changes to be answered for before they are written: queued (taken from `changes`) to go with the
+    // next commit, within defer_limit, and true. false (nothing taken: submit() them and wait) while a
+    // change of the same AOR someone waits for is still queued or being written (what memory holds may
+    // not be on disk yet), or after a failed commit until one succeeds (phones must hear of a failing
+    // disk). A failed commit does not revert a deferred change (its phone was told): it is queued again,
+    // in front, and dropped after 3 tries with memory left as it is.
+    bool submit_deferred(std::vector<BindingChange>& changes);
     // Deletes from the store every binding expired at `now` (after the changes queued before it). A
     // binding refreshed meanwhile has a later expiry, so the order of threads cannot lose it.
     void expire(std::int64_t now);
     // Waits until everything submitted so far is written (tests, shutdown).
     void flush();
     std::uint64_t commits() const;
-    // Deferred changes written so far (each counted once, in the commit that wrote it).
+    // Deferred changes written so far (each counted once, in the commit that wrote it), and given up.
     std::uint64_t deferred_written() const;
+    std::uint64_t deferred_dropped() const;
     // Bindings put back in memory after failed commits.
     std::uint64_t reverted() const;
 
@@ -69,7 +75,8 @@ private:
         std::int64_t expire_at = 0;
         OnFailure on_failure = OnFailure::Revert;
         bool deferred = false;
-        std::size_t first = 0;  // where its changes start in the batch's list
+        std::uint8_t attempts = 0;  // deferred: failed commits it was in
+        std::size_t first = 0;      // where its changes start in the batch's list
     };
     // Under mutex_: whether the writer should commit now rather than keep waiting.
     bool due(std::chrono::steady_clock::time_point now) const;
@@ -85,6 +92,11 @@ private:
     std::chrono::steady_clock::time_point deferred_since_{};  // when the oldest queued deferred item came
     std::size_t flushing_ = 0;                                // flush() calls waiting
     std::uint64_t deferred_written_ = 0;
+    std::uint64_t deferred_dropped_ = 0;
+    // Queued or committing changes someone waits for, per hash of their AOR (a collision only keeps a
+    // refresh from being deferred).
+    std::unordered_map<std::uint64_t, std::uint32_t> urgent_aors_;
+    bool healthy_ = true;  // the last commit succeeded
     bool busy_ = false;
     bool stop_ = false;
     std::uint64_t commits_ = 0;

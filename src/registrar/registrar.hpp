@@ -25,9 +25,10 @@ struct RegistrarConfig {
     std::vector<std::string> domains;      // empty: any domain
     // A refresh that changes nothing but a binding's expiry (and its Call-ID and CSeq) may be answered
     // before it is on disk (RegisterOutcome::deferrable) when the stored expiry is still at least this
-    // far away: a crash that loses the refresh then leaves the binding registered until its old expiry.
+    // far away: a crash that loses the refresh then restores the binding with its old expiry (the phone
+    // is unreachable from then until its next refresh, planned from the new one).
     // 0: every change is written before its 200.
-    std::uint32_t defer_margin_s = 30;
+    std::uint32_t defer_margin_s = 31;  // 30 s + the writer's default 1 s (run_command derives it)
 };
 
 // Where the REGISTER came from, kept with each binding to reach a phone behind NAT.
@@ -43,8 +44,9 @@ struct RegisterOutcome {
     std::vector<BindingChange> changes;  // 200 only: write these before answering
     // 200 only: every change is a refresh of a live binding that keeps its contact, source, connection,
     // path, q, instance and User-Agent, extends its expiry, and whose previous expiry is at least
-    // defer_margin_s away. Losing such a change loses nothing a phone relies on before that expiry (a
-    // restored older Call-ID or CSeq refuses no later REGISTER), so it may be written after the 200.
+    // defer_margin_s away. Losing such a change loses no binding before that expiry (and a restored
+    // older Call-ID or CSeq refuses no later REGISTER), so it may be written after the 200 (when the
+    // BindingWriter agrees: it refuses while memory may be ahead of the disk).
     bool deferrable = false;
 };
 

@@ -1,6 +1,7 @@
 // RFC 3261 17 timers and their values (table 4 of RFC 3261 appendix A), configurable T1/T2/T4.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string_view>
@@ -23,7 +24,7 @@ struct TimerConfig {
     Duration timeout() const { return t1 * 64; }  // Timers B, F, H, J, L, M
     // 17.2.1: a 100 (Trying) is needed unless the TU answers within 200 ms; well inside that, and
     // before the client's first retransmission (T1), so that a retransmission is never the reason.
-    Duration trying() const { return t1 / 5; }
+    Duration trying() const { return std::min(t1 / 5, Duration{100}); }
 };
 
 }  // namespace sw::transaction

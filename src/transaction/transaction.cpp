@@ -171,12 +171,17 @@ void Transaction::server_invite(const Event& e) {
         case EventKind::Start:
             // 17.2.1: a 100 Trying stops the client's retransmissions, but is needed only if the TU does
             // not answer soon. A proxy's TU usually relays the callee's 100/180 within milliseconds, so
-            // the 100 is built now and sent only if nothing else was sent by Timer Trying (T1/5), or
-            // at once to a retransmission.
+            // the 100 is built now and sent only if nothing else was sent by Timer Trying (T1/5, at most 100
+            // ms), or at once to a retransmission.
             if (e.message != nullptr && state_ == State::Proceeding && last_response_.empty()) {
                 last_response_ = sip::ResponseBuilder(*e.message, 100).build();
-                trying_pending_ = true;
-                fx_.start_timer(Timer::Trying, timers_.trying());
+                if (e.message->has(sip::HeaderId::Timestamp)) {
+                    // 8.2.6.1: the copied Timestamp would need the delay added; answer without one.
+                    fx_.send(last_response_);
+                } else {
+                    trying_pending_ = true;
+                    fx_.start_timer(Timer::Trying, timers_.trying());
+                }
             }
             return;
         case EventKind::Request: {

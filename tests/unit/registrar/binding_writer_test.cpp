@@ -531,12 +531,23 @@ TEST(BindingWriterRevert, ManyThreadsRegisteringThroughFailuresEndWithMemoryEqua
 
 // Deferred changes (refreshes already answered): written within the limit without anyone asking,
 // together with the next commit someone waits for, in memory's order, by flush() and by the destructor.
+namespace {
+bool defer(BindingWriter& w, std::vector<BindingChange> changes) {
+    return w.submit_deferred(changes);
+}
+std::vector<BindingChange> of(std::string aor, std::string contact) {
+    auto c = one(std::move(contact));
+    c[0].binding.aor = std::move(aor);
+    return c;
+}
+}  // namespace
+
 TEST(BindingWriterDeferred, WrittenWithinTheLimitWithoutAWakeUp) {
     FakeStore store;
     BindingWriter writer(store, nullptr, std::chrono::milliseconds(300));
     const auto start = std::chrono::steady_clock::now();
-    writer.submit_deferred(one("sip:d1@192.0.2.1"));
-    writer.submit_deferred(one("sip:d2@192.0.2.1"));
+    ASSERT_TRUE(defer(writer, one("sip:d1@192.0.2.1")));
+    ASSERT_TRUE(defer(writer, one("sip:d2@192.0.2.1")));
     while (!store.applied("sip:d2@192.0.2.1") &&
            std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -549,39 +560,51 @@ TEST(BindingWriterDeferred, WrittenWithinTheLimitWithoutAWakeUp) {
     EXPECT_EQ(writer.deferred_written(), 2u);
 }
 
-TEST(BindingWriterDeferred, GoWithTheNextCommitInTheOrderTheyCame) {
+TEST(BindingWriterDeferred, GoWithTheNextCommitInOrderAndNeverAheadOfAPendingChangeOfTheirAor) {
     FakeStore store;
     Dones dones;
     // A limit no test waits for: only the urgent submit can make the commit happen.
     BindingWriter writer(store, nullptr, std::chrono::seconds(60));
-    writer.submit_deferred(one("sip:d1@192.0.2.1"));
+    ASSERT_TRUE(defer(writer, one("sip:d1@192.0.2.1")));
     writer.submit(one("sip:u1@192.0.2.1"), dones.make(store, "sip:u1@192.0.2.1"));
-    writer.submit_deferred(one("sip:d2@192.0.2.1"));
+    // While u1 (same AOR) is not written, memory is ahead of the disk: no refresh of it is deferred.
+    // Another AOR's refresh is.
+    auto same = one("sip:d2@192.0.2.1");
+    const bool deferred_same = writer.submit_deferred(same);
+    const bool deferred_other = defer(writer, of("bob@example.com", "sip:bob@192.0.2.2"));
     const auto start = std::chrono::steady_clock::now();
     while (dones.calls().empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(dones.calls().size(), 1u);
     EXPECT_TRUE(dones.calls()[0].ok);
+    // (u1 may have been written already when d2 came: then d2 was deferred.)
+    if (!deferred_same) {
+        EXPECT_EQ(same.size(), 1u) << "a refused change stays with the caller";
+    }
+    EXPECT_TRUE(deferred_other);
     const auto written = flat(store.batches());
     ASSERT_GE(written.size(), 2u);
     EXPECT_EQ(written[0], "sip:d1@192.0.2.1");
     EXPECT_EQ(written[1], "sip:u1@192.0.2.1");
-    writer.flush();  // d2 too, now (not in 60 s)
-    EXPECT_EQ(flat(store.batches()), (Strings{"sip:d1@192.0.2.1", "sip:u1@192.0.2.1", "sip:d2@192.0.2.1"}));
-    EXPECT_EQ(writer.deferred_written(), 2u);
+    // Once u1 is written (its done has run), the AOR's refreshes are deferred again.
+    EXPECT_TRUE(defer(writer, one("sip:d3@192.0.2.1")));
+    writer.flush();  // now, not in 60 s
+    const auto all = flat(store.batches());
+    EXPECT_EQ(all.back(), "sip:d3@192.0.2.1");
+    EXPECT_EQ(std::count(all.begin(), all.end(), "sip:d2@192.0.2.1"), deferred_same ? 1 : 0);
 }
 
 TEST(BindingWriterDeferred, FlushAndTheDestructorWriteThem) {
     FakeStore store;
     {
         BindingWriter writer(store, nullptr, std::chrono::seconds(60));
-        writer.submit_deferred(one("sip:d1@192.0.2.1"));
+        ASSERT_TRUE(defer(writer, one("sip:d1@192.0.2.1")));
         const auto start = std::chrono::steady_clock::now();
         writer.flush();
         EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
         EXPECT_EQ(flat(store.batches()), Strings{"sip:d1@192.0.2.1"});
         writer.flush();  // nothing queued: returns
-        writer.submit_deferred(one("sip:d2@192.0.2.1"));
+        ASSERT_TRUE(defer(writer, one("sip:d2@192.0.2.1")));
     }
     EXPECT_EQ(flat(store.batches()), (Strings{"sip:d1@192.0.2.1", "sip:d2@192.0.2.1"}));
 }
@@ -590,7 +613,7 @@ TEST(BindingWriterDeferred, ManyWakeTheWriterBeforeTheLimit) {
     FakeStore store;
     BindingWriter writer(store, nullptr, std::chrono::seconds(60));
     for (int i = 0; i < 5000; ++i)
-        writer.submit_deferred(one("sip:d" + std::to_string(i) + "@192.0.2.1"));
+        ASSERT_TRUE(defer(writer, one("sip:d" + std::to_string(i) + "@192.0.2.1")));
     const auto start = std::chrono::steady_clock::now();
     while (store.batches().empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -598,7 +621,10 @@ TEST(BindingWriterDeferred, ManyWakeTheWriterBeforeTheLimit) {
     EXPECT_GE(store.batches()[0].size(), 4096u);
 }
 
-TEST(BindingWriterDeferred, AFailedCommitPutsMemoryBackToTheStoredExpiry) {
+// A deferred refresh was answered 200: a failed commit must neither undo it in memory (the phone would
+// be unreachable from the old expiry on without knowing) nor forget it; it is tried again. While the
+// disk fails, refreshes are not deferred (they wait, and get their 500).
+TEST(BindingWriterDeferred, AFailedCommitKeepsTheRefreshAndTriesItAgain) {
     RowStore store;
     LocationService ls(4);
     BindingWriter writer(store, &ls, std::chrono::milliseconds(50));
@@ -608,11 +634,29 @@ TEST(BindingWriterDeferred, AFailedCommitPutsMemoryBackToTheStoredExpiry) {
     Binding refreshed = version("sip:a@192.0.2.1", 2, kNow + 3600);
     ls.update(kAor, [&](std::vector<Binding>& v) {
         v.at(0) = refreshed;
-        writer.submit_deferred({BindingChange{BindingChange::Kind::Upsert, refreshed}});
+        ASSERT_TRUE(defer(writer, {BindingChange{BindingChange::Kind::Upsert, refreshed}}));
     });
     writer.flush();
-    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 1}}));
-    EXPECT_EQ(ls.lookup(kAor, kNow)[0].expires_at, kNow + 600);
+    EXPECT_EQ(memory(ls), (Memory{{"sip:a@192.0.2.1", 2}}));
+    EXPECT_EQ(writer.reverted(), 0u);
+    EXPECT_EQ(writer.deferred_written(), 1u) << "written by the retry";
+    ASSERT_EQ(store.load_all().size(), 1u);
+    EXPECT_EQ(store.load_all()[0].expires_at, kNow + 3600);
+}
+
+TEST(BindingWriterDeferred, AfterAFailedCommitNothingIsDeferredUntilOneSucceeds) {
+    RowStore store;
+    LocationService ls(4);
+    BindingWriter writer(store, &ls, std::chrono::milliseconds(50));
+    store.failing = {1, 2, 3};
+    ASSERT_TRUE(defer(writer, of("carol@example.com", "sip:c@192.0.2.3")));
+    writer.flush();  // three tries, all failed: given up
+    EXPECT_EQ(writer.deferred_dropped(), 1u);
     EXPECT_EQ(writer.deferred_written(), 0u);
-    EXPECT_EQ(writer.reverted(), 1u);
+    EXPECT_FALSE(defer(writer, of("dave@example.com", "sip:d@192.0.2.4")));
+    register_in(ls, writer, version("sip:a@192.0.2.1", 1, kNow + 600));  // the 4th commit: succeeds
+    writer.flush();
+    EXPECT_TRUE(defer(writer, of("dave@example.com", "sip:d@192.0.2.4")));
+    writer.flush();
+    EXPECT_EQ(writer.deferred_written(), 1u);
 }

@@ -317,6 +317,27 @@ TEST(ServerInvite, ARetransmissionBeforeTimerTryingGetsTheTryingAtOnce) {
     EXPECT_EQ(r.sent.back(), ringing.bytes);
 }
 
+TEST(ServerInvite, TryingWaitsAtMost100MsAndNotForARequestWithTimestamp) {
+    Recorder r;
+    auto inv = msg(kInvite);
+    TimerConfig slow = timers();
+    slow.t1 = Duration(2000);
+    Transaction t(Kind::ServerInvite, kInvite, false, slow, r);
+    t.on_event(start(&inv));
+    EXPECT_EQ(r.running.at(Timer::Trying), Duration(100)) << "17.2.1's 200 ms holds whatever T1 is";
+    // With a Timestamp the 100 goes at once (8.2.6.1 would want the delay added to a late one).
+    std::string stamped = kInvite;
+    stamped.insert(stamped.find("Content-Length"), "Timestamp: 54\r\n");
+    auto st = msg(stamped);
+    Recorder r2;
+    Transaction t2(Kind::ServerInvite, stamped, false, timers(), r2);
+    t2.on_event(start(&st));
+    ASSERT_EQ(r2.sent.size(), 1u);
+    EXPECT_EQ(msg(r2.sent[0]).status(), 100);
+    EXPECT_EQ(msg(r2.sent[0]).header(sw::sip::HeaderId::Timestamp), "54");
+    EXPECT_FALSE(r2.running.count(Timer::Trying));
+}
+
 TEST(ServerInvite, ErrorResponseRetransmitsOnTimerGUntilAck) {
     Recorder r;
     auto inv = msg(kInvite);
