@@ -517,11 +517,9 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             // An authenticated caller: its account may be locked (answered like a wrong password, so a
             // guesser learns nothing), bound to networks, and limited in how fast it calls.
             if (account_blocked(from, routed->caller)) {
-                Headers h;
-                for (auto& c :
-                     services_.authenticator->challenges(false, msg.header(sip::HeaderId::UserAgent)))
-                    h.emplace_back("Proxy-Authenticate", std::move(c));
-                transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
+                transports_.send(
+                    to, build_tagged_answer(msg, new_tag(), 407,
+                                            challenge_headers("Proxy-Authenticate", false, msg), {}));
                 return;
             }
             auth_succeeded(from, routed->caller);
@@ -549,10 +547,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         msg.max_forwards() != 0 && !msg.has(sip::HeaderId::Require) &&
         !msg.has(sip::HeaderId::ProxyRequire)) {
         ++counters_.auth_challenges;
-        Headers h;
-        for (auto& c : services_.authenticator->challenges(false, msg.header(sip::HeaderId::UserAgent)))
-            h.emplace_back("WWW-Authenticate", std::move(c));
-        transports_.send(to, build_tagged_answer(msg, new_tag(), 401, h, {}));
+        transports_.send(to, build_tagged_answer(msg, new_tag(), 401,
+                                                 challenge_headers("WWW-Authenticate", false, msg), {}));
         return;
     }
 
@@ -760,6 +756,13 @@ void Engine::answer(Entry& e, const sip::Message& req, int status, const Headers
     send_answer(e, status, build_answer(e, req, status, extra, reason));
 }
 
+Engine::Headers Engine::challenge_headers(std::string_view name, bool stale, const sip::Message& req) const {
+    Headers h;
+    for (auto& c : services_.authenticator->challenges(stale, req.header(sip::HeaderId::UserAgent)))
+        h.emplace_back(name, std::move(c));
+    return h;
+}
+
 void Engine::handle_register(Entry& e, const sip::Message& req, const transport::Peer& from) {
     // RFC 3261 22 / RFC 7616: who is it? Unknown user, disabled user and wrong password get the same
     // fresh challenge, so the answer does not tell which (no extension enumeration).
@@ -770,12 +773,7 @@ void Engine::handle_register(Entry& e, const sip::Message& req, const transport:
     // addresses its phones registered from before the lock.
     if (v.verdict != auth::Verdict::Ok || account_blocked(from, v.user)) {
         ++counters_.auth_challenges;
-        Headers h;
-        for (auto& c : services_.authenticator->challenges(v.verdict == auth::Verdict::Stale,
-                                                           req.header(sip::HeaderId::UserAgent))) {
-            h.emplace_back("WWW-Authenticate", std::move(c));
-        }
-        answer(e, req, 401, h);
+        answer(e, req, 401, challenge_headers("WWW-Authenticate", v.verdict == auth::Verdict::Stale, req));
         return;
     }
     auth_succeeded(from, v.user);

@@ -430,6 +430,8 @@ private:
                              std::string_view reason);
     void send_answer(Entry& e, int status, std::string_view bytes);
     void handle_register(Entry& e, const sip::Message& req, const transport::Peer& from);
+    // One WWW-Authenticate / Proxy-Authenticate (`name`) per algorithm, with one fresh nonce.
+    Headers challenge_headers(std::string_view name, bool stale, const sip::Message& req) const;
     void flush_terminated();
     // RFC 3261 17.2.2: a non-INVITE server transaction on UDP in Completed only resends its final
     // response to retransmissions until Timer J (64*T1, the same for all) fires. Such transactions are

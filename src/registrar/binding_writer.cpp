@@ -167,6 +167,8 @@ void BindingWriter::run() {
                 end = it->first;
             }
         }
+        // Where item i's changes end in `all`.
+        auto end_of = [&](std::size_t i) { return i + 1 < batch.size() ? batch[i + 1].first : all.size(); };
         // Deferred changes were answered for: tried again with the next commit (in front, so in order).
         std::vector<Item> again;
         std::uint64_t dropped = 0;
@@ -178,7 +180,7 @@ void BindingWriter::run() {
                     ++dropped;
                     continue;
                 }
-                const std::size_t end = i + 1 < batch.size() ? batch[i + 1].first : all.size();
+                const std::size_t end = end_of(i);
                 item.changes.assign(
                     std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(item.first)),
                     std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
@@ -199,8 +201,7 @@ void BindingWriter::run() {
             if (!all.empty()) healthy_ = ok;
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (batch[i].deferred) continue;
-                const std::size_t end = i + 1 < batch.size() ? batch[i + 1].first : all.size();
-                for (std::size_t k = batch[i].first; k < end; ++k) {
+                for (std::size_t k = batch[i].first, end = end_of(i); k < end; ++k) {
                     auto it = urgent_aors_.find(aor_hash(all[k]));
                     if (it != urgent_aors_.end() && --it->second == 0) urgent_aors_.erase(it);
                 }
