@@ -10,6 +10,8 @@ export HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  # phone() runs in $(...), a subshell: its baresip pids reach us through a file, not the array.
+  [ -f "$tmp/phones.pids" ] && mapfile -t -O "${#pids[@]}" pids < "$tmp/phones.pids"
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 0.2
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -59,7 +61,7 @@ CFG
     > "$tmp/$name/accounts"
   : > "$tmp/$name/contacts"
   baresip -f "$tmp/$name" > "$tmp/$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >> "$tmp/phones.pids"
   echo "$ctrl"
 }
 actrl=$(phone alice)

@@ -16,6 +16,8 @@ export HERE=$here
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  # phone() runs in $(...), a subshell: its baresip pids reach us through a file, not the array.
+  [ -f "$tmp/phones.pids" ] && mapfile -t -O "${#pids[@]}" pids < "$tmp/phones.pids"
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 0.2
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -83,7 +85,7 @@ CFG
   echo "$acct" > "$tmp/$name/accounts"
   : > "$tmp/$name/contacts"
   baresip -f "$tmp/$name" > "$tmp/$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >> "$tmp/phones.pids"
   echo "$ctrl"
 }
 registered() {  # count
