@@ -236,6 +236,7 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
                                                "default_expires",
                                                "max_contacts",
                                                "refresh_write_delay",
+                                               "answer_cache_mb",
                                                "serial_forking",
                                                "timer_c",
                                                "max_call_duration",
@@ -361,6 +362,11 @@ sw::Result<bool, std::string> load_config(const std::string& path, RunOptions& o
             o.workers = static_cast<unsigned>(d);
         } else if (key == "idle_timeout") {
             r = number(1, 86400, o.idle_timeout_s);
+        } else if (key == "answer_cache_mb") {
+            r = number(1, 65536, d);
+            if (r && d != static_cast<double>(static_cast<std::size_t>(d)))
+                r = bad(path, key, "must be a whole number");
+            o.answer_cache_mb = static_cast<std::size_t>(d);
         } else if (key == "max_message_size") {
             r = number(512, 16.0 * 1024 * 1024, d);
             o.max_message_size = static_cast<std::size_t>(d);

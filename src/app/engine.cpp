@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <random>
 #include <utility>
 
@@ -94,6 +95,7 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) {
     trunk_registers += o.trunk_registers;
     dropped_banned += o.dropped_banned;
     dropped_flood += o.dropped_flood;
+    retired_early += o.retired_early;
     dropped_scanner += o.dropped_scanner;
     rate_limited += o.rate_limited;
     return *this;
@@ -125,7 +127,8 @@ Engine::Engine(asio::io_context& io, EngineConfig config, transport::ConnectionB
     merges_.reserve(1 << 16);
     retired_by_key_.reserve(1 << 17);
     std::random_device rd;
-    tag_seed_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(worker) << 56);
+    tag_key_.k0 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    tag_key_.k1 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     sip_key_.k0 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     sip_key_.k1 = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     shards_.push_back(this);
@@ -183,20 +186,45 @@ Engine::Entry* Engine::find(Handle h) {
 void Engine::retire(Entry& e, transaction::Duration timer_j) {
     const std::uint64_t seq = retired_base_ + retired_.size();
     retired_.push_back(Retired{e.key, Clock::now() + timer_j, e.tx.take_last_response(), e.fx.peer()});
+    retired_bytes_ += retired_cost(retired_.back());
     retired_by_key_[e.key] = seq;
     terminated_.push_back(e.fx.handle);
+    // Over the budget (a flood of requests from many sources, each under its rate): the oldest answers
+    // go first. A retransmission that comes after its answer went is handled as a new request.
+    if (retired_bytes_ <= config_.retired_budget_bytes) return;
+    while (retired_bytes_ > config_.retired_budget_bytes && retired_.size() > 1) {
+        pop_retired();
+        ++counters_.retired_early;
+    }
+    const auto now = Clock::now();
+    if (now - retired_warned_ >= std::chrono::minutes(1)) {
+        retired_warned_ = now;
+        spdlog::warn(
+            "worker {}: answers kept for retransmissions reached {} KB; the oldest now go before "
+            "Timer J ({} so far; answer_cache_mb)",
+            worker_, config_.retired_budget_bytes / 1024, counters_.retired_early);
+    }
+}
+
+std::size_t Engine::retired_cost(const Retired& r) {
+    // The answer's bytes, the FIFO's element and the key's slot in the index, roughly.
+    return r.response.capacity() + sizeof(Retired) + 32;
+}
+
+void Engine::pop_retired() {
+    auto it = retired_by_key_.find(retired_.front().key);
+    if (it != retired_by_key_.end() && it->second == retired_base_) retired_by_key_.erase(it);
+    retired_bytes_ -= retired_cost(retired_.front());
+    retired_.pop_front();
+    ++retired_base_;
 }
 
 void Engine::sweep_retired() {
     if (!answered_order_.empty()) sweep_answered();
     if (retired_.empty()) return;
     const auto now = Clock::now();
-    while (!retired_.empty() && retired_.front().until <= now) {
-        auto it = retired_by_key_.find(retired_.front().key);
-        if (it != retired_by_key_.end() && it->second == retired_base_) retired_by_key_.erase(it);
-        retired_.pop_front();
-        ++retired_base_;
-    }
+    while (!retired_.empty() && retired_.front().until <= now)
+        pop_retired();
 }
 
 void Engine::flush_terminated() {
@@ -294,12 +322,19 @@ void Engine::on_tick() {
 }
 
 std::uint64_t Engine::new_tag() {
-    // Unique per server run and unpredictable across runs (RFC 3261 19.3 wants 32 bits of randomness).
-    std::uint64_t x = tag_seed_ + 0x9e3779b97f4a7c15ULL * ++tag_counter_;
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 29;
-    return x;
+    // RFC 3261 19.3: cryptographically random. A keyed hash of a counter: unique within the run, and
+    // one tag seen tells nothing of the next (a mixer with a secret seed could be inverted from one).
+    const std::uint64_t n = ++tag_counter_;
+    char bytes[8];
+    std::memcpy(bytes, &n, 8);
+    return siphash24(tag_key_, std::string_view(bytes, 8));
+}
+
+std::uint64_t Engine::stateless_tag(std::uint64_t key) const {
+    char bytes[9];
+    bytes[0] = 's';  // 9 bytes: never the input of a new_tag()
+    std::memcpy(bytes + 1, &key, 8);
+    return siphash24(tag_key_, std::string_view(bytes, 9));
 }
 
 void Engine::on_message(const transport::Peer& from, std::string_view bytes) {
@@ -510,7 +545,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             Headers h;
             for (auto& [name, value] : routed->headers)
                 h.emplace_back(name, std::move(value));
-            transports_.send(to, build_tagged_answer(msg, new_tag(), 407, h, {}));
+            transports_.send(to, build_tagged_answer(msg, stateless_tag(key), 407, h, {}));
             return;
         }
         if (!routed->caller.empty() && !routed->in_dialog) {
@@ -518,7 +553,7 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             // guesser learns nothing), bound to networks, and limited in how fast it calls.
             if (account_blocked(from, routed->caller)) {
                 transports_.send(
-                    to, build_tagged_answer(msg, new_tag(), 407,
+                    to, build_tagged_answer(msg, stateless_tag(key), 407,
                                             challenge_headers("Proxy-Authenticate", false, msg), {}));
                 return;
             }
@@ -526,8 +561,8 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
             if (!user_network_allowed(from, routed->caller)) {
                 spdlog::info("{} {} by {} from {}: 403, not from the user's networks", msg.method(),
                              msg.request_uri().raw, routed->caller, from.address.to_string());
-                transports_.send(
-                    to, build_tagged_answer(msg, new_tag(), 403, {}, "Forbidden (not from this network)"));
+                transports_.send(to, build_tagged_answer(msg, stateless_tag(key), 403, {},
+                                                         "Forbidden (not from this network)"));
                 return;
             }
             if (method == sip::Method::Invite && !exempt_source(from) &&
@@ -547,8 +582,17 @@ void Engine::handle_request(sip::Message& msg, const transport::Peer& from) {
         msg.max_forwards() != 0 && !msg.has(sip::HeaderId::Require) &&
         !msg.has(sip::HeaderId::ProxyRequire)) {
         ++counters_.auth_challenges;
-        transports_.send(to, build_tagged_answer(msg, new_tag(), 401,
+        transports_.send(to, build_tagged_answer(msg, stateless_tag(key), 401,
                                                  challenge_headers("WWW-Authenticate", false, msg), {}));
+        return;
+    }
+
+    // An OPTIONS ping for the server itself (phones' and providers' keep-alives, and scanners' probes)
+    // is answered the same way (RFC 3261 8.2.7, a stateless UAS): its answer is the same every time, so a
+    // retransmission is answered anew, and a flood of them from many sources leaves nothing behind.
+    if (method == sip::Method::Options && !msg.to().has_tag && for_server(msg) &&
+        !msg.has(sip::HeaderId::Require) && !msg.has(sip::HeaderId::ProxyRequire)) {
+        transports_.send(to, build_tagged_answer(msg, stateless_tag(key), 200, options_headers(), {}));
         return;
     }
 
@@ -666,14 +710,9 @@ void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& 
         return;
     }
     switch (msg.method_id()) {
-        case sip::Method::Options: {
-            std::string supported;
-            for (std::string_view tag : sip::kSupportedOptionTags)
-                supported.append(supported.empty() ? "" : ", ").append(tag);
-            answer(e, msg, 200,
-                   {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}});
+        case sip::Method::Options:
+            answer(e, msg, 200, options_headers());
             return;
-        }
         case sip::Method::Register:
             if (services_.registrar != nullptr && services_.authenticator != nullptr && users_) {
                 handle_register(e, msg, from);
@@ -691,6 +730,13 @@ void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& 
             answer(e, msg, 405, {{"Allow", std::string(kAllow)}});
             return;
     }
+}
+
+Engine::Headers Engine::options_headers() {
+    std::string supported;
+    for (std::string_view tag : sip::kSupportedOptionTags)
+        supported.append(supported.empty() ? "" : ", ").append(tag);
+    return {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}};
 }
 
 Engine::Entry& Engine::create(sip::Message& msg, const transport::Peer& to, std::uint64_t key) {

@@ -96,6 +96,9 @@ struct EngineConfig {
     // The longest a call through the B2BUA (a trunk call) may last before both sides get a BYE.
     std::chrono::seconds max_call_duration{std::chrono::hours(4)};
     MediaSettings media;
+    // The most bytes of answers this worker keeps for retransmitted requests (retire()): past it the
+    // oldest are let go early (RFC 3261 17.2.2's Timer J cut short), whatever a flood of requests does.
+    std::size_t retired_budget_bytes = std::size_t{32} << 20;
 };
 
 struct EngineCounters {
@@ -118,6 +121,7 @@ struct EngineCounters {
     std::uint64_t dropped_flood = 0;       // packets over a source's rate
     std::uint64_t dropped_scanner = 0;     // requests from scanners
     std::uint64_t rate_limited = 0;        // REGISTERs and INVITEs over a source's or user's rate
+    std::uint64_t retired_early = 0;       // answers let go before Timer J: over retired_budget_bytes
 
     EngineCounters& operator+=(const EngineCounters& o);
 };
@@ -430,6 +434,8 @@ private:
                              std::string_view reason);
     void send_answer(Entry& e, int status, std::string_view bytes);
     void handle_register(Entry& e, const sip::Message& req, const transport::Peer& from);
+    // What an OPTIONS for the server is answered with (RFC 3261 11.2): Allow, Accept, Supported.
+    static Headers options_headers();
     // One WWW-Authenticate / Proxy-Authenticate (`name`) per algorithm, with one fresh nonce.
     Headers challenge_headers(std::string_view name, bool stale, const sip::Message& req) const;
     void flush_terminated();
@@ -441,6 +447,9 @@ private:
     void sweep_retired();
     void maybe_finish_shutdown();
     std::uint64_t new_tag();
+    // The To tag of an answer sent without a transaction (RFC 3261 8.2.7): the same for the same request
+    // (`key`: its server transaction key's hash), so a retransmission gets an identical answer.
+    std::uint64_t stateless_tag(std::uint64_t key) const;
 
     // One timer queue per worker: a heap of deadlines driven by one Asio timer (instead of one Asio
     // timer per transaction timer). Stopping a timer bumps its generation; stale items are skipped.
@@ -507,6 +516,10 @@ private:
     };
     std::deque<Retired> retired_;
     std::uint64_t retired_base_ = 0;  // sequence number of retired_.front()
+    std::size_t retired_bytes_ = 0;   // retired_cost() of everything in retired_
+    Clock::time_point retired_warned_{};
+    static std::size_t retired_cost(const Retired& r);
+    void pop_retired();
 
     // Requests for other workers, gathered during a burst and handed over in one post per worker (one
     // wake-up of that worker per burst instead of one per message).
@@ -537,7 +550,7 @@ private:
     // The response handle_response is passing to a client transaction: the same object the transaction
     // hands to on_branch_response (as const), which may edit it instead of copying it.
     sip::Message* response_in_flight_ = nullptr;
-    std::uint64_t tag_seed_ = 0;
+    SipKey tag_key_;  // secret: tags and branches nobody outside can predict
     bool shutting_down_ = false;
     asio::steady_timer grace_timer_;
 };

@@ -112,6 +112,10 @@ int main(int argc, char** argv) {
                     "A re-REGISTER that only extends a binding is answered at once and written to disk "
                     "within this many seconds (default 1; 0: written before each 200)")
         ->check(CLI::Range(0.0, 10.0));
+    run->add_option("--answer-cache-mb", ro.answer_cache_mb,
+                    "Memory for resending final answers to retransmitted requests, in MB (default 64); "
+                    "past it the oldest go before their 32 s")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
     run->add_flag("--serial-forking", ro.serial_forking,
                   "Try a user's contacts one at a time, highest q first (default: all at once)");
     run->add_option("--timer-c", ro.timer_c_s,

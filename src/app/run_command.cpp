@@ -538,6 +538,7 @@ int run_server(const RunOptions& options) {
     // Workers: one event loop and one Engine each; they share the listening addresses (SO_REUSEPORT).
     unsigned n = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
     n = std::min(n, 64u);
+    config.retired_budget_bytes = (options.answer_cache_mb << 20) / n;
     const bool shared = n > 1;
     if (shared) {
         for (auto& spec : config.listen) {
@@ -731,10 +732,11 @@ int run_server(const RunOptions& options) {
         "another worker, {} registrations, {} proxied, {} branches, {} forwarded statelessly, {} loops, {} "
         "trunk "
         "calls, {} REGISTERs to trunks; shield: {} dropped banned, {} over rate, {} from scanners, {} rate "
-        "limited",
+        "limited, {} answers let go before Timer J",
         c.requests, c.malformed, c.retransmissions, c.transactions_created, c.handed_to_other_worker,
         c.registrations, c.proxied, c.branches, c.stateless_forwards, c.loops, c.trunk_calls,
-        c.trunk_registers, c.dropped_banned, c.dropped_flood, c.dropped_scanner, c.rate_limited);
+        c.trunk_registers, c.dropped_banned, c.dropped_flood, c.dropped_scanner, c.rate_limited,
+        c.retired_early);
     return 0;
 }
 

@@ -54,6 +54,8 @@ struct RunOptions {
     // A refresh that only extends a binding is answered at once and written within this many seconds
     // (0: every refresh is on disk before its 200).
     double refresh_write_delay_s = 1;
+    // Memory for resending the answers of completed transactions (Timer J), all workers together.
+    std::size_t answer_cache_mb = 64;
     bool sip_trace = false;
     bool serial_forking = false;  // true: contacts are tried one at a time, highest q first
     double max_call_s = 14400;    // a trunk call is ended (BYE both sides) after this long
