@@ -733,9 +733,13 @@ void Engine::answer_locally(Entry& e, sip::Message& msg, const transport::Peer& 
 }
 
 Engine::Headers Engine::options_headers() {
-    std::string supported;
-    for (std::string_view tag : sip::kSupportedOptionTags)
-        supported.append(supported.empty() ? "" : ", ").append(tag);
+    // Joined once: every keep-alive ping is answered with it.
+    static const std::string supported = [] {
+        std::string joined;
+        for (std::string_view tag : sip::kSupportedOptionTags)
+            joined.append(joined.empty() ? "" : ", ").append(tag);
+        return joined;
+    }();
     return {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}, {"Supported", supported}};
 }
 
